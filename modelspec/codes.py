@@ -1,0 +1,176 @@
+"""The catalog of diagnostic codes.  Codes are stable once released.
+
+Each entry says what went wrong and how to fix it; `modelspec explain MS###`
+prints it and `docs/errors.md` is generated from it (a test checks the file).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .diagnostics import Severity
+
+E = Severity.ERROR
+W = Severity.WARNING
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    code: str
+    title: str
+    severity: Severity
+    explanation: str
+    example: str = ""
+
+
+def _c(code: str, title: str, severity: Severity, explanation: str, example: str = "") -> CodeInfo:
+    return CodeInfo(code, title, severity, explanation, example)
+
+
+CODES: dict[str, CodeInfo] = {
+    c.code: c
+    for c in [
+        # --- loading -------------------------------------------------------
+        _c("MS001", "file cannot be read", E,
+           "The spec file does not exist, cannot be read, is not UTF-8, or has an extension "
+           "other than .yaml, .yml or .toml."),
+        _c("MS002", "syntax error", E,
+           "The file is not valid YAML or TOML. The position is where the parser gave up; "
+           "the real mistake is often just before it (an unclosed bracket or quote, a tab in YAML "
+           "indentation)."),
+        _c("MS003", "unsupported YAML tag", E,
+           "Specs are data, never code: YAML tags that build objects (`!!python/object`, custom "
+           "`!tags`) and non-JSON types (timestamps, binary, sets) are refused.",
+           "features: !!python/object:os.system ls"),
+        _c("MS004", "resource limit exceeded", E,
+           "The file is too large, nests too deeply, or its YAML aliases expand to too many "
+           "values (a 'billion laughs' file). Limits: 8 MiB of text, nesting depth 100, one "
+           "million values after alias expansion."),
+        _c("MS005", "duplicate key", E,
+           "A mapping names the same key twice. YAML parsers silently keep the last one; "
+           "modelspec refuses, so that nothing you wrote is lost.",
+           "layers:\n  - {op: Linear, features: 10, features: 20}"),
+        # --- structure -----------------------------------------------------
+        _c("MS010", "missing required key", E,
+           "A required key is absent: `modelspec` and `name` at the top, `op`, `block` or "
+           "`layers` in a node, `from` and `to` in an edge, a block param without a default.",
+           "name: MLP\nlayers: [ReLU]   # no `modelspec: 1`"),
+        _c("MS011", "unknown key", E,
+           "A key is not part of the language at this place, or not an attribute of the op, or "
+           "not a param of the block. Unknown keys are never ignored; the message suggests the "
+           "closest known key.",
+           "- {op: Linear, featrues: 10}"),
+        _c("MS012", "wrong type or value", E,
+           "A value has the wrong type (a list where a number belongs) or is out of range (a "
+           "negative kernel size, a probability above 1).",
+           "- {op: Dropout, p: 1.5}"),
+        _c("MS013", "unsupported format version", E,
+           "`modelspec:` must be 1, the only version of the language so far."),
+        _c("MS014", "invalid name", E,
+           "Names of nodes, blocks, params, terminals and edges are identifiers: a letter or "
+           "underscore, then letters, digits and underscores. Python keywords are not allowed, "
+           "since names become attributes in generated code.",
+           "- {name: 2nd-layer, op: ReLU}"),
+        # --- expressions and params ----------------------------------------
+        _c("MS020", "expression syntax error", E,
+           "The text inside `${...}` is not a valid expression.", 'features: "${hidden[0}"'),
+        _c("MS021", "undefined name in expression", E,
+           "An expression uses a name that is neither a param, a loop variable, nor `i` inside "
+           "a repeat.", 'features: "${hiden}"'),
+        _c("MS022", "construct not allowed in expression", E,
+           "Expressions allow literals, names, arithmetic, comparisons, `and or not`, "
+           "conditionals, indexing and slicing, list literals and the functions len min max "
+           "range int float round abs sum. Attributes, other calls, lambdas and comprehensions "
+           "are refused, so a spec can never run code.",
+           'features: "${__import__(\'os\')}"'),
+        _c("MS023", "expression failed", E,
+           "The expression is well formed but failed when evaluated: division by zero, an index "
+           "out of range, adding a number to a list, a result that is too large.",
+           'features: "${hidden[7]}"'),
+        _c("MS024", "bad --set override", E,
+           "A `--set NAME=VALUE` option names no param of the spec, or its value does not parse. "
+           "Values are read as YAML: `--set hidden=[512,256]`, `--set act=GELU`."),
+        _c("MS025", "unused param", W,
+           "A top-level param is never used by any expression. It may be a leftover, or a "
+           "misspelt use of it elsewhere."),
+        # --- nodes and blocks ----------------------------------------------
+        _c("MS030", "unknown op", E,
+           "No built-in or plugin op has this name. Op names are case-sensitive.",
+           "- {op: linear, features: 10}"),
+        _c("MS031", "unknown block", E,
+           "No block of this name is defined in `blocks:` or imported.",
+           "- {block: Resdual, dim: 64}"),
+        _c("MS032", "recursive block", E,
+           "A block uses itself, directly or through other blocks; its expansion would never end."),
+        _c("MS033", "bad block use", E,
+           "A block instance is missing a required param, or connects the wrong number of "
+           "inputs to the block's ports."),
+        _c("MS034", "import failed", E,
+           "A file named in `imports:` cannot be loaded, has errors of its own, or imports form a "
+           "cycle."),
+        _c("MS035", "duplicate name", E,
+           "Two nodes in one scope (a `layers` list with its groups) have the same name, or a "
+           "terminal shadows a node. References would be ambiguous.",
+           "- {name: fc, op: Linear, features: 8}\n- {name: fc, op: ReLU}"),
+        _c("MS036", "ambiguous node", E,
+           "A node mixes `op`, `block` and `layers`: a node is exactly one of an op, a block "
+           "instance, or a group."),
+        _c("MS037", "plugin failed", E,
+           "A module named in `plugins:` (or registered under the `modelspec.ops` entry point) "
+           "cannot be imported or registers an invalid op."),
+        # --- graph ---------------------------------------------------------
+        _c("MS040", "unresolved reference", E,
+           "An `in`, `from`, `to` or output names nothing: no node, block port or input terminal "
+           "of that name is visible from here.", "- {op: Add, in: [x, brnch]}"),
+        _c("MS041", "cycle without delay", E,
+           "Every cycle of the graph must contain a connection with delay >= 1, otherwise a "
+           "value would depend on itself at the same step. The message lists the cycle node by "
+           "node; add `delay: 1` to one of its connections."),
+        _c("MS042", "delay outside a time model", E,
+           "A connection has a delay but the spec has no `time:` section, so there are no steps "
+           "to delay by. Add `time: {steps: N}` or remove the delay."),
+        _c("MS043", "inexact duration", W,
+           "A duration such as `\"5ms\"` is not a whole multiple of `time.dt`; it was rounded to "
+           "the nearest number of steps."),
+        _c("MS044", "edge kind mismatch", W,
+           "An edge says `kind: skip` but runs backwards in the layer order (a feedback "
+           "connection), or the other way round."),
+        _c("MS045", "bad delay or duration", E,
+           "A delay is negative, not an integer, or a duration string that cannot be read "
+           "(use `3`, `\"6ms\"`, `\"0.5s\"`). Durations need `time.dt`."),
+        _c("MS046", "unused node", W,
+           "A node's value reaches no output. It still costs parameters and time."),
+        _c("MS047", "node cannot take an edge", E,
+           "Edges must target a node (not an input terminal or block as a whole when the block "
+           "has several outputs)."),
+        # --- shapes --------------------------------------------------------
+        _c("MS050", "shape mismatch", E,
+           "An op received an input whose shape it cannot take. The message names the node, "
+           "the op, the expected and the actual shape.",
+           "- {op: Add, in: [a, b]}   # a: [B, 64], b: [B, 32]"),
+        _c("MS051", "wrong number of inputs", E,
+           "An op received more or fewer inputs than it takes (Add needs at least two, Linear "
+           "exactly one)."),
+        _c("MS052", "inconsistent dimension", E,
+           "A symbolic dimension was bound to two different sizes, for example two inputs "
+           "declared `[B, 3]` and `[B, 5]` that are then added."),
+        _c("MS053", "declared shape differs", E,
+           "An output terminal declares `shape:` but the inferred shape is different."),
+        _c("MS054", "edge shapes differ", E,
+           "An edge with `adapt: none` joins a source and a target whose shapes differ, or "
+           "`adapt: auto` cannot make them fit (different ranks)."),
+        _c("MS055", "empty dimension", E,
+           "An op produces a dimension of size zero or less, for example a convolution whose "
+           "kernel is larger than its padded input."),
+        # --- time ----------------------------------------------------------
+        _c("MS060", "bad time settings", E,
+           "`time.steps` must be a positive integer, `dt` a positive number of milliseconds, "
+           "`idle` a non-negative integer."),
+        _c("MS061", "time-only feature in a static model", E,
+           "`static:` on an input, `steps:` on an output, or a stateful op such as `EulerStep` "
+           "appears in a spec without `time:`."),
+        # --- commands ------------------------------------------------------
+        _c("MS090", "internal error", E,
+           "modelspec itself failed. Please report it with the spec that caused it."),
+    ]
+}
