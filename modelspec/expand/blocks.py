@@ -1,0 +1,98 @@
+"""Block definitions, from the spec itself and from imported files."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..diagnostics import Diagnostics, Pos
+from ..load import load_document
+from ..validate.errors import pos_finder, report
+from ..validate.models import LibraryFile, SpecFile
+from .context import Src
+from .params import ParamDecl, block_params
+
+
+@dataclass
+class BlockDef:
+    name: str  # as written where it is defined
+    qualname: str  # as the user names it (``lib.Residual``)
+    raw: dict[str, Any]
+    src: Src
+    params: dict[str, ParamDecl]
+    inputs: list[str]
+    #: top-level params of the file that defines the block
+    file_params: dict[str, Any]
+    #: how names of other blocks resolve inside this block's body
+    namespace: dict[str, "BlockDef"] = field(default_factory=dict)
+
+
+def collect_blocks(raw: dict[str, Any], src: Src, file_params: dict[str, Any], prefix: str,
+                   namespace: dict[str, BlockDef]) -> dict[str, BlockDef]:
+    """The blocks a file defines, added to ``namespace`` under ``prefix``."""
+    local: dict[str, BlockDef] = {}
+    for name, body in (raw.get("blocks") or {}).items():
+        if not isinstance(body, dict):
+            continue
+        d = BlockDef(name, prefix + name, body, src.at("blocks", name), block_params(body.get("params") or {}),
+                     list(body.get("inputs") or ["x"]), file_params)
+        local[name] = d
+        namespace[prefix + name] = d
+    return local
+
+
+class Importer:
+    """Loads ``imports:`` files once each, detecting import cycles."""
+
+    def __init__(self, diags: Diagnostics) -> None:
+        self.diags = diags
+        self._loaded: dict[str, dict[str, BlockDef]] = {}
+        self._active: list[str] = []
+
+    def import_file(self, alias: str, rel: str, src: Src, base_dir: str,
+                    namespace: dict[str, BlockDef]) -> None:
+        path = os.path.normpath(os.path.join(base_dir, rel))
+        pos = src.pos()
+        if path in self._active:
+            chain = " -> ".join(self._active + [path])
+            self.diags.add("MS034", f"import cycle: {chain}", pos)
+            return
+        if path not in self._loaded:
+            self._active.append(path)
+            try:
+                self._loaded[path] = self._load(path, pos)
+            finally:
+                self._active.pop()
+        for name, d in self._loaded[path].items():
+            namespace[f"{alias}.{name}"] = d
+
+    def _load(self, path: str, pos: Pos) -> dict[str, BlockDef]:
+        inner = Diagnostics()
+        doc = load_document(path, inner)
+        if doc is None or not isinstance(doc.data, dict):
+            self._fail(path, pos, inner, "is not a spec file")
+            return {}
+        model = SpecFile if "layers" in doc.data else LibraryFile
+        try:
+            model.model_validate(doc.data)
+        except ValidationError as exc:
+            report(exc, model, doc.data, pos_finder(doc), inner)
+        if inner.has_errors:
+            self._fail(path, pos, inner, "has errors")
+            return {}
+        src = Src(doc, ())
+        file_params = dict(doc.data.get("params") or {})
+        namespace: dict[str, BlockDef] = {}
+        local = collect_blocks(doc.data, src, file_params, "", namespace)
+        for alias, rel in (doc.data.get("imports") or {}).items():
+            self.import_file(alias, rel, src.at("imports", alias), os.path.dirname(path), namespace)
+        for d in local.values():
+            d.namespace = namespace
+        return local
+
+    def _fail(self, path: str, pos: Pos, inner: Diagnostics, what: str) -> None:
+        notes = [f"{d.pos}: {d.code} {d.message}" for d in inner.sorted()[:5]]
+        self.diags.add("MS034", f"imported file `{path}` {what}", pos, notes=notes)

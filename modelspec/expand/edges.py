@@ -1,0 +1,60 @@
+"""Edges (SPEC.md section 6): a `via` chain of nodes and a pending `Edge`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..ir.graph import Edge
+from .scope import AliasT, Ref, Table
+
+if TYPE_CHECKING:
+    from .expander import EdgeDecl, Expander
+
+EDGE_KEYS = {"from", "to", "delay", "via", "adapt", "kind", "name", "doc"}
+
+
+@dataclass
+class PendingEdge:
+    edge: Edge
+    source: Ref
+    target: Ref
+    out: Ref | str | None
+
+
+def expand_edge(x: "Expander", decl: "EdgeDecl") -> PendingEdge | None:
+    raw, src = decl.raw, decl.src
+    ok1, frm = x.ev.value(raw.get("from"), decl.env, src.at("from"))
+    ok2, to = x.ev.value(raw.get("to"), decl.env, src.at("to"))
+    ok3, delay_raw = x.ev.value(raw.get("delay", 0), decl.env, src.at("delay"))
+    if not (ok1 and ok2 and ok3) or not isinstance(frm, str) or not isinstance(to, str):
+        if ok1 and ok2 and (frm is not None and to is not None):
+            x.diags.add("MS012", "an edge's `from` and `to` must name nodes", src.pos())
+        return None
+    delay = x.delay_steps(delay_raw, src.at("delay").pos() if "delay" in raw else src.pos())
+    name = raw.get("name") or f"{frm}_to_{to}".replace(".", "_")
+    base = f"{decl.prefix}edges.{name}"
+    source = Ref(frm, decl.table, src.at("from").pos())
+    target = Ref(to, decl.table, src.at("to").pos())
+    edge = Edge(name=base, source="", target="", delay=delay, out="", kind="skip",
+                declared_kind=raw.get("kind"), adapt=raw.get("adapt", "auto"), pos=src.pos())
+    out: Ref | str | None = None
+    chain: list[str] = []
+    if raw.get("via") is not None:
+        via = raw["via"]
+        item: dict[str, Any] = {"op": via} if isinstance(via, str) else dict(via)
+        item["name"] = "via"
+        sub = Table(f"edge `{base}`")
+        sub.define("__source", AliasT(source, delay), src.pos(), x.diags)
+        before = set(x.g.nodes)
+        if "in" in item:
+            x.diags.add("MS011", "a `via` takes its input from the edge's source; remove `in`",
+                        src.at("via", "in").pos(key=True))
+            item.pop("in")
+        out = x.expand_item(item, src.at("via"), sub, base + ".", decl.env, Ref("__source", sub), decl.namespace)
+        chain = [p for p in x.g.nodes if p not in before]
+        for p in chain:
+            x.g.nodes[p].role = "via"
+            x.g.nodes[p].edge = base
+    edge.chain = chain
+    return PendingEdge(edge, source, target, out)

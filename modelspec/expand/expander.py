@@ -1,0 +1,404 @@
+"""Expansion: params, expressions, blocks, repeat, foreach, when, groups -> IR.
+
+Every node of the result has a dotted path mirroring the spec's scopes and a
+source position.  References are collected as `Ref`s and resolved at the
+end, once every name exists.  Problems are reported, never raised, and
+expansion goes on so that one run finds as many as it can.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from pydantic import ValidationError
+
+from ..diagnostics import Diagnostics, did_you_mean
+from ..ir.graph import Conn, Graph, Node, Scope
+from ..ops.registry import get_op, op_names
+from ..validate.errors import data_path
+from .blocks import BlockDef
+from .context import Evaluator, Src
+from .params import check_type, duration_ms, is_duration_text
+from .scope import AliasT, CopiesT, InstT, NodeT, Ref, Table
+
+RESERVED = {"name", "op", "block", "layers", "in", "repeat", "foreach", "when", "doc"}
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+MAX_COPIES = 100_000
+
+Link = Ref | str  # a reference to resolve later, or an already known path
+
+
+def snake(name: str) -> str:
+    """``LeakyReLU`` -> ``leaky_relu``, ``BatchNorm2d`` -> ``batch_norm2d``."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])(?=[a-z])", r"_\1", name.split(".")[-1]).lower()
+
+
+def valid_name(name: Any) -> bool:
+    return isinstance(name, str) and bool(_IDENT.match(name)) and not keyword.iskeyword(name)
+
+
+@dataclass
+class PendingIn:
+    """A connection whose source is still a reference."""
+
+    conn: Conn
+    link: Link
+
+
+@dataclass
+class EdgeDecl:
+    raw: dict[str, Any]
+    src: Src
+    table: Table
+    prefix: str
+    env: Mapping[str, Any]
+    namespace: dict[str, BlockDef]
+
+
+class Expander:
+    def __init__(self, graph: Graph, blocks: dict[str, BlockDef], diags: Diagnostics, ev: Evaluator) -> None:
+        self.g = graph
+        self.blocks = blocks
+        self.diags = diags
+        self.ev = ev
+        self.pending: list[PendingIn] = []
+        self.edges: list[EdgeDecl] = []
+        self._stack: list[str] = []
+        self._counters: dict[int, dict[str, int]] = {}
+        self.creation: dict[str, int] = {}
+
+    # ---- lists -------------------------------------------------------------
+    def expand_list(self, items: Any, src: Src, table: Table, prefix: str, env: Mapping[str, Any],
+                    prev: Link | None, namespace: dict[str, BlockDef]) -> Link | None:
+        """Expand a ``layers`` list; returns the link to its last value."""
+        if not isinstance(items, list):
+            return prev
+        for k, item in enumerate(items):
+            prev = self.expand_item(item, src.at(k), table, prefix, env, prev, namespace)
+        return prev
+
+    def expand_item(self, item: Any, src: Src, table: Table, prefix: str, env: Mapping[str, Any],
+                    prev: Link | None, namespace: dict[str, BlockDef]) -> Link | None:
+        if isinstance(item, str):
+            item = {"op": item}
+            bare = True
+        elif isinstance(item, dict):
+            bare = False
+        else:
+            self.diags.add("MS012", f"a node must be an op name or a mapping, got {item!r}", src.pos())
+            return prev
+        name = item.get("name")
+        if "when" in item:
+            ok, keep = self.ev.value(item["when"], env, src.at("when"))
+            if ok and not isinstance(keep, bool):
+                self.diags.add("MS012", f"`when` must be true or false, got {keep!r}", src.at("when").pos())
+            if ok and keep is False:
+                if valid_name(name) and prev is not None:
+                    table.define(name, AliasT(prev), src.pos(), self.diags)
+                return prev
+        if "repeat" in item or "foreach" in item:
+            return self._copies(item, src, table, prefix, env, prev, namespace)
+        return self._single(item, src, table, prefix, env, prev, namespace, bare=bare)
+
+    # ---- repeat and foreach ---------------------------------------------
+    def _copies(self, item: dict[str, Any], src: Src, table: Table, prefix: str, env: Mapping[str, Any],
+                prev: Link | None, namespace: dict[str, BlockDef]) -> Link | None:
+        bindings = self._copy_bindings(item, src, env)
+        if bindings is None:
+            return prev
+        body = {k: v for k, v in item.items() if k not in ("repeat", "foreach", "when")}
+        name = item.get("name")
+        if name is not None and not self._check_name(name, src):
+            return prev
+        if name is None:
+            if "layers" in body:  # unnamed group: copies inline into this scope
+                for b in bindings:
+                    inner_env = {**env, **b}
+                    prev = self._group_body(body, src, table, prefix, inner_env, prev, namespace)
+                return prev
+            name = self._auto_name(table, body, env, src)
+        copies = []
+        self.g.scopes[prefix + name] = Scope(prefix + name, "repeat", "", src.pos(), item.get("doc"))
+        for k, b in enumerate(bindings):
+            inner_env = {**env, **b}
+            sub = Table(f"copy `{prefix}{name}.{k}`")
+            copy = dict(body, name=str(k))
+            prev = self._single(copy, src, sub, f"{prefix}{name}.", inner_env, prev, namespace, copy_of=name)
+            copies.append(sub.names.get(str(k)) or AliasT(prev if prev is not None else Ref(name, table)))
+        table.define(name, CopiesT(copies), src.pos(), self.diags)
+        return prev
+
+    def _copy_bindings(self, item: dict[str, Any], src: Src, env: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+        if "repeat" in item and "foreach" in item:
+            self.diags.add("MS036", "a node takes `repeat` or `foreach`, not both", src.at("foreach").pos(key=True))
+            return None
+        if "repeat" in item:
+            ok, n = self.ev.value(item["repeat"], env, src.at("repeat"))
+            if not ok:
+                return None
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0 or n > MAX_COPIES:
+                self.diags.add("MS012", f"`repeat` must be an integer from 0 to {MAX_COPIES}, got {n!r}",
+                               src.at("repeat").pos())
+                return None
+            return [{"i": k} for k in range(n)]
+        spec = item["foreach"]
+        if not isinstance(spec, dict) or len(spec) != 1:
+            self.diags.add("MS012", "`foreach` takes one mapping VAR: LIST, e.g. `foreach: {h: \"${hidden}\"}`",
+                           src.at("foreach").pos())
+            return None
+        (var, raw), = spec.items()
+        ok, values = self.ev.value(raw, env, src.at("foreach", var))
+        if not ok:
+            return None
+        if not isinstance(values, list) or len(values) > MAX_COPIES:
+            self.diags.add("MS012", f"`foreach` needs a list to loop over, got {values!r}",
+                           src.at("foreach", var).pos())
+            return None
+        if not valid_name(var):
+            self.diags.add("MS014", f"loop variable `{var}` is not an identifier", src.at("foreach", var).pos(key=True))
+            return None
+        return [{var: v, "i": k} for k, v in enumerate(values)]
+
+    # ---- one node ----------------------------------------------------------
+    def _single(self, item: dict[str, Any], src: Src, table: Table, prefix: str, env: Mapping[str, Any],
+                prev: Link | None, namespace: dict[str, BlockDef], *, bare: bool = False,
+                copy_of: str | None = None) -> Link | None:
+        kinds = [k for k in ("op", "block", "layers") if k in item]
+        if len(kinds) > 1:
+            self.diags.add("MS036", f"a node is an op, a block instance or a group, but this one has "
+                           + " and ".join(f"`{k}`" for k in kinds), src.pos())
+            return prev
+        if not kinds:
+            self.diags.add("MS010", "missing required key `op` (or `block`, or `layers` for a group)", src.pos(),
+                           suggestion=self._attr_hint(item))
+            return prev
+        name = item.get("name")
+        if name is not None and copy_of is None and not self._check_name(name, src):
+            return prev
+        if "layers" in item:
+            return self._group(item, src, table, prefix, env, prev, namespace)
+        field = kinds[0]
+        ok, what = self.ev.value(item[field], env, src.at(field) if not bare else src)
+        if not ok:
+            return prev
+        if not isinstance(what, str):
+            self.diags.add("MS012", f"`{field}` must name an op or block, got {what!r}", src.at(field).pos())
+            return prev
+        if field == "block" or (what in namespace and get_op(what) is None):
+            return self._instance(what, item, src, table, prefix, env, prev, namespace, field)
+        return self._op_node(what, item, src, table, prefix, env, prev, namespace, field, bare)
+
+    def _attr_hint(self, item: dict[str, Any]) -> str | None:
+        for k in item:
+            hint = did_you_mean(k, ["op", "block", "layers"]) if k not in RESERVED else None
+            if hint:
+                return hint
+        return None
+
+    def _op_node(self, op_name: str, item: dict[str, Any], src: Src, table: Table, prefix: str,
+                 env: Mapping[str, Any], prev: Link | None, namespace: dict[str, BlockDef], field: str,
+                 bare: bool) -> Link | None:
+        op = get_op(op_name)
+        where = src if bare else src.at(field)
+        if op is None:
+            self.diags.add("MS030", f"unknown op `{op_name}`", where.pos(),
+                           suggestion=did_you_mean(op_name, list(op_names()) + list(namespace)))
+            return prev
+        name = item.get("name")
+        if name is None:
+            name = self._auto_name(table, item, env, src, op_name)
+        path = prefix + str(name)
+        raw_attrs = {k: v for k, v in item.items() if k not in RESERVED}
+        attrs = self.op_attrs(op, raw_attrs, src, env)
+        inputs = self._inputs(item, src, table, env, prev, path)
+        node = Node(path, op.name, attrs, [], src.pos(), item.get("doc"))
+        for link, delay, pos in inputs:
+            conn = Conn("", self.delay_steps(delay, pos), pos)
+            node.inputs.append(conn)
+            self.pending.append(PendingIn(conn, link))
+        self.add_node(node)
+        table.define(str(name), NodeT(path), src.pos(), self.diags)
+        return path
+
+    def delay_steps(self, value: Any, pos: Any) -> int:
+        """A delay in steps from an int or a duration (divided by ``time.dt``)."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                self.diags.add("MS045", f"a delay cannot be negative, got {value}", pos)
+                return 0
+            return value
+        ms = duration_ms(value) if isinstance(value, str) else None
+        if ms is None:
+            self.diags.add("MS045", f"a delay is a whole number of steps or a duration such as \"6ms\", got {value!r}",
+                           pos)
+            return 0
+        if self.g.time is None:
+            self.diags.add("MS042", f"the duration {value!r} needs `time: {{dt: ...}}` to become steps", pos)
+            return 0
+        steps = ms / self.g.time.dt
+        if abs(steps - round(steps)) > 1e-9:
+            self.diags.add("MS043", f"the duration {value!r} is {steps:g} steps of dt={self.g.time.dt:g} ms; "
+                           f"rounded to {round(steps)}", pos)
+        if steps < 0:
+            self.diags.add("MS045", f"a delay cannot be negative, got {value!r}", pos)
+            return 0
+        return int(round(steps))
+
+    def add_node(self, node: Node) -> None:
+        if node.path in self.g.nodes:
+            self.diags.add("MS035", f"two nodes have the path `{node.path}`", node.pos)
+            return
+        self.creation[node.path] = len(self.creation)
+        self.g.nodes[node.path] = node
+
+    def op_attrs(self, op: Any, raw: dict[str, Any], src: Src, env: Mapping[str, Any]) -> Any:
+        ok, values = self.ev.value(raw, env, src)
+        if not ok:
+            return None
+        fields = op.Attrs.model_fields
+        for k, v in list(values.items()):
+            if is_duration_text(v) and k in fields and "float" in str(fields[k].annotation):
+                values[k] = duration_ms(v)
+        try:
+            return op.Attrs.model_validate(values)
+        except ValidationError as exc:
+            for err in exc.errors():
+                path = data_path(values, err["loc"])
+                key = str(path[0]) if path else (str(err["loc"][0]) if err["loc"] else "")
+                if err["type"] == "extra_forbidden":
+                    self.diags.add("MS011", f"`{key}` is not an attribute of {op.name}", src.at(key).pos(key=True),
+                                   suggestion=did_you_mean(key, list(fields)) or _attr_list(op))
+                elif err["type"] == "missing":
+                    self.diags.add("MS010", f"{op.name} needs the attribute `{key}`", src.pos(),
+                                   suggestion=_attr_list(op))
+                else:
+                    msg = err["msg"]
+                    label = f"`{key}` of {op.name}" if key else op.name
+                    self.diags.add("MS012", f"{label}: {msg[0].lower() + msg[1:]}, got {err.get('input')!r}",
+                                   src.at(*path).pos() if path else src.pos())
+            return None
+
+    def _inputs(self, item: dict[str, Any], src: Src, table: Table, env: Mapping[str, Any],
+                prev: Link | None, path: str) -> list[tuple[Link, int | str, Any]]:
+        if "in" not in item:
+            if prev is None:
+                self.diags.add("MS040", f"`{path}` has no input: nothing comes before it and it has no `in`",
+                               src.pos())
+                return []
+            return [(prev, 0, src.pos())]
+        raw = item["in"]
+        s = src.at("in")
+        if isinstance(raw, dict) and "from" not in raw:
+            self.diags.add("MS012", "`in` of an op is a name or a list of names; ports (`{x: a}`) are for blocks",
+                           s.pos())
+            return []
+        items = raw if isinstance(raw, list) else [raw]
+        out = []
+        for k, it in enumerate(items):
+            s_k = s.at(k) if isinstance(raw, list) else s
+            got = self.in_item(it, s_k, table, env)
+            if got:
+                out.append(got)
+        return out
+
+    def in_item(self, it: Any, s: Src, table: Table, env: Mapping[str, Any]) -> tuple[Link, Any, Any] | None:
+        """One ``in`` entry: ``NAME`` or ``{from: NAME, delay: D}``."""
+        delay: Any = 0
+        if isinstance(it, dict):
+            extra = set(it) - {"from", "delay"}
+            for k in sorted(extra):
+                self.diags.add("MS011", f"unknown key `{k}` in an input", s.at(k).pos(key=True),
+                               suggestion=did_you_mean(k, ["from", "delay"]))
+            if "from" not in it:
+                self.diags.add("MS010", "missing required key `from` in an input", s.pos())
+                return None
+            ok, delay = self.ev.value(it.get("delay", 0), env, s.at("delay"))
+            if not ok:
+                return None
+            name_src, it = s.at("from"), it["from"]
+        else:
+            name_src = s
+        ok, name = self.ev.value(it, env, name_src)
+        if not ok:
+            return None
+        if not isinstance(name, str) or not all(valid_name(p) or p.isdigit() for p in name.split(".")):
+            self.diags.add("MS012", f"an input must name a node, got {name!r}", name_src.pos())
+            return None
+        return Ref(name, table, name_src.pos()), delay, s.pos()
+
+    # ---- groups and block instances --------------------------------------
+    def _group(self, item: dict[str, Any], src: Src, table: Table, prefix: str, env: Mapping[str, Any],
+               prev: Link | None, namespace: dict[str, BlockDef]) -> Link | None:
+        name = item.get("name")
+        if name is None:
+            return self._group_body(item, src, table, prefix, env, prev, namespace)
+        sub = Table(f"group `{prefix}{name}`")
+        self.g.scopes[prefix + str(name)] = Scope(prefix + str(name), "group", "", src.pos(), item.get("doc"))
+        first = self._group_in(item, src, table, env, prev)
+        last = self.expand_list(item["layers"], src.at("layers"), sub, f"{prefix}{name}.", env, first, namespace)
+        # a named group shares its enclosing scope's names (SPEC.md section 3)
+        for inner, target in sub.names.items():
+            table.define(inner, target, sub.first_pos.get(inner), self.diags)
+        table.define(str(name), InstT(sub, last), src.pos(), self.diags)
+        return last
+
+    def _group_body(self, item: dict[str, Any], src: Src, table: Table, prefix: str, env: Mapping[str, Any],
+                    prev: Link | None, namespace: dict[str, BlockDef]) -> Link | None:
+        first = self._group_in(item, src, table, env, prev)
+        return self.expand_list(item["layers"], src.at("layers"), table, prefix, env, first, namespace)
+
+    def _group_in(self, item: dict[str, Any], src: Src, table: Table, env: Mapping[str, Any],
+                  prev: Link | None) -> Link | None:
+        if "in" not in item:
+            return prev
+        raw = item["in"]
+        if isinstance(raw, list):
+            self.diags.add("MS012", "a group takes one input; name it in `in` or in its first node",
+                           src.at("in").pos())
+            return prev
+        got = self.in_item(raw, src.at("in"), table, env)
+        if got is None:
+            return prev
+        if got[1] != 0:
+            self.diags.add("MS012", "a group's `in` cannot carry a delay; put it on the first node's `in`",
+                           src.at("in").pos())
+        return got[0]
+
+    def _instance(self, bname: str, item: dict[str, Any], src: Src, table: Table, prefix: str,
+                  env: Mapping[str, Any], prev: Link | None, namespace: dict[str, BlockDef],
+                  field: str) -> Link | None:
+        from .instances import expand_instance
+
+        return expand_instance(self, bname, item, src, table, prefix, env, prev, namespace, field)
+
+    # ---- names -------------------------------------------------------------
+    def _check_name(self, name: Any, src: Src) -> bool:
+        if valid_name(name):
+            return True
+        self.diags.add("MS014", f"`{name}` is not a valid name: use letters, digits and underscores, "
+                       "not starting with a digit, and no Python keyword", src.at("name").pos())
+        return False
+
+    def _auto_name(self, table: Table, item: dict[str, Any], env: Mapping[str, Any], src: Src,
+                   op_name: str | None = None) -> str:
+        base = op_name or item.get("op") or item.get("block") or "group"
+        if isinstance(base, str) and "${" in base:
+            ok, base = self.ev.value(base, env, src)
+            base = base if ok and isinstance(base, str) else "node"
+        stem = snake(str(base)) or "node"
+        counters = self._counters.setdefault(id(table), {})
+        while True:
+            n = counters.get(stem, 0)
+            counters[stem] = n + 1
+            candidate = f"{stem}_{n}"
+            if candidate not in table.names:
+                return candidate
+
+
+def _attr_list(op: Any) -> str | None:
+    names = list(op.Attrs.model_fields)
+    return ("attributes of " + op.name + ": " + ", ".join(f"`{n}`" for n in names)) if names \
+        else f"{op.name} takes no attributes"

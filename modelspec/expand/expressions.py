@@ -1,0 +1,466 @@
+"""The `${...}` expression language of SPEC.md section 5.
+
+Specs are data, so expressions must never reach Python itself: user text is
+parsed with `ast` and nothing here passes it to eval, exec or compile.  A
+parsed tree is checked once (and cached) against a whitelist of constructs;
+a small interpreter then walks it under size and work bounds, so that a
+mistaken or hostile spec fails fast with a located `ExprError` (MS020-MS023)
+instead of hanging, exhausting memory or leaking a raw Python exception.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import operator
+import warnings
+from typing import Any, Callable, Mapping, NoReturn
+
+from ..diagnostics import did_you_mean
+
+MAX_TEXT = 10_000  # characters of one expression
+MAX_DEPTH = 50  # nesting of expression nodes
+MAX_ITEMS = 1_000_000  # items of one list or string
+MAX_WORK = 10_000_000  # items created by one evaluation, in all
+MAX_EXPONENT = 64
+MAX_MAGNITUDE = 2**63
+
+_ALIASES: dict[str, object] = {"true": True, "false": False, "null": None}
+_PLAIN = (bool, int, float, str, list, tuple, dict, type(None))
+_SEQ = (str, list, tuple)
+_FUNCS: dict[str, Callable[..., Any]] = {
+    "len": len, "min": min, "max": max, "range": range, "int": int,
+    "float": float, "round": round, "abs": abs, "sum": sum,
+}
+_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod, ast.Pow: operator.pow,
+}
+_UNOPS: dict[type, Callable[[Any], Any]] = {
+    ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_,
+}
+_CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+    ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
+}
+_SYMBOLS: dict[type, str] = {
+    ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^",
+    ast.LShift: "<<", ast.RShift: ">>", ast.Invert: "~", ast.Is: "is", ast.IsNot: "is not",
+}
+_FORBIDDEN: dict[type, str] = {
+    ast.Attribute: "attribute access", ast.Lambda: "a lambda",
+    ast.ListComp: "a list comprehension", ast.SetComp: "a set comprehension",
+    ast.DictComp: "a dict comprehension", ast.GeneratorExp: "a generator expression",
+    ast.JoinedStr: "an f-string", ast.FormattedValue: "an f-string",
+    ast.Dict: "a dict literal", ast.Set: "a set literal", ast.Starred: "a starred expression",
+    ast.NamedExpr: "an assignment expression (`:=`)", ast.Await: "`await`",
+    ast.Yield: "`yield`", ast.YieldFrom: "`yield`", ast.Slice: "multi-dimensional slicing",
+}
+_ALLOWED = {ast.BoolOp, ast.IfExp, ast.List, ast.Tuple}
+
+
+class ExprError(Exception):
+    """An expression problem, located by `offset` in the original string value."""
+
+    def __init__(self, code: str, message: str, offset: int = 0,
+                 suggestion: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.offset = offset
+        self.suggestion = suggestion
+
+    def __str__(self) -> str:
+        return f"{self.code} at offset {self.offset}: {self.message}"
+
+
+def _col(src: str, node: ast.AST) -> int:
+    """Character offset of a node: ast columns count UTF-8 bytes, callers count characters."""
+    col = getattr(node, "col_offset", 0)
+    return col if src.isascii() else len(src.encode()[:col].decode("utf-8", "ignore"))
+
+
+def _fail(code: str, message: str, src: str, node: ast.AST, suggestion: str | None = None) -> NoReturn:
+    raise ExprError(code, message, _col(src, node), suggestion)
+
+
+def _check(node: ast.expr, src: str, depth: int, names: list[ast.Name]) -> None:
+    """Refuse, before anything runs, every construct that section 5 does not allow."""
+    if depth > MAX_DEPTH:
+        _fail("MS023", f"expression is nested more than {MAX_DEPTH} levels deep", src, node)
+    kind = type(node)
+    children: list[ast.expr] = []
+    if kind is ast.Name:
+        if node.id.startswith("_"):
+            _fail("MS022", "names starting with `_` are not allowed in expressions", src, node)
+        if node.id not in _ALIASES:
+            names.append(node)
+    elif kind is ast.Constant:
+        if type(node.value) not in (int, float, str, bool, type(None)):
+            what = type(node.value).__name__ if node.value is not ... else "`...`"
+            _fail("MS022", f"{what} literals are not allowed in expressions", src, node)
+    elif kind is ast.Call:
+        func = node.func
+        if not isinstance(func, ast.Name):
+            _check(func, src, depth + 1, names)  # `().__class__()`: name the attribute access
+            _fail("MS022", f"only the functions {' '.join(_FUNCS)} may be called", src, node)
+        if func.id not in _FUNCS:
+            _fail("MS022", f"calling `{func.id}` is not allowed in expressions (allowed "
+                  f"functions: {' '.join(_FUNCS)})", src, node, did_you_mean(func.id, _FUNCS))
+        if node.keywords:
+            _fail("MS022", "keyword arguments are not allowed in expressions", src, node.keywords[0])
+        children = node.args
+    elif kind is ast.Subscript:
+        sl = node.slice
+        children = [node.value] + ([e for e in (sl.lower, sl.upper, sl.step) if e]
+                                   if isinstance(sl, ast.Slice) else [sl])
+    elif kind in (ast.BinOp, ast.UnaryOp, ast.Compare):
+        ops = [node.op] if kind is not ast.Compare else node.ops
+        for op in ops:
+            if type(op) in _SYMBOLS:
+                _fail("MS022", f"operator `{_SYMBOLS[type(op)]}` is not allowed in expressions", src, node)
+        children = [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
+    elif kind in _ALLOWED:
+        children = [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
+    else:
+        what = _FORBIDDEN.get(kind, f"`{kind.__name__}`")
+        _fail("MS022", f"{what} is not allowed in expressions", src, node)
+    for child in children:
+        _check(child, src, depth + 1, names)
+
+
+def _tree(src: str) -> ast.Expression:
+    """`ast.parse` without the SyntaxWarnings that odd escapes in user strings raise."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(src, mode="eval")
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(expr: str) -> tuple[str, int, ast.expr, tuple[ast.Name, ...]]:
+    """Parse and check once per distinct text; returns (source, shift, tree, names).
+
+    Line breaks become spaces (a YAML block may wrap a long expression) and
+    leading blanks are cut (`${ h }`), so every ast column maps to `shift + col`.
+    """
+    if len(expr) > MAX_TEXT:
+        raise ExprError("MS023", f"expression is longer than {MAX_TEXT:,} characters")
+    flat = expr.replace("\r", " ").replace("\n", " ")
+    src = flat.lstrip()
+    shift = len(flat) - len(src)
+    if not src.strip():
+        raise ExprError("MS020", "empty expression `${}`")
+    try:
+        tree = _tree(src)
+    except SyntaxError as e:
+        at = (e.offset or len(src) + 1) - 1 if e.lineno in (1, None) else len(src)
+        raise ExprError("MS020", f"syntax error in expression: {e.msg}",
+                        shift + max(0, min(at, len(src)))) from None
+    except (ValueError, RecursionError, MemoryError) as e:
+        raise ExprError("MS023", f"expression cannot be read: {type(e).__name__}", shift) from None
+    names: list[ast.Name] = []
+    try:
+        _check(tree.body, src, 1, names)
+    except ExprError as e:
+        e.offset += shift
+        raise
+    return src, shift, tree.body, tuple(names)
+
+
+class _Eval:
+    """One evaluation: the env, and the sizes of lists built so far (for the bounds)."""
+
+    __slots__ = ("env", "src", "sizes", "work")
+
+    def __init__(self, env: Mapping[str, object], src: str) -> None:
+        self.env = env
+        self.src = src
+        self.sizes: dict[int, tuple[object, int]] = {}
+        self.work = 0
+
+    def fail(self, message: str, node: ast.AST, suggestion: str | None = None) -> NoReturn:
+        _fail("MS023", message, self.src, node, suggestion)
+
+    def size(self, v: object) -> int:
+        """Items in a value, nested lists counted in full (what str() of it would print)."""
+        if isinstance(v, str):
+            return len(v) or 1
+        if not isinstance(v, (list, tuple, dict)):
+            return 1
+        known = self.sizes.get(id(v))
+        if known is not None:
+            return known[1]
+        self.sizes[id(v)] = (v, 1)  # a self-containing list must not recurse forever
+        items = list(v.items()) if isinstance(v, dict) else v
+        n = max(1, sum(self.size(x) for x in items))
+        self.sizes[id(v)] = (v, n)
+        return n
+
+    def made(self, v: Any, n: int, node: ast.AST) -> Any:
+        """Account for a new list or string of `n` items (`v`, or None before it is built).
+
+        Returns `v`, or `n` when `v` is None; refuses anything over the bounds.
+        """
+        if n > MAX_ITEMS:
+            self.fail(f"result would have {n:,} items, more than {MAX_ITEMS:,}", node)
+        self.work += n
+        if self.work > MAX_WORK:
+            self.fail(f"expression builds more than {MAX_WORK:,} items in all", node)
+        return n if v is None else self.keep(v, n)
+
+    def keep(self, v: Any, n: int) -> Any:
+        """Remember the size of a list built here, so later bounds need not count it again."""
+        if isinstance(v, list):
+            self.sizes[id(v)] = (v, max(1, n))
+        return v
+
+    def ev(self, node: ast.expr) -> Any:
+        return _DISPATCH[type(node)](self, node)
+
+    def constant(self, node: ast.Constant) -> Any:
+        return node.value
+
+    def name(self, node: ast.Name) -> Any:
+        if node.id in _ALIASES:
+            return _ALIASES[node.id]
+        value = self.env[node.id]
+        if not isinstance(value, _PLAIN):
+            self.fail(f"`{node.id}` is a {type(value).__name__}, which expressions cannot use", node)
+        return value
+
+    def list_(self, node: ast.List | ast.Tuple) -> Any:
+        items = [self.ev(e) for e in node.elts]
+        return self.made(items, sum(self.size(x) for x in items), node)
+
+    def apply(self, fn: Callable[..., Any], node: ast.expr, *args: Any) -> Any:
+        """Run one Python operator, turning its failure into a located MS023."""
+        try:
+            return fn(*args)
+        except (TypeError, ValueError, ArithmeticError) as e:
+            reason = "division by zero" if isinstance(e, ZeroDivisionError) else str(e)
+            self.fail(f"cannot evaluate `{self.text(node)}`: {reason}", node)
+
+    def unaryop(self, node: ast.UnaryOp) -> Any:
+        return self.apply(_UNOPS[type(node.op)], node, self.ev(node.operand))
+
+    def binop(self, node: ast.BinOp) -> Any:
+        a, b = self.ev(node.left), self.ev(node.right)
+        op = type(node.op)
+        if op is ast.Mult and isinstance(a, int) and isinstance(b, _SEQ):
+            a, b = b, a
+        items = -1  # the size of a list or string result, checked before it is built
+        if op is ast.Mult and isinstance(a, _SEQ) and isinstance(b, int):
+            items = self.made(None, self.size(a) * max(0, b) if a else 0, node)
+        elif op is ast.Add and isinstance(a, _SEQ) and isinstance(b, _SEQ):
+            items = self.made(None, self.size(a) + self.size(b), node)
+        elif op is ast.Mod and isinstance(a, str):
+            self.fail("`%` is only for numbers in expressions", node)
+        elif op is ast.Pow and isinstance(b, (int, float)) and b > MAX_EXPONENT:
+            self.fail(f"exponent {b} is larger than {MAX_EXPONENT}", node)
+        result = self.apply(_BINOPS[op], node, a, b)
+        if op is ast.Pow:
+            if isinstance(result, complex):
+                self.fail(f"`{self.text(node)}` is a complex number", node)
+            if abs(result) > MAX_MAGNITUDE:
+                self.fail(f"`{self.text(node)}` is larger than 2**63", node)
+        return self.keep(result, items) if items >= 0 else result
+
+    def boolop(self, node: ast.BoolOp) -> Any:
+        want = isinstance(node.op, ast.Or)
+        for value_node in node.values:
+            value = self.ev(value_node)
+            if bool(value) is want:
+                return value
+        return value
+
+    def compare(self, node: ast.Compare) -> Any:
+        left = self.ev(node.left)
+        for op, right_node in zip(node.ops, node.comparators):
+            right = self.ev(right_node)
+            if not self.apply(_CMPOPS[type(op)], node, left, right):
+                return False
+            left = right
+        return True
+
+    def ifexp(self, node: ast.IfExp) -> Any:
+        return self.ev(node.body) if self.ev(node.test) else self.ev(node.orelse)
+
+    def subscript(self, node: ast.Subscript) -> Any:
+        value = self.ev(node.value)
+        kind = type(value).__name__
+        if not isinstance(value, (str, list, tuple, dict)):
+            self.fail(f"cannot index a {kind} (`{self.text(node.value)}`)", node)
+        sl, key = node.slice, None
+        try:
+            if isinstance(sl, ast.Slice):
+                parts = [None if e is None else self.ev(e) for e in (sl.lower, sl.upper, sl.step)]
+                result = value[slice(*parts)]
+                self.made(None, self.size(result), node)
+                return result
+            key = self.ev(sl)
+            return value[key]
+        except IndexError:
+            self.fail(f"index {key} is out of range for a {kind} of length {len(value)}", node)
+        except KeyError:
+            hint = did_you_mean(key, [k for k in value if isinstance(k, str)]) \
+                if isinstance(key, str) else None
+            self.fail(f"key {key!r} is not in `{self.text(node.value)}`", node, hint)
+        except (TypeError, ValueError) as e:
+            self.fail(f"cannot evaluate `{self.text(node)}`: {e}", node)
+
+    def call(self, node: ast.Call) -> Any:
+        fn = node.func.id  # type: ignore[attr-defined]  # _check allows only names
+        args = [self.ev(a) for a in node.args]
+        try:
+            if fn == "range":
+                r = range(*args)
+                n = self.made(None, len(r), node)  # before the list is built
+                return self.keep(list(r), n)
+            if fn == "sum" and args and isinstance(args[0], (list, tuple)) \
+                    and not all(isinstance(x, (int, float)) for x in args[0]):
+                raise TypeError("sum() adds numbers only")
+            return _FUNCS[fn](*args)
+        except ExprError:
+            raise
+        except (TypeError, ValueError, ArithmeticError, IndexError) as e:
+            self.fail(f"{fn}() failed: {e}", node)
+
+    def text(self, node: ast.AST) -> str:
+        seg = ast.get_source_segment(self.src, node) or "..."
+        return seg if len(seg) <= 40 else seg[:37] + "..."
+
+
+_DISPATCH: dict[type, Callable[[_Eval, Any], Any]] = {
+    ast.Constant: _Eval.constant, ast.Name: _Eval.name, ast.List: _Eval.list_,
+    ast.Tuple: _Eval.list_, ast.UnaryOp: _Eval.unaryop, ast.BinOp: _Eval.binop,
+    ast.BoolOp: _Eval.boolop, ast.Compare: _Eval.compare, ast.IfExp: _Eval.ifexp,
+    ast.Subscript: _Eval.subscript, ast.Call: _Eval.call,
+}
+
+
+def evaluate(expr: str, env: Mapping[str, object], *, offset: int = 0) -> object:
+    """Evaluate the text inside `${...}`; `offset` is where that text starts in its string."""
+    try:
+        src, shift, tree, names = _parse(expr)
+        for n in names:
+            if n.id not in env:
+                choices = [k for k in env if isinstance(k, str)] + list(_ALIASES)
+                raise ExprError("MS021", f"undefined name `{n.id}` in expression",
+                                shift + _col(src, n), did_you_mean(n.id, choices))
+        try:
+            return _Eval(env, src).ev(tree)
+        except ExprError as e:
+            e.offset += shift
+            raise
+        except Exception as e:  # last resort: no raw Python exception may reach the user
+            raise ExprError("MS023", f"expression failed: {type(e).__name__}: {e}", shift) from None
+    except ExprError as e:
+        e.offset += offset
+        raise
+
+
+def _closing(text: str, start: int) -> int:
+    """Index of the `}` that ends an expression begun at `start`, skipping quoted strings."""
+    depth, i, n = 0, start, len(text)
+    while i < n:
+        c = text[i]
+        if c in "'\"":
+            i += 1
+            while i < n and text[i] != c:
+                i += 2 if text[i] == "\\" else 1
+        elif c == "{":
+            depth += 1
+        elif c == "}":
+            if depth == 0:
+                return i
+            depth -= 1
+        i += 1
+    return -1
+
+
+@functools.lru_cache(maxsize=8192)
+def _split(text: str) -> tuple[tuple[str, str, int], ...]:
+    """Cut a string into ("lit", text, 0), ("expr", source, offset) and ("open", "", offset) parts.
+
+    `$${` stands for a literal `${`; "open" marks a `${` that is never closed.
+    """
+    parts: list[tuple[str, str, int]] = []
+    lit, i = "", 0
+    while (j := text.find("${", i)) >= 0:
+        if j > i and text[j - 1] == "$":
+            lit, i = lit + text[i:j - 1] + "${", j + 2
+            continue
+        if lit + text[i:j]:
+            parts.append(("lit", lit + text[i:j], 0))
+        lit, end = "", _closing(text, j + 2)
+        if end < 0:
+            return (*parts, ("open", "", j))
+        parts.append(("expr", text[j + 2:end], j + 2))
+        i = end + 1
+    lit += text[i:]
+    return (*parts, ("lit", lit, 0)) if lit else tuple(parts)
+
+
+def has_expression(text: str) -> bool:
+    """Whether a string holds a `${...}` (an escaped `$${` does not count)."""
+    return isinstance(text, str) and "${" in text and any(k != "lit" for k, _, _ in _split(text))
+
+
+def _substitute_str(text: str, env: Mapping[str, object]) -> object:
+    if "$" not in text:
+        return text
+    parts = _split(text)
+    if len(parts) == 1 and parts[0][0] == "expr":
+        return evaluate(parts[0][1], env, offset=parts[0][2])  # whole string: keep the type
+    out: list[str] = []
+    total = 0
+    for kind, src, off in parts:
+        if kind == "open":
+            raise ExprError("MS020", "unterminated `${` (no closing `}`)", off)
+        if kind == "lit":
+            piece = src
+        else:
+            value = evaluate(src, env, offset=off)
+            try:
+                piece = str(value)
+            except ValueError as e:  # ints beyond Python's digit limit
+                raise ExprError("MS023", f"cannot print the value: {e}", off) from None
+        total += len(piece)
+        if total > MAX_ITEMS:
+            raise ExprError("MS023", f"string would be longer than {MAX_ITEMS:,} characters", off)
+        out.append(piece)
+    return "".join(out)
+
+
+def substitute(value: object, env: Mapping[str, object]) -> object:
+    """Replace every `${...}` in a value; lists, tuples and dict values are walked (keys are not)."""
+    if isinstance(value, str):
+        return _substitute_str(value, env)
+    if isinstance(value, list):
+        return [substitute(v, env) for v in value]
+    if isinstance(value, tuple):
+        return tuple(substitute(v, env) for v in value)
+    if isinstance(value, dict):
+        return {k: substitute(v, env) for k, v in value.items()}
+    return value
+
+
+def names_in(text: str) -> set[str]:
+    """Free names used by the expressions of a string (called functions and aliases excluded)."""
+    found: set[str] = set()
+    if not isinstance(text, str) or "${" not in text:
+        return found
+    for kind, src, _ in _split(text):
+        if kind != "expr" or len(src) > MAX_TEXT:
+            continue
+        try:
+            tree = _tree(src.replace("\r", " ").replace("\n", " ").lstrip())
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        nodes = list(ast.walk(tree))
+        called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+        found |= {n.id for n in nodes if isinstance(n, ast.Name)
+                  and id(n) not in called and n.id not in _ALIASES}
+    return found

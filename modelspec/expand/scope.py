@@ -1,0 +1,144 @@
+"""Name scopes and reference resolution.
+
+References are collected during expansion as `Ref`s and resolved once every
+name of the scope exists, so a feedback connection may name a node that is
+defined further down.  A scope is one ``layers`` list with its unnamed and
+named groups; block instances open a scope of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..diagnostics import Diagnostics, Pos, did_you_mean
+
+
+@dataclass
+class Ref:
+    """An unresolved reference: ``name`` (dotted) looked up in ``table``."""
+
+    name: str
+    table: "Table"
+    pos: Pos | None = None
+
+
+@dataclass
+class NodeT:
+    path: str
+
+
+@dataclass
+class AliasT:
+    """A name standing for another reference (a port, a dropped node)."""
+
+    ref: "Ref | str"
+    delay: int = 0
+
+
+@dataclass
+class InstT:
+    """A block instance or named group: a sub-namespace with an output."""
+
+    table: "Table"
+    output: "Ref | str | None"
+    outputs: dict[str, "Ref | str"] = field(default_factory=dict)
+
+
+@dataclass
+class CopiesT:
+    """``repeat``/``foreach`` copies: ``name.K`` is copy K, ``name`` the last."""
+
+    copies: list["Target"]
+
+
+Target = NodeT | AliasT | InstT | CopiesT
+
+
+@dataclass
+class Table:
+    label: str  # for messages: "the top level", "block `Residual`"
+    names: dict[str, Target] = field(default_factory=dict)
+    #: names that must not be reported as duplicates of each other
+    first_pos: dict[str, Pos | None] = field(default_factory=dict)
+
+    def define(self, name: str, target: Target, pos: Pos | None, diags: Diagnostics) -> None:
+        if name in self.names:
+            first = self.first_pos.get(name)
+            where = f" (first defined at {first})" if first else ""
+            diags.add("MS035", f"duplicate name `{name}` in {self.label}{where}", pos,
+                      suggestion="give one of them another name, or use `${i}` in names inside repeated groups")
+            return
+        self.names[name] = target
+        self.first_pos[name] = pos
+
+
+class Resolver:
+    """Resolves `Ref`s to node paths (or input terminal names)."""
+
+    def __init__(self, diags: Diagnostics) -> None:
+        self.diags = diags
+        self._active: set[int] = set()
+
+    def resolve(self, ref: "Ref | str") -> tuple[str, int] | None:
+        """The node path (or input terminal) and the delay accumulated on the way."""
+        if isinstance(ref, str):
+            return ref, 0
+        key = id(ref)
+        if key in self._active:
+            self.diags.add("MS040", f"`{ref.name}` refers to itself through aliases", ref.pos)
+            return None
+        self._active.add(key)
+        try:
+            return self._resolve(ref)
+        finally:
+            self._active.discard(key)
+
+    def _resolve(self, ref: Ref) -> tuple[str, int] | None:
+        parts = ref.name.split(".")
+        target: Target | None = ref.table.names.get(parts[0])
+        if target is None:
+            self._unknown(parts[0], ref.table, ref)
+            return None
+        for i, part in enumerate(parts[1:], start=1):
+            target = self._step(target, part, ref, ".".join(parts[:i]))
+            if target is None:
+                return None
+        return self._value_of(target, ref)
+
+    def _step(self, target: Target, part: str, ref: Ref, so_far: str) -> Target | None:
+        if isinstance(target, CopiesT):
+            if part.isdigit() and int(part) < len(target.copies):
+                return target.copies[int(part)]
+            self.diags.add("MS040", f"`{so_far}` has copies 0..{len(target.copies) - 1}; `{part}` is not one of them",
+                           ref.pos)
+            return None
+        if isinstance(target, InstT):
+            if part in target.outputs and part not in target.table.names:
+                return AliasT(target.outputs[part])
+            nxt = target.table.names.get(part)
+            if nxt is None:
+                self._unknown(part, target.table, ref, inside=so_far)
+            return nxt
+        if isinstance(target, AliasT):
+            self.diags.add("MS040", f"`{so_far}` is a port or pass-through, it has no member `{part}`", ref.pos)
+            return None
+        self.diags.add("MS040", f"`{so_far}` is a single node, it has no member `{part}`", ref.pos)
+        return None
+
+    def _value_of(self, target: Target, ref: Ref) -> tuple[str, int] | None:
+        if isinstance(target, NodeT):
+            return target.path, 0
+        if isinstance(target, AliasT):
+            got = self.resolve(target.ref)
+            return (got[0], got[1] + target.delay) if got else None
+        if isinstance(target, CopiesT):
+            return self._value_of(target.copies[-1], ref) if target.copies else None
+        if target.output is None:
+            self.diags.add("MS040", f"`{ref.name}` has no output to read", ref.pos)
+            return None
+        return self.resolve(target.output)
+
+    def _unknown(self, name: str, table: Table, ref: Ref, inside: str | None = None) -> None:
+        where = f"inside `{inside}`" if inside else f"in {table.label}"
+        self.diags.add("MS040", f"`{ref.name}` names nothing: no node, port or input `{name}` {where}", ref.pos,
+                       suggestion=did_you_mean(name, table.names))

@@ -1,0 +1,219 @@
+"""From a loaded document to an unchecked IR graph."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from pydantic import ValidationError
+
+from ..diagnostics import Diagnostics
+from ..ir.graph import Graph, InputTerm, OutputTerm, Time
+from ..load.document import Document
+from ..ops.registry import PluginError, load_entry_points, load_plugin
+from ..validate.errors import pos_finder, report
+from ..validate.models import SpecFile
+from .blocks import BlockDef, Importer, collect_blocks
+from .context import Evaluator, Src
+from .edges import PendingEdge, expand_edge
+from .expander import EdgeDecl, Expander, valid_name
+from .params import apply_overrides
+from .scope import NodeT, Ref, Resolver, Table
+
+
+def validate(doc: Document, diags: Diagnostics) -> bool:
+    """Structure check with the pydantic models; True when it passed."""
+    if not isinstance(doc.data, dict):
+        diags.add("MS010", "a spec is a mapping with at least `modelspec`, `name`, `inputs` and `layers`",
+                  doc.pos(()))
+        return False
+    try:
+        SpecFile.model_validate(doc.data)
+        return True
+    except ValidationError as exc:
+        report(exc, SpecFile, doc.data, pos_finder(doc), diags)
+        return False
+
+
+def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | None = None) -> Graph:
+    """Expand a validated document; problems go to ``diags``."""
+    data: dict[str, Any] = doc.data
+    root = Src(doc, ())
+    g = Graph(name=str(data.get("name", "Model")), doc=data.get("doc"), file=doc.file)
+    ev = Evaluator(diags)
+    g.params = _params(data, root, overrides or {}, ev, diags)
+    g.time = _time(data, root, g.params, ev, diags)
+    g.plugins = list(data.get("plugins") or [])
+    g.train = dict(data.get("train") or {})
+    for msg in load_entry_points():
+        diags.add("MS037", msg, None)
+    for k, mod in enumerate(g.plugins):
+        try:
+            load_plugin(mod)
+        except PluginError as exc:
+            diags.add("MS037", str(exc), root.at("plugins", k).pos())
+    namespace: dict[str, BlockDef] = {}
+    local = collect_blocks(data, root, g.params, "", namespace)
+    importer = Importer(diags)
+    base_dir = os.path.dirname(os.path.abspath(doc.file))
+    for alias, rel in (data.get("imports") or {}).items():
+        importer.import_file(alias, str(rel), root.at("imports", alias), base_dir, namespace)
+    for d in local.values():
+        d.namespace = namespace
+    x = Expander(g, namespace, diags, ev)
+    top = Table("the top level")
+    first = _inputs(x, data, root, top)
+    last = x.expand_list(data.get("layers"), root.at("layers"), top, "", g.params, first, namespace)
+    for k, e in enumerate(data.get("edges") or []):
+        if isinstance(e, dict):
+            x.edges.append(EdgeDecl(e, root.at("edges", k), top, "", g.params, namespace))
+    pending_edges = [p for p in (expand_edge(x, d) for d in x.edges) if p is not None]
+    outputs = _outputs(x, data, root, top, last)
+    _resolve(x, pending_edges, outputs)
+    x.g.order = list(g.nodes)
+    _unused_params(data, root, ev, diags)
+    g.creation = x.creation
+    return g
+
+
+def _params(data: dict[str, Any], root: Src, overrides: Mapping[str, Any], ev: Evaluator,
+            diags: Diagnostics) -> dict[str, Any]:
+    raw = dict(data.get("params") or {})
+    for name in raw:
+        if not valid_name(name):
+            diags.add("MS014", f"param name `{name}` is not an identifier", root.at("params", name).pos(key=True))
+    merged = apply_overrides(raw, overrides, root.doc.file, diags)
+    env: dict[str, Any] = {}
+    for name, value in merged.items():  # a param may use the params before it
+        ok, v = ev.value(value, env, root.at("params", name))
+        env[name] = v if ok else None
+    return env
+
+
+def _time(data: dict[str, Any], root: Src, env: Mapping[str, Any], ev: Evaluator,
+          diags: Diagnostics) -> Time | None:
+    raw = data.get("time")
+    if not isinstance(raw, dict):
+        return None
+    vals: dict[str, Any] = {}
+    for key, default, kind in (("steps", None, int), ("dt", 1.0, float), ("idle", 0, int)):
+        ok, v = ev.value(raw.get(key, default), env, root.at("time", key))
+        if not ok:
+            return None
+        good = isinstance(v, (int, float)) and not isinstance(v, bool) and (kind is float or float(v).is_integer())
+        if not good or (key != "idle" and v <= 0) or v < 0:
+            diags.add("MS060", f"`time.{key}` must be a {'positive' if key != 'idle' else 'non-negative'} "
+                      f"{'number' if kind is float else 'integer'}, got {v!r}", root.at("time", key).pos())
+            return None
+        vals[key] = kind(v)
+    return Time(vals["steps"], vals["dt"], vals["idle"])
+
+
+def _inputs(x: Expander, data: dict[str, Any], root: Src, top: Table) -> str | None:
+    first = None
+    for name, spec in (data.get("inputs") or {}).items():
+        s = root.at("inputs", name)
+        if not valid_name(name):
+            x.diags.add("MS014", f"input name `{name}` is not an identifier", s.pos(key=True))
+            continue
+        long = spec if isinstance(spec, dict) else {"shape": spec}
+        ok, shape = x.ev.value(long.get("shape"), x.g.params, s.at("shape") if isinstance(spec, dict) else s)
+        if not ok:
+            continue
+        dims = _dims(x, shape, s.at("shape") if isinstance(spec, dict) else s)
+        if dims is None:
+            continue
+        ok, static = x.ev.value(long.get("static", False), x.g.params, s.at("static"))
+        term = InputTerm(name, dims, long.get("dtype", "float32"), bool(static), s.pos(key=True), long.get("doc"))
+        if term.static and x.g.time is None:
+            x.diags.add("MS061", f"input `{name}` is `static`, but the spec has no `time:`", s.at("static").pos())
+        x.g.inputs[name] = term
+        top.define(name, NodeT(name), s.pos(key=True), x.diags)
+        first = first or name
+    return first
+
+
+def _dims(x: Expander, shape: Any, s: Src) -> tuple[Any, ...] | None:
+    if not isinstance(shape, list) or not shape:
+        x.diags.add("MS012", f"a shape is a non-empty list of dims, got {shape!r}", s.pos())
+        return None
+    dims = []
+    for k, d in enumerate(shape):
+        if isinstance(d, bool) or not (isinstance(d, (int, str))):
+            x.diags.add("MS012", f"a dim is a positive integer or a symbol such as B, got {d!r}", s.at(k).pos())
+            return None
+        if isinstance(d, int) and d <= 0:
+            x.diags.add("MS055", f"a dim must be positive, got {d}", s.at(k).pos())
+            return None
+        if isinstance(d, str) and not d.strip():
+            x.diags.add("MS012", "a dim symbol cannot be empty", s.at(k).pos())
+            return None
+        dims.append(d)
+    return tuple(dims)
+
+
+def _outputs(x: Expander, data: dict[str, Any], root: Src, top: Table, last: Any) -> dict[str, Ref | str]:
+    raw = data.get("outputs")
+    links: dict[str, Ref | str] = {}
+    if raw is None:
+        if last is not None:
+            x.g.outputs["output"] = OutputTerm("output", "", pos=root.at("layers").pos(key=True))
+            links["output"] = last
+        return links
+    for name, spec in raw.items():
+        s = root.at("outputs", name)
+        if not valid_name(name):
+            x.diags.add("MS014", f"output name `{name}` is not an identifier", s.pos(key=True))
+            continue
+        long = spec if isinstance(spec, dict) else {"from": spec}
+        src_at = s.at("from") if isinstance(spec, dict) else s
+        ok, frm = x.ev.value(long.get("from"), x.g.params, src_at)
+        ok2, steps = x.ev.value(long.get("steps", "all"), x.g.params, s.at("steps"))
+        declared = None
+        if long.get("shape") is not None:
+            ok3, shp = x.ev.value(long["shape"], x.g.params, s.at("shape"))
+            declared = _dims(x, shp, s.at("shape")) if ok3 else None
+        if not (ok and ok2) or not isinstance(frm, str):
+            continue
+        if "steps" in long and x.g.time is None:
+            x.diags.add("MS061", f"output `{name}` sets `steps`, but the spec has no `time:`", s.at("steps").pos())
+        x.g.outputs[name] = OutputTerm(name, "", declared, str(steps), s.pos(key=True))
+        links[name] = Ref(frm, top, src_at.pos())
+    return links
+
+
+def _resolve(x: Expander, edges: list[PendingEdge], outputs: dict[str, Ref | str]) -> None:
+    r = Resolver(x.diags)
+    for p in x.pending:
+        got = r.resolve(p.link)
+        if got:
+            p.conn.source, extra = got
+            p.conn.delay += extra
+    for pe in edges:
+        s, t = r.resolve(pe.source), r.resolve(pe.target)
+        if not (s and t):
+            continue
+        if t[0] in x.g.inputs:
+            x.diags.add("MS047", f"an edge cannot add into the input `{t[0]}`; target a node", pe.target.pos)
+            continue
+        pe.edge.source, pe.edge.target = s[0], t[0]
+        pe.edge.delay += s[1]
+        if pe.out is not None:
+            o = r.resolve(pe.out)
+            pe.edge.out = o[0] if o else s[0]
+        else:
+            pe.edge.out = s[0]
+        x.g.edges.append(pe.edge)
+    for name, link in outputs.items():
+        got = r.resolve(link)
+        if got:
+            x.g.outputs[name].source = got[0]
+        else:
+            x.g.outputs.pop(name, None)
+
+
+def _unused_params(data: dict[str, Any], root: Src, ev: Evaluator, diags: Diagnostics) -> None:
+    for name in data.get("params") or {}:
+        if name not in ev.used:
+            diags.add("MS025", f"param `{name}` is never used", root.at("params", name).pos(key=True),
+                      suggestion="remove it, or check the spelling where you meant to use it")

@@ -1,0 +1,187 @@
+"""Graph checks: delays, the cycle rule, evaluation order, edge kinds, reach.
+
+The evaluation order is a topological order over zero-delay dependencies
+that keeps declaration order wherever it can, so generated code reads like
+the spec.  A cycle with no delay on it is reported node by node.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+from ..diagnostics import Diagnostics
+from ..ops.registry import get_op
+from .graph import Graph
+
+
+def deps(g: Graph) -> dict[str, list[tuple[str, int]]]:
+    """For every node, the (source, delay) pairs it reads, edges included."""
+    out: dict[str, list[tuple[str, int]]] = {p: [(c.source, c.delay) for c in n.inputs] for p, n in g.nodes.items()}
+    for e in g.edges:
+        if e.target in out:
+            out[e.target].append((e.out, 0 if e.chain else e.delay))
+    return out
+
+
+def check_graph(g: Graph, diags: Diagnostics) -> None:
+    _delays_need_time(g, diags)
+    g.order = _order(g, diags)
+    g.cycles = _cycles(g)
+    _edge_kinds(g, diags)
+    _unused(g, diags)
+
+
+def _delays_need_time(g: Graph, diags: Diagnostics) -> None:
+    if g.time is not None:
+        return
+    for n in g.nodes.values():
+        for c in n.inputs:
+            if c.delay:
+                diags.add("MS042", f"`{n.path}` reads `{c.source}` with delay {c.delay}, but the spec has no "
+                          "`time:` section", c.pos, suggestion="add `time: {steps: N}` or remove the delay")
+        op = get_op(n.op)
+        if op is not None and op.stateful:
+            diags.add("MS061", f"`{n.path}` is a {n.op}, which keeps state across time steps; the spec has "
+                      "no `time:` section", n.pos, suggestion="add `time: {steps: N, dt: ...}`")
+    for e in g.edges:
+        if e.delay:
+            diags.add("MS042", f"edge `{e.name}` has delay {e.delay}, but the spec has no `time:` section", e.pos,
+                      suggestion="add `time: {steps: N}` or remove the delay")
+
+
+def _order(g: Graph, diags: Diagnostics) -> list[str]:
+    """Kahn's algorithm over zero-delay dependencies, ties broken by declaration."""
+    d = deps(g)
+    rank = {p: i for i, p in enumerate(g.nodes)}
+    indeg = {p: 0 for p in g.nodes}
+    users: dict[str, list[str]] = {p: [] for p in g.nodes}
+    for p, srcs in d.items():
+        for s, delay in srcs:
+            if delay == 0 and s in g.nodes:
+                indeg[p] += 1
+                users[s].append(p)
+    heap = [(rank[p], p) for p, k in indeg.items() if k == 0]
+    heapq.heapify(heap)
+    order: list[str] = []
+    while heap:
+        _, p = heapq.heappop(heap)
+        order.append(p)
+        for u in users[p]:
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                heapq.heappush(heap, (rank[u], u))
+    if len(order) < len(g.nodes):
+        stuck = {p for p in g.nodes if p not in set(order)}
+        for cycle in _zero_delay_cycles(d, stuck):
+            first = g.nodes[cycle[0]]
+            text = " -> ".join(cycle + [cycle[0]])
+            diags.add("MS041", f"cycle without delay: {text}", first.pos,
+                      suggestion="add `delay: 1` (or more) to one connection of the cycle",
+                      notes=[f"{g.nodes[c].pos}: `{c}` ({g.nodes[c].op})" for c in cycle if g.nodes[c].pos])
+        order.extend(p for p in g.nodes if p in stuck)
+    return order
+
+
+def _zero_delay_cycles(d: dict[str, list[tuple[str, int]]], stuck: set[str]) -> list[list[str]]:
+    """One cycle per strongly connected group of the stuck nodes."""
+    cycles: list[list[str]] = []
+    seen: set[str] = set()
+    for start in sorted(stuck):
+        if start in seen:
+            continue
+        path: list[str] = []
+        index: dict[str, int] = {}
+        node = start
+        while node not in index:
+            index[node] = len(path)
+            path.append(node)
+            nxt = [s for s, delay in d[node] if delay == 0 and s in stuck]
+            if not nxt:
+                break
+            node = nxt[0]
+        else:
+            cyc = path[index[node]:]
+            if not seen & set(cyc):
+                cycles.append(list(reversed(cyc)))
+        seen.update(path)
+    return cycles
+
+
+def _cycles(g: Graph) -> list[list[str]]:
+    """Strongly connected components (with delays) of size > 1, or self-loops."""
+    d = deps(g)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    out: list[list[str]] = []
+    counter = [0]
+
+    def strong(v: str) -> None:  # iterative Tarjan
+        work = [(v, iter([s for s, _ in d.get(v, []) if s in g.nodes]))]
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        while work:
+            node, it = work[-1]
+            advanced = False
+            for w in it:
+                if w not in index:
+                    index[w] = low[w] = counter[0]
+                    counter[0] += 1
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, iter([s for s, _ in d.get(w, []) if s in g.nodes])))
+                    advanced = True
+                    break
+                if w in on:
+                    low[node] = min(low[node], index[w])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on.discard(w)
+                    comp.append(w)
+                    if w == node:
+                        break
+                if len(comp) > 1 or any(s == node for s, _ in d.get(node, [])):
+                    out.append(sorted(comp, key=lambda p: g.creation.get(p, 0)))
+
+    for v in g.nodes:
+        if v not in index:
+            strong(v)
+    return out
+
+
+def _edge_kinds(g: Graph, diags: Diagnostics) -> None:
+    for e in g.edges:
+        s, t = g.creation.get(e.source, -1), g.creation.get(e.target, -1)
+        e.kind = "skip" if e.source in g.inputs or s < t else "feedback"
+        if e.declared_kind and e.declared_kind != e.kind:
+            diags.add("MS044", f"edge `{e.name}` says `kind: {e.declared_kind}`, but `{e.source}` comes "
+                      f"{'before' if e.kind == 'skip' else 'after'} `{e.target}` in the layer order, "
+                      f"so it is a {e.kind} connection", e.pos)
+
+
+def _unused(g: Graph, diags: Diagnostics) -> None:
+    d = deps(g)
+    live: set[str] = set()
+    todo = [o.source for o in g.outputs.values() if o.source]
+    while todo:
+        p = todo.pop()
+        if p in live:
+            continue
+        live.add(p)
+        todo.extend(s for s, _ in d.get(p, []))
+        todo.extend(e.out for e in g.edges if e.target == p)
+        todo.extend(ch for e in g.edges if e.target == p for ch in e.chain)
+    for n in g.nodes.values():
+        if n.path not in live and n.role == "layer":
+            diags.add("MS046", f"`{n.path}` ({n.op}) reaches no output", n.pos,
+                      suggestion="connect it, expose it in `outputs`, or remove it")

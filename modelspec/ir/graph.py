@@ -1,0 +1,174 @@
+"""The IR: the single source of truth every later stage reads.
+
+Everything is flattened into nodes with dotted paths that mirror the spec's
+scopes (``layer1.0.conv1``).  Edges are nodes too: an edge's ``via`` op and
+its adapters become ordinary nodes under ``<scope>.edges.<name>``, so cycle
+checks, shapes, parameter names and emitters treat them uniformly.  Every
+object carries the source position it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..diagnostics import Pos
+from ..shapes.dims import Dim, Shape
+
+
+@dataclass
+class Conn:
+    """One input connection: read ``source``'s value from ``delay`` steps back."""
+
+    source: str
+    delay: int = 0
+    pos: Pos | None = None
+
+
+@dataclass
+class Node:
+    path: str
+    op: str
+    attrs: Any  # the op's validated Attrs instance
+    inputs: list[Conn]
+    pos: Pos | None = None
+    doc: str | None = None
+    #: "layer" for spec nodes, "via" and "adapter" for nodes an edge created.
+    role: str = "layer"
+    #: the edge that owns this node (for role via/adapter)
+    edge: str | None = None
+    shape: Shape | None = None
+    in_shapes: list[Shape] = field(default_factory=list)
+    params: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    buffers: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    macs: Dim = 0
+
+    @property
+    def scope(self) -> str:
+        return self.path.rpartition(".")[0]
+
+    @property
+    def local_name(self) -> str:
+        return self.path.rpartition(".")[2]
+
+    @property
+    def n_params(self) -> int:
+        total = 0
+        for s in self.params.values():
+            n = 1
+            for d in s:
+                n *= d
+            total += n
+        return total
+
+
+@dataclass
+class InputTerm:
+    name: str
+    shape: Shape
+    dtype: str = "float32"
+    static: bool = False
+    pos: Pos | None = None
+    doc: str | None = None
+
+
+@dataclass
+class OutputTerm:
+    name: str
+    source: str
+    declared: Shape | None = None
+    steps: str = "all"
+    pos: Pos | None = None
+    shape: Shape | None = None  # inferred, per step (without the time axis)
+
+
+@dataclass
+class Edge:
+    """Adds ``out``'s value (source delayed, then via, then adapters) to ``target``."""
+
+    name: str  # module path, e.g. "V1.edges.recurrence"
+    source: str
+    target: str
+    delay: int
+    out: str  # the node whose value is added: last of ``chain``, or ``source``
+    chain: list[str] = field(default_factory=list)
+    kind: str = "skip"
+    declared_kind: str | None = None
+    adapt: str = "auto"
+    pos: Pos | None = None
+
+
+@dataclass
+class Time:
+    steps: int
+    dt: float = 1.0
+    idle: int = 0
+
+
+@dataclass
+class Scope:
+    """A block instance, group or repeat: a folder in the summary and a submodule."""
+
+    path: str
+    kind: str  # "block" | "group" | "repeat"
+    label: str = ""  # block name for block instances
+    pos: Pos | None = None
+    doc: str | None = None
+
+
+@dataclass
+class Graph:
+    name: str
+    doc: str | None = None
+    inputs: dict[str, InputTerm] = field(default_factory=dict)
+    outputs: dict[str, OutputTerm] = field(default_factory=dict)
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[Edge] = field(default_factory=list)
+    scopes: dict[str, Scope] = field(default_factory=dict)
+    time: Time | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    plugins: list[str] = field(default_factory=list)
+    train: dict[str, Any] = field(default_factory=dict)
+    file: str = ""
+    #: nodes in evaluation order (topological over zero-delay connections)
+    order: list[str] = field(default_factory=list)
+    #: symbol bindings found while checking shapes (e.g. {"H": 32})
+    symbols: dict[str, Dim] = field(default_factory=dict)
+    #: cycles (node lists) of the graph; all carry a delay when checked
+    cycles: list[list[str]] = field(default_factory=list)
+    #: declaration order of nodes (decides skip versus feedback)
+    creation: dict[str, int] = field(default_factory=dict)
+
+    def edges_into(self, target: str) -> list[Edge]:
+        return [e for e in self.edges if e.target == target]
+
+    def layer_nodes(self) -> Iterator[Node]:
+        return (n for n in self.nodes.values() if n.role == "layer")
+
+    @property
+    def n_params(self) -> int:
+        return sum(n.n_params for n in self.nodes.values())
+
+    def param_names(self) -> dict[str, tuple[int, ...]]:
+        """Flat parameter names as in the Torch state_dict (buffers excluded)."""
+        out: dict[str, tuple[int, ...]] = {}
+        for n in self.nodes.values():
+            for k, s in n.params.items():
+                out[f"{n.path}.{k}"] = s
+        return out
+
+    def buffer_names(self) -> dict[str, tuple[int, ...]]:
+        out: dict[str, tuple[int, ...]] = {}
+        for n in self.nodes.values():
+            for k, s in n.buffers.items():
+                out[f"{n.path}.{k}"] = s
+        return out
+
+    @property
+    def max_delay(self) -> dict[str, int]:
+        """Largest delay each source is read with (sizes the delay buffers)."""
+        out: dict[str, int] = {}
+        for n in self.nodes.values():
+            for c in n.inputs:
+                out[c.source] = max(out.get(c.source, 0), c.delay)
+        return out

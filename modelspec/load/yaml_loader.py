@@ -1,0 +1,369 @@
+"""YAML text -> `Document`: plain JSON-like data with a position for every key and value.
+
+Why not `yaml.safe_load`: it forgets positions, silently keeps the last of two
+duplicate keys, turns `2024-01-01` into a date, and expands a "billion laughs"
+alias bomb until memory runs out.  So we compose nodes from PyYAML's event
+stream ourselves (iteratively, so deep nesting cannot overflow the stack; a
+node with an alias can only point at a finished node, so the graph is acyclic),
+measure the alias-expanded size and depth on the node graph with memoisation,
+and only then build the data.  Tags that would build objects are refused, never
+constructed, so a spec can never run code.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import ScalarNode
+
+from ..diagnostics import Diagnostics, Pos
+from .document import Document, Path
+
+MAX_TEXT_BYTES = 8 * 1024 * 1024
+MAX_DEPTH = 100
+MAX_VALUES = 1_000_000
+
+_T = "tag:yaml.org,2002:"
+STR, INT, FLOAT, BOOL, NULL = _T + "str", _T + "int", _T + "float", _T + "bool", _T + "null"
+SEQ, MAP, MERGE = _T + "seq", _T + "map", _T + "merge"
+_SCALAR_TAGS = frozenset({STR, INT, FLOAT, BOOL, NULL})
+# YAML 1.1 needs a dot in a float; `lr: 1e-3` reading as a string surprises
+# everyone, so plain scalars in YAML 1.2 exponent form are floats too.
+_EXP_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+")
+_FAST_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RETRY_LIMIT = 1024 * 1024  # re-parse with pure Python for its clearer error text
+_CONSTRUCTOR = SafeConstructor()
+
+
+def check_text_size(text: str, file: str, diags: Diagnostics) -> bool:
+    """MS004 when `text` is over 8 MiB of UTF-8 (shared with the TOML loader)."""
+    too_big = len(text) > MAX_TEXT_BYTES or (
+        len(text) * 4 > MAX_TEXT_BYTES
+        and len(text.encode("utf-8", "surrogatepass")) > MAX_TEXT_BYTES
+    )
+    if too_big:
+        diags.add("MS004", "file is larger than the 8 MiB limit for spec files", Pos(file, 1, 1))
+    return not too_big
+
+
+def short_tag(tag: str) -> str:
+    """`tag:yaml.org,2002:binary` -> `!!binary`, as the user wrote it."""
+    return "!!" + tag[len(_T):] if tag.startswith(_T) else tag
+
+
+class _Node:
+    """A composed YAML node: kind is "scalar", "seq", "map" or "bad" (-> None)."""
+
+    __slots__ = ("kind", "tag", "value", "text", "line", "col")
+
+    def __init__(self, kind: str, tag: str, value: Any, text: str, line: int, col: int) -> None:
+        self.kind, self.tag, self.value, self.text = kind, tag, value, text
+        self.line, self.col = line, col
+
+
+class _Stop(Exception):
+    """Composition cannot go on (a limit); the diagnostic is already added."""
+
+
+class _Limit(Exception):
+    def __init__(self, node: _Node, message: str) -> None:
+        super().__init__(message)
+        self.node, self.message = node, message
+
+
+class _Composer:
+    """Events -> `_Node` graph, with tags checked and scalars converted once."""
+
+    def __init__(self, loader: Any, file: str, diags: Diagnostics) -> None:
+        self.loader, self.file, self.diags = loader, file, diags
+        self.anchors: dict[str, _Node | None] = {}  # None: still being composed
+
+    def pos(self, mark: Any) -> Pos:
+        return Pos(self.file, mark.line + 1, mark.column + 1)
+
+    def compose(self) -> _Node | None:
+        """The single document's root node, None for an empty stream."""
+        ld = self.loader
+        ld.get_event()  # StreamStart
+        if ld.check_event(yaml.StreamEndEvent):
+            return None
+        ld.get_event()  # DocumentStart
+        stack: list[list[Any]] = []  # [node, anchor, pending key node or None, is_seq]
+        root: _Node | None = None
+        while True:
+            ev = ld.get_event()
+            if isinstance(ev, yaml.DocumentEndEvent):
+                break
+            if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                if len(stack) >= MAX_DEPTH:
+                    self.diags.add("MS004", f"nesting is deeper than {MAX_DEPTH} levels",
+                                   self.pos(ev.start_mark))
+                    raise _Stop
+                is_seq = isinstance(ev, yaml.SequenceStartEvent)
+                node = self._collection(ev, is_seq)
+                if ev.anchor is not None:
+                    self.anchors[ev.anchor] = None
+                stack.append([node, ev.anchor, None, is_seq])
+                continue
+            if isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                node, anchor, _, _ = stack.pop()
+                if anchor is not None:
+                    self.anchors[anchor] = node
+            elif isinstance(ev, yaml.AliasEvent):
+                node = self._alias(ev)
+            else:
+                node = self._scalar(ev)
+                if ev.anchor is not None:
+                    self.anchors[ev.anchor] = node
+            if not stack:
+                root = node
+            elif stack[-1][3]:
+                stack[-1][0].value.append(node)
+            elif stack[-1][2] is None:
+                stack[-1][2] = node
+            else:
+                stack[-1][0].value.append((stack[-1][2], node))
+                stack[-1][2] = None
+        nxt = ld.peek_event()
+        if isinstance(nxt, yaml.DocumentStartEvent):
+            self.diags.add("MS002", "only one YAML document per file", self.pos(nxt.start_mark),
+                           suggestion="remove the second `---` or split the file")
+            raise _Stop
+        return root
+
+    def _bad_tag(self, tag: str, mark: Any) -> None:
+        hint = ("quote the value to keep it as a string"
+                if tag in (_T + "timestamp", _T + "binary") else "remove the tag")
+        self.diags.add("MS003", f"unsupported YAML tag `{short_tag(tag)}`: specs are plain data "
+                       "(strings, numbers, booleans, null, lists and mappings)",
+                       self.pos(mark), suggestion=hint)
+
+    def _collection(self, ev: Any, is_seq: bool) -> _Node:
+        line, col = ev.start_mark.line + 1, ev.start_mark.column + 1
+        kind = "seq" if is_seq else "map"
+        tag = ev.tag
+        if tag is not None and tag != "!" and tag != (SEQ if is_seq else MAP):
+            self._bad_tag(tag, ev.start_mark)
+            # children are still composed (and checked), but the value is None
+            return _Node("bad", tag, [], "", line, col)
+        return _Node(kind, SEQ if is_seq else MAP, [], "", line, col)
+
+    def _alias(self, ev: Any) -> _Node:
+        line, col = ev.start_mark.line + 1, ev.start_mark.column + 1
+        if ev.anchor not in self.anchors:
+            self.diags.add("MS002", f"alias `*{ev.anchor}` names no anchor defined before it",
+                           self.pos(ev.start_mark))
+        elif self.anchors[ev.anchor] is None:
+            self.diags.add("MS004", f"alias `*{ev.anchor}` refers to a node that contains it; "
+                           "recursive structures are not allowed", self.pos(ev.start_mark))
+        else:
+            return self.anchors[ev.anchor]  # type: ignore[return-value]
+        return _Node("bad", NULL, None, "", line, col)
+
+    def _scalar(self, ev: Any) -> _Node:
+        line, col = ev.start_mark.line + 1, ev.start_mark.column + 1
+        text: str = ev.value
+        tag = ev.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(ScalarNode, text, ev.implicit)
+            if tag == STR and ev.implicit[0] and _EXP_FLOAT.fullmatch(text):
+                tag = FLOAT
+            elif tag not in _SCALAR_TAGS and tag != MERGE:
+                tag = STR  # implicit timestamps, `=`: specs are JSON-like, keep the text
+        elif tag not in _SCALAR_TAGS:
+            self._bad_tag(tag, ev.start_mark)
+            return _Node("bad", tag, None, text, line, col)
+        if tag in (STR, MERGE):
+            return _Node("scalar", tag, text, text, line, col)
+        try:
+            value = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, ScalarNode(tag, text))
+        except (ValueError, KeyError, TypeError, yaml.YAMLError):
+            self.diags.add("MS012", f"`{text}` is not a valid {short_tag(tag)}", self.pos(ev.start_mark))
+            return _Node("bad", tag, None, text, line, col)
+        return _Node("scalar", tag, value, text, line, col)
+
+
+def _children(node: _Node) -> list[_Node]:
+    """Items of a sequence, keys and values of a mapping (also of refused ones)."""
+    if node.kind == "scalar" or not isinstance(node.value, list):
+        return []
+    out: list[_Node] = []
+    for item in node.value:
+        if isinstance(item, tuple):
+            out.extend(item)
+        else:
+            out.append(item)
+    return out
+
+
+def _measure(root: _Node) -> None:
+    """Raise `_Limit` if aliases expand the document past the size or depth limit.
+
+    Sizes are memoised on node identity, so a billion-laughs file costs one
+    visit per distinct node; recursion stops at MAX_DEPTH levels.
+    """
+    memo: dict[int, tuple[int, int]] = {}
+    too_deep = f"nesting is deeper than {MAX_DEPTH} levels (after expanding aliases)"
+
+    def visit(node: _Node, level: int) -> tuple[int, int]:
+        hit = memo.get(id(node))
+        if hit is not None:
+            return hit
+        kids = _children(node)
+        if kids and level >= MAX_DEPTH:
+            raise _Limit(node, too_deep)
+        size, depth = 1, 0
+        for kid in kids:
+            s, d = visit(kid, level + 1)
+            if level + 1 + d > MAX_DEPTH:  # a shared (aliased) node nests too deep here
+                raise _Limit(node, too_deep)
+            size += s
+            depth = max(depth, d)
+            if size > MAX_VALUES:
+                raise _Limit(node, f"the document has more than {MAX_VALUES:,} values "
+                             "(keys and items, with aliases expanded)")
+        hit = (size, 0 if node.kind == "scalar" else depth + 1)
+        memo[id(node)] = hit
+        return hit
+
+    if visit(root, 0)[1] > MAX_DEPTH:
+        raise _Limit(root, too_deep)
+
+
+class _Builder:
+    """Node graph -> plain data, recording positions and checking keys."""
+
+    def __init__(self, doc: Document, diags: Diagnostics) -> None:
+        self.doc, self.diags = doc, diags
+        self.entries: dict[int, dict[str, tuple[_Node, _Node]]] = {}
+
+    def pos(self, node: _Node) -> Pos:
+        return Pos(self.doc.file, node.line, node.col)
+
+    def build(self, node: _Node, path: Path) -> Any:
+        self.doc.values[path] = self.pos(node)
+        if node.kind == "scalar":
+            return node.value
+        if node.kind == "seq":
+            return [self.build(kid, path + (i,)) for i, kid in enumerate(node.value)]
+        if node.kind == "map":
+            out: dict[str, Any] = {}
+            for key, (knode, vnode) in self._entries(node).items():
+                self.doc.keys[path + (key,)] = self.pos(knode)
+                out[key] = self.build(vnode, path + (key,))
+            return out
+        return None
+
+    def _entries(self, node: _Node) -> dict[str, tuple[_Node, _Node]]:
+        """Key -> (key node, value node): merged keys first, explicit keys override."""
+        done = self.entries.get(id(node))
+        if done is not None:
+            return done
+        merged: dict[str, tuple[_Node, _Node]] = {}
+        explicit: dict[str, tuple[_Node, _Node]] = {}
+        for knode, vnode in node.value:
+            if knode.kind == "scalar" and knode.tag == MERGE:
+                for src in self._merge_sources(vnode):
+                    for key, pair in self._entries(src).items():
+                        merged.setdefault(key, pair)
+                continue
+            key = self._key(knode)
+            if key is None:
+                continue
+            if key in explicit:
+                first = explicit[key][0]
+                self.diags.add("MS005", f"duplicate key `{key}` (first defined at line {first.line})",
+                               self.pos(knode), suggestion="remove one of the two entries")
+                continue
+            explicit[key] = (knode, vnode)
+        result = {**merged, **explicit}
+        self.entries[id(node)] = result
+        return result
+
+    def _merge_sources(self, vnode: _Node) -> list[_Node]:
+        if vnode.kind == "map":
+            return [vnode]
+        if vnode.kind == "seq" and all(k.kind in ("map", "bad") for k in vnode.value):
+            return [k for k in vnode.value if k.kind == "map"]
+        if vnode.kind != "bad":
+            self.diags.add("MS012", "a `<<` merge key needs a mapping or a list of mappings",
+                           self.pos(vnode))
+        return []
+
+    def _key(self, knode: _Node) -> str | None:
+        if knode.kind == "scalar":
+            # non-string scalars keep their text: `1:` -> "1", as in TOML
+            return knode.value if knode.tag == STR else knode.text
+        if knode.kind in ("seq", "map"):
+            what = "a list" if knode.kind == "seq" else "a mapping"
+            self.diags.add("MS012", f"mapping keys must be strings, not {what}", self.pos(knode))
+        return None
+
+
+def _offset_pos(text: str, index: int, file: str) -> Pos:
+    index = max(0, min(index, len(text)))
+    line = text.count("\n", 0, index) + 1
+    return Pos(file, line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
+def _parse_error(exc: yaml.YAMLError, text: str, file: str, diags: Diagnostics) -> None:
+    """MS002 at the parser's mark, with PyYAML's problem text as the message."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        pos = Pos(file, mark.line + 1, mark.column + 1)
+        notes = []
+        if exc.context:
+            where = exc.context_mark
+            notes.append(exc.context + (f" started at line {where.line + 1}" if where else ""))
+        message = exc.problem or "syntax error"
+        hint = ("YAML indentation must use spaces, not tabs"
+                if "'\\t'" in message or "tab" in message else None)
+        diags.add("MS002", message, pos, suggestion=hint, notes=notes)
+    elif isinstance(exc, yaml.reader.ReaderError):
+        char = exc.character
+        code = f"#x{char:04x}" if isinstance(char, int) else repr(char)
+        diags.add("MS002", f"unacceptable character {code}: {exc.reason}",
+                  _offset_pos(text, exc.position, file))
+    else:
+        diags.add("MS002", str(exc).splitlines()[0] if str(exc) else "syntax error", Pos(file, 1, 1))
+
+
+def _compose(text: str, file: str, diags: Diagnostics, loader_cls: type) -> _Node | None:
+    loader = loader_cls(text)
+    try:
+        return _Composer(loader, file, diags).compose()
+    finally:
+        loader.dispose()
+
+
+def load_yaml(text: str, file: str, diags: Diagnostics) -> Document | None:
+    """Load one YAML document; None (with diagnostics) when nothing usable came out."""
+    if not check_text_size(text, file, diags):
+        return None
+    try:
+        root = _compose(text, file, diags, _FAST_LOADER)
+    except _Stop:
+        return None
+    except yaml.YAMLError as exc:
+        if _FAST_LOADER is not yaml.SafeLoader and len(text) <= _RETRY_LIMIT:
+            try:  # libyaml's messages are terser than PyYAML's; ask the latter
+                _compose(text, file, Diagnostics(), yaml.SafeLoader)
+            except yaml.YAMLError as py_exc:
+                exc = py_exc
+            except _Stop:
+                pass
+        _parse_error(exc, text, file, diags)
+        return None
+    doc = Document(file, None, text=text)
+    if root is None:
+        return doc
+    try:
+        _measure(root)
+    except _Limit as lim:
+        diags.add("MS004", lim.message, Pos(file, lim.node.line, lim.node.col))
+        return None
+    doc.data = _Builder(doc, diags).build(root, ())
+    return doc

@@ -1,0 +1,248 @@
+"""Convolution ops: Conv1d, Conv2d, Conv3d and ConvTranspose2d (PyTorch semantics).
+
+Shapes include the batch axis: Conv2d takes ``[B, C, H, W]``.  Parameter
+shapes are exactly torch's: ``weight [out, in/groups, *kernel]`` (transposed:
+``[in, out/groups, *kernel]``) and ``bias [out]``.
+
+The small helpers at the top (``ntuple``, the sized attribute types,
+``check_positive``) are shared with the pooling ops.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal, Sequence, Union
+
+from pydantic import Field, model_validator
+
+from ..shapes.dims import Dim, Shape, add, concrete, conv_out, floordiv, fmt_shape, mul, product
+from .base import Attrs, Op, ShapeError, need_concrete, need_rank, numel
+from .registry import register
+
+PosInt = Annotated[int, Field(ge=1)]
+NonNegInt = Annotated[int, Field(ge=0)]
+
+
+def _sized(item: Any, n: int) -> Any:
+    """An int, or a list of exactly ``n`` ints (one per spatial axis)."""
+    return Union[item, Annotated[tuple[item, ...], Field(min_length=n, max_length=n)]]
+
+
+Size1, Size2, Size3 = _sized(PosInt, 1), _sized(PosInt, 2), _sized(PosInt, 3)
+Pad1, Pad2, Pad3 = _sized(NonNegInt, 1), _sized(NonNegInt, 2), _sized(NonNegInt, 3)
+
+#: how the rank-(n+2) input of an n-d convolution or pooling is written in messages.
+LAYOUT = {1: "[B, C, L]", 2: "[B, C, H, W]", 3: "[B, C, D, H, W]"}
+
+
+def ntuple(v: int | Sequence[int], n: int) -> tuple[int, ...]:
+    """An int attribute repeated over ``n`` axes, or the list as a tuple."""
+    return (v,) * n if isinstance(v, int) else tuple(v)
+
+
+def check_positive(out: Shape, x: Shape, why: str) -> Shape:
+    """Raise MS055 if a concrete output dim is zero or negative."""
+    for d in out:
+        if concrete(d) and d <= 0:  # type: ignore[operator]
+            raise ShapeError(
+                f"gives an empty output {fmt_shape(out)} from input {fmt_shape(x)}: {why}",
+                code="MS055",
+                suggestion="use a smaller kernel or stride, or more padding",
+            )
+    return out
+
+
+def check_groups(c_in: Dim, groups: int) -> None:
+    if groups > 1 and concrete(c_in) and c_in % groups:  # type: ignore[operator]
+        raise ShapeError(
+            f"expects input channels divisible by groups={groups}, got {c_in} input channels"
+        )
+
+
+# ---- attributes --------------------------------------------------------------
+
+_K = "Kernel size: an int, or one int per spatial axis."
+_S = "Stride: an int, or one int per spatial axis."
+_D = "Spacing between kernel elements: an int, or one int per spatial axis."
+_G = "Blocked connections: input and output channels are split into this many groups."
+
+
+def _padding() -> Any:
+    return Field(
+        0,
+        description="Padding on both sides: an int, one int per spatial axis, `same` "
+        "(output as large as the input; needs stride 1) or `valid` (no padding).",
+    )
+
+
+class ConvAttrs(Attrs):
+    """Attributes shared by Conv1d, Conv2d and Conv3d."""
+
+    ndim: ClassVar[int] = 2
+
+    channels: int = Field(gt=0, description="Output channels.")
+    kernel: Size2 = Field(description=_K)
+    stride: Size2 = Field(1, description=_S)
+    padding: Union[Pad2, Literal["same", "valid"]] = _padding()
+    dilation: Size2 = Field(1, description=_D)
+    groups: int = Field(1, gt=0, description=_G)
+    bias: bool = Field(True, description="Add a learnable bias.")
+    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = Field(
+        "zeros", description="How the padding is filled (PyTorch's padding_mode)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "ConvAttrs":
+        if self.padding == "same" and any(s != 1 for s in ntuple(self.stride, self.ndim)):
+            raise ValueError("padding `same` needs stride 1 (as in PyTorch); give the padding as a number")
+        if self.channels % self.groups:
+            raise ValueError(f"channels ({self.channels}) must be divisible by groups ({self.groups})")
+        return self
+
+
+class Conv1dAttrs(ConvAttrs):
+    ndim: ClassVar[int] = 1
+    kernel: Size1 = Field(description=_K)
+    stride: Size1 = Field(1, description=_S)
+    padding: Union[Pad1, Literal["same", "valid"]] = _padding()
+    dilation: Size1 = Field(1, description=_D)
+
+
+class Conv2dAttrs(ConvAttrs):
+    ndim: ClassVar[int] = 2
+
+
+class Conv3dAttrs(ConvAttrs):
+    ndim: ClassVar[int] = 3
+    kernel: Size3 = Field(description=_K)
+    stride: Size3 = Field(1, description=_S)
+    padding: Union[Pad3, Literal["same", "valid"]] = _padding()
+    dilation: Size3 = Field(1, description=_D)
+
+
+class ConvTranspose2dAttrs(Attrs):
+    channels: int = Field(gt=0, description="Output channels.")
+    kernel: Size2 = Field(description=_K)
+    stride: Size2 = Field(1, description=_S)
+    padding: Pad2 = Field(
+        0, description="Implicit padding removed from both sides of the output (PyTorch's padding)."
+    )
+    output_padding: Pad2 = Field(
+        0, description="Extra size added to one side of the output; smaller than stride or dilation."
+    )
+    dilation: Size2 = Field(1, description=_D)
+    groups: int = Field(1, gt=0, description=_G)
+    bias: bool = Field(True, description="Add a learnable bias.")
+
+    @model_validator(mode="after")
+    def _check(self) -> "ConvTranspose2dAttrs":
+        for op, s, d in zip(ntuple(self.output_padding, 2), ntuple(self.stride, 2), ntuple(self.dilation, 2)):
+            if op >= s and op >= d:
+                raise ValueError(
+                    f"output_padding ({op}) must be smaller than either stride ({s}) or dilation ({d})"
+                )
+        if self.channels % self.groups:
+            raise ValueError(f"channels ({self.channels}) must be divisible by groups ({self.groups})")
+        return self
+
+
+# ---- ops ---------------------------------------------------------------------
+
+class _ConvNd(Op):
+    """An n-d convolution; ``ndim`` is set by the registered subclasses."""
+
+    ndim: ClassVar[int]
+    category = "conv"
+
+    def shape(self, a: ConvAttrs, ins: Sequence[Shape]) -> Shape:
+        n = self.ndim
+        x = need_rank(ins, n + 2, LAYOUT[n])
+        check_groups(x[1], a.groups)
+        if a.padding == "same":
+            spatial = tuple(x[2:])
+        else:
+            k, s, d = ntuple(a.kernel, n), ntuple(a.stride, n), ntuple(a.dilation, n)
+            p = (0,) * n if a.padding == "valid" else ntuple(a.padding, n)  # type: ignore[arg-type]
+            spatial = tuple(conv_out(x[2 + i], k[i], s[i], p[i], d[i]) for i in range(n))
+        out = (x[0], a.channels, *spatial)
+        return check_positive(out, x, f"kernel {fmt_shape(ntuple(a.kernel, n))} is larger than the padded input")
+
+    def params(self, a: ConvAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, tuple[int, ...]]:
+        c_in = need_concrete(ins[0][1], "number of input channels")
+        p = {"weight": (a.channels, c_in // a.groups, *ntuple(a.kernel, self.ndim))}
+        if a.bias:
+            p["bias"] = (a.channels,)
+        return p
+
+    def macs(self, a: ConvAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
+        """Output elements x (input channels / groups) x kernel elements."""
+        per_out = mul(floordiv(ins[0][1], a.groups), numel(ntuple(a.kernel, self.ndim)))
+        return mul(product(out[1:]), per_out)
+
+
+@register
+class Conv1d(_ConvNd):
+    """1-d convolution over ``[B, C, L]`` (PyTorch's nn.Conv1d)."""
+
+    name = "Conv1d"
+    Attrs = Conv1dAttrs
+    ndim = 1
+    doc = "1-d convolution over [B, C, L]; weight [channels, C/groups, k], bias [channels]."
+
+
+@register
+class Conv2d(_ConvNd):
+    """2-d convolution over ``[B, C, H, W]`` (PyTorch's nn.Conv2d)."""
+
+    name = "Conv2d"
+    Attrs = Conv2dAttrs
+    ndim = 2
+    doc = "2-d convolution over [B, C, H, W]; weight [channels, C/groups, kh, kw], bias [channels]."
+
+
+@register
+class Conv3d(_ConvNd):
+    """3-d convolution over ``[B, C, D, H, W]`` (PyTorch's nn.Conv3d)."""
+
+    name = "Conv3d"
+    Attrs = Conv3dAttrs
+    ndim = 3
+    doc = "3-d convolution over [B, C, D, H, W]; weight [channels, C/groups, kd, kh, kw], bias [channels]."
+
+
+@register
+class ConvTranspose2d(Op):
+    """Transposed 2-d convolution (PyTorch's nn.ConvTranspose2d).
+
+    Output size per axis: ``(in - 1)*stride - 2*padding + dilation*(kernel - 1)
+    + output_padding + 1``.  MACs: every input element is scattered through
+    ``channels/groups x kernel`` weights, so input elements x that.
+    """
+
+    name = "ConvTranspose2d"
+    Attrs = ConvTranspose2dAttrs
+    category = "conv"
+    doc = "Transposed 2-d convolution over [B, C, H, W]; weight [C, channels/groups, kh, kw], bias [channels]."
+
+    def shape(self, a: ConvTranspose2dAttrs, ins: Sequence[Shape]) -> Shape:
+        x = need_rank(ins, 4, LAYOUT[2])
+        check_groups(x[1], a.groups)
+        k, s, p = ntuple(a.kernel, 2), ntuple(a.stride, 2), ntuple(a.padding, 2)
+        op, d = ntuple(a.output_padding, 2), ntuple(a.dilation, 2)
+        spatial = []
+        for i in range(2):
+            # (n - 1)*s + c  written as  n*s + (c - s), which stays short when symbolic
+            c = -2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1
+            spatial.append(add(mul(x[2 + i], s[i]), c - s[i]))
+        out = (x[0], a.channels, *spatial)
+        return check_positive(out, x, f"padding {fmt_shape(p)} removes more than the output holds")
+
+    def params(self, a: ConvTranspose2dAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, tuple[int, ...]]:
+        c_in = need_concrete(ins[0][1], "number of input channels")
+        p = {"weight": (c_in, a.channels // a.groups, *ntuple(a.kernel, 2))}
+        if a.bias:
+            p["bias"] = (a.channels,)
+        return p
+
+    def macs(self, a: ConvTranspose2dAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
+        per_in = (a.channels // a.groups) * numel(ntuple(a.kernel, 2))
+        return mul(product(ins[0][1:]), per_in)

@@ -1,0 +1,149 @@
+"""Pooling ops: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and GlobalAvgPool.
+
+MAC counts for pooling are window operations: a max or an average pool
+counts one operation per kernel element per output element (a comparison
+or an addition); the adaptive and global averages count one addition per
+input element.  Pools hold no parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional, Sequence, Union
+
+from pydantic import Field, model_validator
+
+from ..shapes.dims import Dim, Shape, add, concrete, conv_out, floordiv, fmt_shape, mul, product
+from .base import Attrs, Op, ShapeError, need_rank, numel
+from .conv import LAYOUT, Pad2, PosInt, Size2, check_positive, ntuple
+from .registry import register
+
+
+def pool_out(size: Dim, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> Dim:
+    """Output length of a pooling window, PyTorch's formula including ``ceil_mode``.
+
+    With ``ceil_mode`` and a symbolic size the last-window correction (a window
+    that would start in the right padding is dropped) cannot be decided, so the
+    plain ceiling expression is returned.
+    """
+    if not ceil_mode:
+        return conv_out(size, kernel, stride, padding, dilation)
+    span = dilation * (kernel - 1) + 1
+    if concrete(size):
+        out = (size + 2 * padding - span + stride - 1) // stride + 1  # type: ignore[operator]
+        if (out - 1) * stride >= size + padding:  # type: ignore[operator]
+            out -= 1
+        return out
+    return add(floordiv(add(size, 2 * padding - span + stride - 1), stride), 1)
+
+
+class _PoolAttrs(Attrs):
+    kernel: Size2 = Field(description="Window size: an int, or [kh, kw].")
+    stride: Optional[Size2] = Field(None, description="Window step: an int or [sh, sw]; default: the kernel size.")
+    padding: Pad2 = Field(0, description="Implicit padding on both sides; at most half the kernel.")
+    ceil_mode: bool = Field(False, description="Round the output size up instead of down (PyTorch's ceil_mode).")
+
+    @model_validator(mode="after")
+    def _check(self) -> "_PoolAttrs":
+        for k, p in zip(ntuple(self.kernel, 2), ntuple(self.padding, 2)):
+            if p > k // 2:
+                raise ValueError(f"padding ({p}) must be at most half the kernel size ({k}), as in PyTorch")
+        return self
+
+
+class MaxPool2dAttrs(_PoolAttrs):
+    dilation: Size2 = Field(1, description="Spacing between window elements: an int or [dh, dw].")
+
+
+class AvgPool2dAttrs(_PoolAttrs):
+    count_include_pad: bool = Field(True, description="Count the zero padding in the average's divisor.")
+
+
+class AdaptiveAvgPool2dAttrs(Attrs):
+    size: Union[PosInt, Annotated[tuple[Optional[PosInt], ...], Field(min_length=2, max_length=2)]] = Field(
+        description="Output size: an int (square) or [h, w]; a null entry keeps that input size."
+    )
+
+
+class GlobalAvgPoolAttrs(Attrs):
+    pass
+
+
+class _Pool2d(Op):
+    category = "pool"
+
+    def shape(self, a: _PoolAttrs, ins: Sequence[Shape]) -> Shape:
+        x = need_rank(ins, 4, LAYOUT[2])
+        k = ntuple(a.kernel, 2)
+        s = ntuple(a.stride, 2) if a.stride is not None else k
+        p = ntuple(a.padding, 2)
+        d = ntuple(getattr(a, "dilation", 1), 2)
+        spatial = tuple(pool_out(x[2 + i], k[i], s[i], p[i], d[i], a.ceil_mode) for i in range(2))
+        return check_positive((x[0], x[1], *spatial), x, f"window {fmt_shape(k)} is larger than the padded input")
+
+    def macs(self, a: _PoolAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
+        """One operation per kernel element per output element."""
+        return mul(product(out[1:]), numel(ntuple(a.kernel, 2)))
+
+
+@register
+class MaxPool2d(_Pool2d):
+    """Max over 2-d windows (PyTorch's nn.MaxPool2d); stride defaults to the kernel."""
+
+    name = "MaxPool2d"
+    Attrs = MaxPool2dAttrs
+    doc = "Max over kh x kw windows of [B, C, H, W]; stride defaults to the kernel size."
+
+
+@register
+class AvgPool2d(_Pool2d):
+    """Average over 2-d windows (PyTorch's nn.AvgPool2d); stride defaults to the kernel."""
+
+    name = "AvgPool2d"
+    Attrs = AvgPool2dAttrs
+    doc = "Average over kh x kw windows of [B, C, H, W]; stride defaults to the kernel size."
+
+
+@register
+class AdaptiveAvgPool2d(Op):
+    """Average pooling to a fixed output size (PyTorch's nn.AdaptiveAvgPool2d).
+
+    MACs: one addition per input element (the windows tile the input).
+    """
+
+    name = "AdaptiveAvgPool2d"
+    Attrs = AdaptiveAvgPool2dAttrs
+    category = "pool"
+    doc = "Average-pools [B, C, H, W] to [B, C, h, w] whatever the input size."
+
+    def shape(self, a: AdaptiveAvgPool2dAttrs, ins: Sequence[Shape]) -> Shape:
+        x = need_rank(ins, 4, LAYOUT[2])
+        size = (a.size, a.size) if isinstance(a.size, int) else a.size
+        spatial = tuple(x[2 + i] if size[i] is None else size[i] for i in range(2))
+        return (x[0], x[1], *spatial)
+
+    def macs(self, a: AdaptiveAvgPool2dAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
+        return product(ins[0][1:])
+
+
+@register
+class GlobalAvgPool(Op):
+    """Mean over every spatial axis: ``[B, C, *spatial] -> [B, C]``.
+
+    MACs: one addition per input element.
+    """
+
+    name = "GlobalAvgPool"
+    Attrs = GlobalAvgPoolAttrs
+    category = "pool"
+    doc = "Mean over all spatial axes: [B, C, *spatial] -> [B, C] (any number of spatial axes)."
+
+    def shape(self, a: GlobalAvgPoolAttrs, ins: Sequence[Shape]) -> Shape:
+        x = tuple(ins[0])
+        if len(x) < 3:
+            raise ShapeError(
+                f"expects an input [B, C, *spatial] of rank 3 or more, got {fmt_shape(x)} (rank {len(x)})"
+            )
+        return (x[0], x[1])
+
+    def macs(self, a: GlobalAvgPoolAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
+        return product(ins[0][1:])

@@ -1,0 +1,76 @@
+"""The op registry: built-ins, `plugins:` modules and the `modelspec.ops` entry points."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Iterable
+
+from .base import Op
+
+_REGISTRY: dict[str, Op] = {}
+_BUILTINS_LOADED = False
+_ENTRY_POINTS_LOADED = False
+
+BUILTIN_MODULES = (
+    "dense", "conv", "pool", "norm", "activation", "shape_ops", "sequence", "dynamics",
+)
+
+
+class PluginError(Exception):
+    pass
+
+
+def register(cls: type[Op]) -> type[Op]:
+    """Class decorator: add an op to the registry (plugins use it too)."""
+    if not getattr(cls, "name", None):
+        raise PluginError(f"op class {cls.__qualname__} has no `name`")
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def _load_builtins() -> None:
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    _BUILTINS_LOADED = True
+    for mod in BUILTIN_MODULES:
+        importlib.import_module(f"{__package__}.{mod}")
+
+
+def load_entry_points() -> list[str]:
+    """Import the `modelspec.ops` entry points once; returns failures as messages."""
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return []
+    _ENTRY_POINTS_LOADED = True
+    from importlib.metadata import entry_points
+
+    errors = []
+    for ep in entry_points(group="modelspec.ops"):
+        try:
+            ep.load()
+        except Exception as exc:  # a broken plugin must not break the compiler
+            errors.append(f"entry point `{ep.name}` ({ep.value}): {exc}")
+    return errors
+
+
+def load_plugin(module: str) -> None:
+    """Import a `plugins:` module; its import registers its ops."""
+    try:
+        importlib.import_module(module)
+    except Exception as exc:
+        raise PluginError(f"cannot import plugin module `{module}`: {exc}") from exc
+
+
+def get_op(name: str) -> Op | None:
+    _load_builtins()
+    return _REGISTRY.get(name)
+
+
+def all_ops() -> dict[str, Op]:
+    _load_builtins()
+    return dict(sorted(_REGISTRY.items()))
+
+
+def op_names() -> Iterable[str]:
+    return all_ops().keys()

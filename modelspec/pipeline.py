@@ -1,0 +1,70 @@
+"""The front end in one call: file -> document -> validated -> expanded -> checked IR."""
+
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .diagnostics import Diagnostics, Pos, SpecError
+from .ir.graph import Graph
+from .load import load_document, load_text
+from .load.document import Document
+
+
+@dataclass
+class Result:
+    graph: Graph | None
+    diags: Diagnostics
+    doc: Document | None
+
+    @property
+    def ok(self) -> bool:
+        return self.graph is not None and not self.diags.has_errors
+
+
+def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | None = None) -> Graph | None:
+    from .expand.spec import expand, validate
+    from .ir.check import check_graph
+    from .shapes.infer import infer_shapes
+
+    valid = validate(doc, diags)
+    if not isinstance(doc.data, dict):
+        return None
+    try:
+        g = expand(doc, diags, overrides)
+        check_graph(g, diags)
+        infer_shapes(g, diags)
+    except Exception:  # noqa: BLE001 - turn a crash into a report, never a traceback
+        if valid and not diags.has_errors:
+            tb = traceback.format_exc(limit=-3)
+            diags.add("MS090", "internal error while checking this spec", Pos(doc.file, 1, 1), notes=[tb])
+        return None
+    return g
+
+
+def compile_file(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None,
+                 diags: Diagnostics | None = None) -> Result:
+    diags = diags if diags is not None else Diagnostics()
+    doc = load_document(path, diags)
+    if doc is None:
+        return Result(None, diags, None)
+    return Result(check_document(doc, diags, overrides), diags, doc)
+
+
+def compile_text(text: str, file: str = "spec.yaml", overrides: Mapping[str, Any] | None = None) -> Result:
+    diags = Diagnostics()
+    doc = load_text(text, file, diags)
+    if doc is None:
+        return Result(None, diags, None)
+    return Result(check_document(doc, diags, overrides), diags, doc)
+
+
+def load(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Graph:
+    """The checked IR of a spec; raises `SpecError` listing every problem."""
+    r = compile_file(path, overrides)
+    errors = [d for d in r.diags.sorted() if d.is_error]
+    if errors or r.graph is None:
+        raise SpecError(errors or r.diags.sorted())
+    return r.graph

@@ -1,0 +1,197 @@
+"""Symbolic shape inference, edge adapters, parameter shapes and MACs.
+
+Nodes are visited in evaluation order.  A node that reads a later node
+through a delay (a feedback loop) cannot wait for it; it is given the shape
+of its first known input provisionally and re-checked once everything is
+known, so a wrong guess is still reported.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..diagnostics import Diagnostics
+from ..ir.graph import Conn, Edge, Graph, Node
+from ..ops.base import ShapeError
+from ..ops.registry import get_op
+from .dims import Dim, Shape, concrete, fmt_shape, is_symbol
+
+
+def infer_shapes(g: Graph, diags: Diagnostics) -> None:
+    shapes: dict[str, Shape] = {name: t.shape for name, t in g.inputs.items()}
+    failed: set[str] = set()
+    provisional: set[str] = set()
+    pending = [p for p in g.order if p in g.nodes]
+    done_edges: set[int] = set()
+    while pending:
+        progress = False
+        rest = []
+        for p in pending:
+            node = g.nodes[p]
+            ins = [shapes.get(c.source) for c in node.inputs]
+            if node.attrs is None or any(c.source in failed for c in node.inputs) or not node.inputs and False:
+                failed.add(p)
+                progress = True
+                continue
+            if any(s is None for s in ins):
+                rest.append(p)
+                continue
+            _infer_node(g, node, ins, shapes, failed, diags)  # type: ignore[arg-type]
+            progress = True
+        pending = rest
+        progress |= _adapt_ready_edges(g, shapes, failed, done_edges, diags)
+        if not progress and pending:
+            # feedback: guess from the first known input, check again at the end
+            p = pending.pop(0)
+            node = g.nodes[p]
+            known = [shapes[c.source] for c in node.inputs if c.source in shapes]
+            if not known:
+                failed.add(p)
+                continue
+            ins = [shapes.get(c.source, known[0]) for c in node.inputs]
+            provisional.add(p)
+            _infer_node(g, node, ins, shapes, failed, diags)
+    _adapt_ready_edges(g, shapes, failed, done_edges, diags)
+    for p in provisional:
+        node = g.nodes[p]
+        if p in failed or any(c.source not in shapes for c in node.inputs):
+            continue
+        ins = [shapes[c.source] for c in node.inputs]
+        if ins != node.in_shapes:
+            before = node.shape
+            _infer_node(g, node, ins, shapes, failed, diags)
+            if node.shape != before and p not in failed:
+                diags.add("MS050", f"`{p}` ({node.op}): its output {fmt_shape(node.shape)} differs from the shape "
+                          f"{fmt_shape(before)} its delayed inputs were assumed to give", node.pos)
+    _outputs(g, shapes, failed, diags)
+
+
+def _infer_node(g: Graph, node: Node, ins: list[Shape], shapes: dict[str, Shape], failed: set[str],
+                diags: Diagnostics) -> None:
+    op = get_op(node.op)
+    assert op is not None
+    lo, hi = op.arity
+    n = len(ins)
+    if n < lo or (hi is not None and n > hi):
+        want = f"{lo}" if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
+        diags.add("MS051", f"`{node.path}` ({node.op}) takes {want} input(s), got {n}", node.pos)
+        failed.add(node.path)
+        return
+    node.in_shapes = [tuple(s) for s in ins]
+    try:
+        out = tuple(op.shape(node.attrs, node.in_shapes))
+        for k, d in enumerate(out):
+            if concrete(d) and d <= 0:  # type: ignore[operator]
+                raise ShapeError(f"gives an empty output {fmt_shape(out)} (axis {k} has size {d})", "MS055")
+        node.shape = out
+        node.params = op.params(node.attrs, node.in_shapes, out)
+        node.buffers = op.buffers(node.attrs, node.in_shapes, out)
+        node.macs = op.macs(node.attrs, node.in_shapes, out)
+    except ShapeError as exc:
+        srcs = ", ".join(f"{c.source} {fmt_shape(s)}" for c, s in zip(node.inputs, ins))
+        diags.add(exc.code, f"`{node.path}` ({node.op}) {exc.message}", node.pos, suggestion=exc.suggestion,
+                  notes=[f"inputs: {srcs}"])
+        failed.add(node.path)
+        return
+    shapes[node.path] = out
+
+
+def _adapt_ready_edges(g: Graph, shapes: dict[str, Shape], failed: set[str], done: set[int],
+                       diags: Diagnostics) -> bool:
+    progress = False
+    for e in list(g.edges):
+        if id(e) in done:
+            continue
+        if e.out in failed or e.target in failed:
+            done.add(id(e))
+            continue
+        if e.out not in shapes or e.target not in shapes:
+            continue
+        done.add(id(e))
+        progress = True
+        _adapt(g, e, shapes[e.out], shapes[e.target], shapes, failed, diags)
+    return progress
+
+
+def _adapt(g: Graph, e: Edge, have: Shape, want: Shape, shapes: dict[str, Shape], failed: set[str],
+           diags: Diagnostics) -> None:
+    if tuple(have) == tuple(want):
+        return
+    if e.adapt == "none" or len(have) != len(want) or len(want) < 2:
+        why = "`adapt: none` demands equal shapes" if e.adapt == "none" else "their ranks differ"
+        diags.add("MS054", f"edge `{e.name}`: `{e.source}` gives {fmt_shape(have)} but `{e.target}` is "
+                  f"{fmt_shape(want)}; {why}", e.pos)
+        return
+    steps: list[tuple[str, str, dict[str, Any]]] = []
+    if have[1] != want[1]:
+        rank = len(want)
+        if rank == 2 or rank > 5:
+            steps.append(("adapt", "Linear", {"features": want[-1]}))
+        else:
+            steps.append(("adapt", f"Conv{rank - 2}d", {"channels": want[1], "kernel": 1}))
+    if len(want) > 2 and tuple(have[2:]) != tuple(want[2:]):
+        if not all(concrete(d) for d in want[2:]):
+            diags.add("MS054", f"edge `{e.name}`: cannot resize {fmt_shape(have)} to the symbolic size "
+                      f"{fmt_shape(want)}", e.pos)
+            return
+        steps.append(("resize", "Interpolate", {"size": list(want[2:]), "mode": "nearest"}))
+    if tuple(have[:1]) != tuple(want[:1]):
+        diags.add("MS054", f"edge `{e.name}`: batch axes differ ({fmt_shape(have)} vs {fmt_shape(want)})", e.pos)
+        return
+    prev, delay = e.out, (0 if e.chain else e.delay)
+    for local, op_name, attrs in steps:
+        op = get_op(op_name)
+        assert op is not None
+        node = Node(f"{e.name}.{local}", op_name, op.Attrs(**attrs), [Conn(prev, delay, e.pos)], e.pos,
+                    role="adapter", edge=e.name)
+        g.nodes[node.path] = node
+        g.creation[node.path] = len(g.creation)
+        g.order.insert(g.order.index(e.target), node.path)
+        _infer_node(g, node, [shapes[prev]], shapes, failed, diags)
+        e.chain.append(node.path)
+        prev, delay = node.path, 0
+    e.out = prev
+
+
+def _outputs(g: Graph, shapes: dict[str, Shape], failed: set[str], diags: Diagnostics) -> None:
+    for o in g.outputs.values():
+        if o.source not in shapes:
+            continue
+        o.shape = shapes[o.source]
+        if o.declared is None:
+            continue
+        full = full_output_shape(g, o.shape, o.steps)
+        if not unify(o.declared, full, g.symbols):
+            diags.add("MS053", f"output `{o.name}` declares {fmt_shape(o.declared)} but `{o.source}` gives "
+                      f"{fmt_shape(full)}", o.pos)
+
+
+def full_output_shape(g: Graph, shape: Shape, steps: str) -> Shape:
+    """The shape a caller sees: a time axis after the batch for ``steps: all``."""
+    if g.time is None or steps == "last":
+        return shape
+    return (shape[0], g.time.steps, *shape[1:])
+
+
+def unify(declared: Shape, inferred: Shape, bindings: dict[str, Dim]) -> bool:
+    """Match a declared shape against an inferred one, binding symbols."""
+    if len(declared) != len(inferred):
+        return False
+    for a, b in zip(declared, inferred):
+        if a == b:
+            continue
+        if is_symbol(a):
+            bound = bindings.get(str(a))
+            if bound is None:
+                bindings[str(a)] = b
+                continue
+            if bound != b:
+                return False
+            continue
+        if is_symbol(b) and concrete(a):
+            bound = bindings.get(str(b))
+            if bound is None or bound == a:
+                bindings[str(b)] = a
+                continue
+        return False
+    return True

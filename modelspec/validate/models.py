@@ -1,0 +1,175 @@
+"""Pydantic models of the spec language (SPEC.md sections 1 to 7).
+
+These check the structure of a file before expansion: which keys exist where
+and what kind of value each takes.  Values may still be `${...}`
+expressions here, so numeric fields accept an expression string too; op
+attributes are checked per op after expansion (see `modelspec.ops`).
+The JSON Schema for editors is generated from these same models.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+Expr = Annotated[str, Field(pattern=r"\$\{", description="A ${...} expression.")]
+IntOrExpr = Union[int, Expr]
+NumOrExpr = Union[float, int, Expr]
+Dim = Union[int, str]
+Identifier = Annotated[str, Field(description="An identifier: letters, digits, underscores.")]
+DTypes = Literal["float32", "float16", "bfloat16", "float64", "int32", "int64", "bool"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class InputLong(Strict):
+    shape: Union[list[Dim], Expr] = Field(description="Per-step shape, batch axis first, e.g. [B, 3, 32, 32].")
+    dtype: DTypes = Field("float32", description="Element type.")
+    static: Union[bool, Expr] = Field(False, description="Time models: the same value at every step (no time axis).")
+    doc: str | None = None
+
+
+def _shape_or_long(v: Any) -> str:
+    return "long" if isinstance(v, dict) else "short"
+
+
+InputSpec = Annotated[
+    Union[Annotated[Union[list[Dim], Expr], Tag("short")], Annotated[InputLong, Tag("long")]],
+    Discriminator(_shape_or_long),
+]
+
+
+class OutputLong(Strict):
+    from_: str = Field(alias="from", description="The node whose value is exposed.")
+    shape: Union[list[Dim], Expr, None] = Field(None, description="Declared shape, checked against the inferred one.")
+    steps: Union[Literal["all", "last"], Expr] = Field("all", description="Time models: every step [B, T, ...] or the last [B, ...].")
+    doc: str | None = None
+
+
+OutputSpec = Annotated[
+    Union[Annotated[str, Tag("short")], Annotated[OutputLong, Tag("long")]],
+    Discriminator(_shape_or_long),
+]
+
+
+class InLong(Strict):
+    from_: str = Field(alias="from", description="Source node, dotted path or terminal.")
+    delay: Union[int, str] = Field(0, description="Steps (or a duration such as \"30ms\") to look back.")
+
+
+InItem = Annotated[
+    Union[Annotated[str, Tag("short")], Annotated[InLong, Tag("long")]],
+    Discriminator(_shape_or_long),
+]
+
+
+def _in_kind(v: Any) -> str:
+    if isinstance(v, list):
+        return "list"
+    if isinstance(v, dict) and "from" not in v:
+        return "ports"
+    return "one"
+
+
+InSpec = Annotated[
+    Union[
+        Annotated[InItem, Tag("one")],
+        Annotated[list[InItem], Tag("list")],
+        Annotated[dict[str, InItem], Tag("ports")],
+    ],
+    Discriminator(_in_kind),
+]
+
+
+class NodeSpec(BaseModel):
+    """A node: an op, a block instance or a group.  Other keys are attributes."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    name: Identifier | None = Field(None, description="Unique in its scope; default from op and position.")
+    op: str | None = Field(None, description="Op name (section 8) or an expression giving one.")
+    block: str | None = Field(None, description="Block name, `lib.Block` for imported ones.")
+    layers: list["NodeItem"] | None = Field(None, description="A group: an inline sequence of nodes.")
+    in_: InSpec | None = Field(None, alias="in", description="Inputs; default: the previous node.")
+    repeat: IntOrExpr | None = Field(None, description="Chain N copies; `${i}` is the index.")
+    foreach: dict[str, Union[list[Any], Expr]] | None = Field(None, description="One copy per item, variable bound.")
+    when: Union[bool, Expr, None] = Field(None, description="Keep the node only where true.")
+    doc: str | None = None
+
+
+def _node_kind(v: Any) -> str:
+    return "bare" if isinstance(v, str) else "node"
+
+
+NodeItem = Annotated[
+    Union[Annotated[str, Tag("bare")], Annotated[NodeSpec, Tag("node")]],
+    Discriminator(_node_kind),
+]
+NodeSpec.model_rebuild()
+
+
+class EdgeSpec(Strict):
+    from_: str = Field(alias="from", description="Source node (dotted path).")
+    to: str = Field(description="Target node: the edge adds into its output.")
+    delay: Union[int, str] = Field(0, description="Steps, or a duration such as \"30ms\" (divided by time.dt).")
+    via: NodeItem | None = Field(None, description="An op or block applied to the source first.")
+    adapt: Literal["auto", "none"] = Field("auto", description="auto: 1x1 conv / linear and nearest resize to fit.")
+    kind: Literal["skip", "feedback"] | None = Field(None, description="Documentation; checked against the layer order.")
+    name: Identifier | None = Field(None, description="Parameter scope name; default SOURCE_to_TARGET.")
+    doc: str | None = None
+
+
+class ParamDecl(Strict):
+    type: Literal["int", "float", "bool", "str", "list", "op", "duration"] | None = None
+    default: Any = None
+    doc: str | None = None
+
+
+class BlockSpec(Strict):
+    doc: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict, description="Block params: a default, or {type, default, doc}; null = required.")
+    inputs: list[Identifier] = Field(default_factory=lambda: ["x"], description="Input ports, in order.")
+    outputs: dict[str, str] | None = Field(None, description="Output ports; default: the last node.")
+    layers: list[NodeItem] = Field(description="The block's nodes.")
+    edges: list[EdgeSpec] = Field(default_factory=list)
+
+
+class TimeSpec(Strict):
+    steps: IntOrExpr = Field(description="Number of evaluated steps T.")
+    dt: NumOrExpr = Field(1.0, description="Step length in ms (for durations).")
+    idle: IntOrExpr = Field(0, description="Zero-input steps run first, outputs dropped.")
+
+
+class SpecFile(Strict):
+    """A whole spec file."""
+
+    schema_: str | None = Field(None, alias="$schema", description="JSON Schema reference (ignored).")
+    modelspec: Literal[1] = Field(description="Format version.")
+    name: Identifier = Field(description="Model name; the generated class name.")
+    doc: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict, description="Defaults overridable with --set.")
+    imports: dict[str, str] = Field(default_factory=dict, description="alias: path of a spec whose blocks become alias.Block.")
+    plugins: list[str] = Field(default_factory=list, description="Python modules that register ops.")
+    time: TimeSpec | None = None
+    inputs: dict[str, InputSpec] = Field(description="Named input terminals.")
+    outputs: dict[str, OutputSpec] | None = Field(None, description="Named outputs; default: the last node.")
+    blocks: dict[str, BlockSpec] = Field(default_factory=dict)
+    layers: list[NodeItem] = Field(description="The graph, in order.")
+    edges: list[EdgeSpec] = Field(default_factory=list)
+    train: dict[str, Any] | None = Field(None, description="Training defaults (see docs/train.md).")
+
+
+class LibraryFile(Strict):
+    """An imported file may hold only blocks (and params they use)."""
+
+    schema_: str | None = Field(None, alias="$schema")
+    modelspec: Literal[1]
+    name: Identifier | None = None
+    doc: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    imports: dict[str, str] = Field(default_factory=dict)
+    plugins: list[str] = Field(default_factory=list)
+    blocks: dict[str, BlockSpec] = Field(default_factory=dict)
