@@ -11,7 +11,7 @@ from .scope import AliasT, Ref, Table
 if TYPE_CHECKING:
     from .expander import EdgeDecl, Expander
 
-EDGE_KEYS = {"from", "to", "delay", "via", "adapt", "kind", "name", "doc"}
+EDGE_KEYS = {"from", "to", "delay", "via", "adapt", "kind", "name", "when", "doc"}
 
 
 @dataclass
@@ -24,6 +24,12 @@ class PendingEdge:
 
 def expand_edge(x: "Expander", decl: "EdgeDecl") -> PendingEdge | None:
     raw, src = decl.raw, decl.src
+    if "when" in raw:
+        ok, keep = x.ev.value(raw["when"], decl.env, src.at("when"))
+        if ok and not isinstance(keep, bool):
+            x.diags.add("MS012", f"`when` must be true or false, got {keep!r}", src.at("when").pos())
+        if not ok or keep is not True:
+            return None
     ok1, frm = x.ev.value(raw.get("from"), decl.env, src.at("from"))
     ok2, to = x.ev.value(raw.get("to"), decl.env, src.at("to"))
     ok3, delay_raw = x.ev.value(raw.get("delay", 0), decl.env, src.at("delay"))

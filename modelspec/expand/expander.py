@@ -37,7 +37,10 @@ def snake(name: str) -> str:
 
 
 def valid_name(name: Any) -> bool:
-    return isinstance(name, str) and bool(_IDENT.match(name)) and not keyword.iskeyword(name)
+    """An identifier, or a child number as torch.nn.Sequential uses (``downsample.0``)."""
+    if isinstance(name, int) and not isinstance(name, bool):
+        return name >= 0
+    return isinstance(name, str) and (name.isdigit() or bool(_IDENT.match(name))) and not keyword.iskeyword(name)
 
 
 @dataclass
@@ -91,13 +94,25 @@ class Expander:
             self.diags.add("MS012", f"a node must be an op name or a mapping, got {item!r}", src.pos())
             return prev
         name = item.get("name")
+        if isinstance(name, str) and "${" in name:
+            ok, name = self.ev.value(name, env, src.at("name"))
+            if not ok:
+                return prev
+        if isinstance(name, int) and not isinstance(name, bool):
+            name = str(name)
+        if name is not None:
+            item = dict(item, name=name)
         if "when" in item:
             ok, keep = self.ev.value(item["when"], env, src.at("when"))
             if ok and not isinstance(keep, bool):
                 self.diags.add("MS012", f"`when` must be true or false, got {keep!r}", src.at("when").pos())
             if ok and keep is False:
-                if valid_name(name) and prev is not None:
-                    table.define(name, AliasT(prev), src.pos(), self.diags)
+                through = prev
+                if "in" in item and not isinstance(item["in"], list):
+                    got = self.in_item(item["in"], src.at("in"), table, env)
+                    through = got[0] if got else prev
+                if valid_name(name) and through is not None:
+                    table.define(name, AliasT(through), src.pos(), self.diags)
                 return prev
         if "repeat" in item or "foreach" in item:
             return self._copies(item, src, table, prefix, env, prev, namespace)
@@ -339,9 +354,11 @@ class Expander:
         self.g.scopes[prefix + str(name)] = Scope(prefix + str(name), "group", "", src.pos(), item.get("doc"))
         first = self._group_in(item, src, table, env, prev)
         last = self.expand_list(item["layers"], src.at("layers"), sub, f"{prefix}{name}.", env, first, namespace)
-        # a named group shares its enclosing scope's names (SPEC.md section 3)
+        # a named group shares its enclosing scope's names (SPEC.md section 3);
+        # child numbers (``downsample.0``) stay inside the group
         for inner, target in sub.names.items():
-            table.define(inner, target, sub.first_pos.get(inner), self.diags)
+            if not inner.isdigit():
+                table.define(inner, target, sub.first_pos.get(inner), self.diags)
         table.define(str(name), InstT(sub, last), src.pos(), self.diags)
         return last
 

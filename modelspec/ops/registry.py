@@ -12,7 +12,7 @@ _BUILTINS_LOADED = False
 _ENTRY_POINTS_LOADED = False
 
 BUILTIN_MODULES = (
-    "dense", "conv", "pool", "norm", "activation", "shape_ops", "sequence", "dynamics",
+    "dense", "conv", "pool", "norm", "activation", "shape_ops", "sequence", "dynamics", "recurrence",
 )
 
 

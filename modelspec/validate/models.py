@@ -89,7 +89,7 @@ class NodeSpec(BaseModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    name: Identifier | None = Field(None, description="Unique in its scope; default from op and position.")
+    name: Identifier | int | None = Field(None, description="Unique in its scope; default from op and position.")
     op: str | None = Field(None, description="Op name (section 8) or an expression giving one.")
     block: str | None = Field(None, description="Block name, `lib.Block` for imported ones.")
     layers: list["NodeItem"] | None = Field(None, description="A group: an inline sequence of nodes.")
@@ -119,6 +119,7 @@ class EdgeSpec(Strict):
     adapt: Literal["auto", "none"] = Field("auto", description="auto: 1x1 conv / linear and nearest resize to fit.")
     kind: Literal["skip", "feedback"] | None = Field(None, description="Documentation; checked against the layer order.")
     name: Identifier | None = Field(None, description="Parameter scope name; default SOURCE_to_TARGET.")
+    when: Union[bool, Expr, None] = Field(None, description="Keep the edge only where true.")
     doc: str | None = None
 
 
