@@ -308,3 +308,16 @@ def test_random_text_raises_only_expr_error(text: str) -> None:
             assert isinstance(e.offset, int) and e.offset >= 0
     names_in(text)
     has_expression(text)
+
+
+def test_every_name_is_read_even_in_untaken_branches() -> None:
+    class Tracking(dict):  # type: ignore[type-arg]
+        read: set[str] = set()
+
+        def __getitem__(self, key: str) -> Any:
+            self.read.add(key)
+            return super().__getitem__(key)
+
+    env = Tracking(a=1, b=2, flag=True)
+    assert substitute("${a if flag else b}", env) == 1
+    assert env.read == {"a", "b", "flag"}

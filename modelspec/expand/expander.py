@@ -234,8 +234,8 @@ class Expander:
             conn = Conn("", self.delay_steps(delay, pos), pos)
             node.inputs.append(conn)
             self.pending.append(PendingIn(conn, link))
-        self.add_node(node)
-        table.define(str(name), NodeT(path), src.pos(), self.diags)
+        if table.define(str(name), NodeT(path), src.pos(), self.diags):
+            self.add_node(node)
         return path
 
     def delay_steps(self, value: Any, pos: Any) -> int:
@@ -280,7 +280,11 @@ class Expander:
         try:
             return op.Attrs.model_validate(values)
         except ValidationError as exc:
+            unknown = [str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden" and e["loc"]]
+            meant = {did_you_mean(k, list(fields)) for k in unknown}
             for err in exc.errors():
+                if err["type"] == "missing" and err["loc"] and f"did you mean `{err['loc'][0]}`?" in meant:
+                    continue  # the misspelt key's own message says it
                 path = data_path(values, err["loc"])
                 key = str(path[0]) if path else (str(err["loc"][0]) if err["loc"] else "")
                 if err["type"] == "extra_forbidden":

@@ -58,7 +58,7 @@ _FORBIDDEN: dict[type, str] = {
     ast.NamedExpr: "an assignment expression (`:=`)", ast.Await: "`await`",
     ast.Yield: "`yield`", ast.YieldFrom: "`yield`", ast.Slice: "multi-dimensional slicing",
 }
-_ALLOWED = {ast.BoolOp, ast.IfExp, ast.List, ast.Tuple}
+_ALLOWED = {ast.BoolOp, ast.IfExp, ast.List, ast.Tuple, ast.BinOp, ast.UnaryOp, ast.Compare}
 
 
 class ExprError(Exception):
@@ -116,13 +116,10 @@ def _check(node: ast.expr, src: str, depth: int, names: list[ast.Name]) -> None:
         sl = node.slice
         children = [node.value] + ([e for e in (sl.lower, sl.upper, sl.step) if e]
                                    if isinstance(sl, ast.Slice) else [sl])
-    elif kind in (ast.BinOp, ast.UnaryOp, ast.Compare):
-        ops = [node.op] if kind is not ast.Compare else node.ops
-        for op in ops:
+    elif kind in _ALLOWED:
+        for op in getattr(node, "ops", [getattr(node, "op", None)]):
             if type(op) in _SYMBOLS:
                 _fail("MS022", f"operator `{_SYMBOLS[type(op)]}` is not allowed in expressions", src, node)
-        children = [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
-    elif kind in _ALLOWED:
         children = [c for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
     else:
         what = _FORBIDDEN.get(kind, f"`{kind.__name__}`")
@@ -344,11 +341,12 @@ def evaluate(expr: str, env: Mapping[str, object], *, offset: int = 0) -> object
     """Evaluate the text inside `${...}`; `offset` is where that text starts in its string."""
     try:
         src, shift, tree, names = _parse(expr)
-        for n in names:
+        for n in names:  # every name, even in an untaken branch: typos show, uses count
             if n.id not in env:
                 choices = [k for k in env if isinstance(k, str)] + list(_ALIASES)
                 raise ExprError("MS021", f"undefined name `{n.id}` in expression",
                                 shift + _col(src, n), did_you_mean(n.id, choices))
+            _ = env[n.id]  # a tracking env (unused-param warnings) sees the read
         try:
             return _Eval(env, src).ev(tree)
         except ExprError as e:

@@ -61,15 +61,17 @@ class Table:
     #: names that must not be reported as duplicates of each other
     first_pos: dict[str, Pos | None] = field(default_factory=dict)
 
-    def define(self, name: str, target: Target, pos: Pos | None, diags: Diagnostics) -> None:
+    def define(self, name: str, target: Target, pos: Pos | None, diags: Diagnostics) -> bool:
+        """Add a name; False (and MS035) when the scope has it already."""
         if name in self.names:
             first = self.first_pos.get(name)
             where = f" (first defined at {first})" if first else ""
             diags.add("MS035", f"duplicate name `{name}` in {self.label}{where}", pos,
                       suggestion="give one of them another name, or use `${i}` in names inside repeated groups")
-            return
+            return False
         self.names[name] = target
         self.first_pos[name] = pos
+        return True
 
 
 class Resolver:

@@ -73,6 +73,8 @@ def _order(g: Graph, diags: Diagnostics) -> list[str]:
     if len(order) < len(g.nodes):
         stuck = {p for p in g.nodes if p not in set(order)}
         for cycle in _zero_delay_cycles(d, stuck):
+            k = min(range(len(cycle)), key=lambda j: g.creation.get(cycle[j], 0))
+            cycle = cycle[k:] + cycle[:k]  # start where the spec starts
             first = g.nodes[cycle[0]]
             text = " -> ".join(cycle + [cycle[0]])
             diags.add("MS041", f"cycle without delay: {text}", first.pos,
