@@ -54,11 +54,10 @@ def lint(paths: Iterable[str], overrides: Mapping[str, Any] | None = None) -> Li
     res = LintResult(files=files, diagnostics=list(problems))
     for f in files:
         if is_library(f):
-            from ..load import load_document
             from ..expand.blocks import Importer
 
             d = Diagnostics()
-            Importer(d)._load(os.path.abspath(f), Pos(f, 1, 1))
+            Importer(d).load_library(f, d)
             res.diagnostics.extend(d.sorted())
             continue
         r = compile_file(f, overrides)

@@ -71,18 +71,26 @@ class Importer:
 
     def _load(self, path: str, pos: Pos) -> dict[str, BlockDef]:
         inner = Diagnostics()
+        local = self.load_library(path, inner)
+        if local is None:
+            self._fail(path, pos, inner, "has errors" if len(inner) else "is not a spec file")
+            return {}
+        return local
+
+    def load_library(self, path: str, inner: Diagnostics) -> dict[str, BlockDef] | None:
+        """Load and check a file's blocks; its problems go to ``inner``."""
         doc = load_document(path, inner)
         if doc is None or not isinstance(doc.data, dict):
-            self._fail(path, pos, inner, "is not a spec file")
-            return {}
+            if doc is not None:
+                inner.add("MS010", "a block library is a mapping with `modelspec: 1` and `blocks`", doc.pos(()))
+            return None
         model = SpecFile if "layers" in doc.data else LibraryFile
         try:
             model.model_validate(doc.data)
         except ValidationError as exc:
             report(exc, model, doc.data, pos_finder(doc), inner)
         if inner.has_errors:
-            self._fail(path, pos, inner, "has errors")
-            return {}
+            return None
         src = Src(doc, ())
         file_params = dict(doc.data.get("params") or {})
         namespace: dict[str, BlockDef] = {}

@@ -181,7 +181,8 @@ class Expander:
     def _single(self, item: dict[str, Any], src: Src, table: Table, prefix: str, env: Mapping[str, Any],
                 prev: Link | None, namespace: dict[str, BlockDef], *, bare: bool = False,
                 copy_of: str | None = None) -> Link | None:
-        kinds = [k for k in ("op", "block", "layers") if k in item]
+        # `layers` beside `op` is the op's attribute (LSTM{features, layers})
+        kinds = [k for k in ("op", "block", "layers") if k in item and not (k == "layers" and "op" in item)]
         if len(kinds) > 1:
             self.diags.add("MS036", f"a node is an op, a block instance or a group, but this one has "
                            + " and ".join(f"`{k}`" for k in kinds), src.pos())
@@ -193,7 +194,7 @@ class Expander:
         name = item.get("name")
         if name is not None and copy_of is None and not self._check_name(name, src):
             return prev
-        if "layers" in item:
+        if kinds[0] == "layers":
             return self._group(item, src, table, prefix, env, prev, namespace)
         field = kinds[0]
         ok, what = self.ev.value(item[field], env, src.at(field) if not bare else src)
@@ -226,7 +227,7 @@ class Expander:
         if name is None:
             name = self._auto_name(table, item, env, src, op_name)
         path = prefix + str(name)
-        raw_attrs = {k: v for k, v in item.items() if k not in RESERVED}
+        raw_attrs = {k: v for k, v in item.items() if k not in RESERVED or k == "layers"}
         attrs = self.op_attrs(op, raw_attrs, src, env)
         inputs = self._inputs(item, src, table, env, prev, path)
         node = Node(path, op.name, attrs, [], src.pos(), item.get("doc"))

@@ -14,11 +14,7 @@ from pydantic import Field
 from ..shapes.dims import Shape
 from .base import Attrs, Op
 from .registry import register
-from .shape_ops import normalize_axis
-
-
-class NoAttrs(Attrs):
-    pass
+from .shape_ops import NoAttrs, normalize_axis
 
 
 class LeakyReLUAttrs(Attrs):

@@ -39,3 +39,27 @@ class Linear(Op):
 
     def macs(self, a: LinearAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
         return mul(product(ins[0][1:]), a.features)
+
+
+class EmbeddingAttrs(Attrs):
+    num: int = Field(gt=0, description="Size of the vocabulary: indices run 0 .. num-1 (PyTorch's num_embeddings).")
+    features: int = Field(gt=0, description="Size of each embedding vector (PyTorch's embedding_dim).")
+
+
+@register
+class Embedding(Op):
+    """Table lookup: integer indices [B, L] -> vectors [B, L, features] (PyTorch's nn.Embedding).
+
+    A lookup, not arithmetic: 0 MACs.
+    """
+
+    name = "Embedding"
+    Attrs = EmbeddingAttrs
+    category = "dense"
+    doc = "Looks up integer indices [B, ...] in a table; weight [num, features]; output [B, ..., features]."
+
+    def shape(self, a: EmbeddingAttrs, ins: Sequence[Shape]) -> Shape:
+        return (*ins[0], a.features)
+
+    def params(self, a: EmbeddingAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, tuple[int, ...]]:
+        return {"weight": (a.num, a.features)}

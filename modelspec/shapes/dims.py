@@ -46,6 +46,8 @@ def add(a: Dim, b: Dim) -> Dim:
         return b
     if b == 0:
         return a
+    if concrete(b) and b < 0:  # type: ignore[operator]
+        return f"{a}-{-b}"  # type: ignore[operator]
     return f"{a}+{_wrap(b)}"
 
 

@@ -41,14 +41,21 @@ def infer_shapes(g: Graph, diags: Diagnostics) -> None:
         pending = rest
         progress |= _adapt_ready_edges(g, shapes, failed, done_edges, diags)
         if not progress and pending:
-            # feedback: guess from the first known input, check again at the end
-            p = pending.pop(0)
+            # feedback: guess from a known input (or an edge into the node), check again at the end
+            guess = _first_guessable(g, pending, shapes)
+            if guess is None:
+                for p in pending:
+                    node = g.nodes[p]
+                    if not any(c.source in failed for c in node.inputs):
+                        diags.add("MS050", f"`{p}` ({node.op}): cannot infer its shape; every input comes back "
+                                  "through a delay from nodes that depend on it", node.pos,
+                                  suggestion="feed it from a node with a known shape, or add an edge into it")
+                    failed.add(p)
+                break
+            p, known = guess
+            pending.remove(p)
             node = g.nodes[p]
-            known = [shapes[c.source] for c in node.inputs if c.source in shapes]
-            if not known:
-                failed.add(p)
-                continue
-            ins = [shapes.get(c.source, known[0]) for c in node.inputs]
+            ins = [shapes.get(c.source, known) for c in node.inputs]
             provisional.add(p)
             _infer_node(g, node, ins, shapes, failed, diags)
     _adapt_ready_edges(g, shapes, failed, done_edges, diags)
@@ -64,6 +71,18 @@ def infer_shapes(g: Graph, diags: Diagnostics) -> None:
                 diags.add("MS050", f"`{p}` ({node.op}): its output {fmt_shape(node.shape)} differs from the shape "
                           f"{fmt_shape(before)} its delayed inputs were assumed to give", node.pos)
     _outputs(g, shapes, failed, diags)
+
+
+def _first_guessable(g: Graph, pending: list[str], shapes: dict[str, Shape]) -> tuple[str, Shape] | None:
+    for p in pending:
+        node = g.nodes[p]
+        for c in node.inputs:
+            if c.source in shapes:
+                return p, shapes[c.source]
+        for e in g.edges:
+            if e.target == p and e.out in shapes:
+                return p, shapes[e.out]
+    return None
 
 
 def _infer_node(g: Graph, node: Node, ins: list[Shape], shapes: dict[str, Shape], failed: set[str],

@@ -92,7 +92,8 @@ class NodeSpec(BaseModel):
     name: Identifier | int | None = Field(None, description="Unique in its scope; default from op and position.")
     op: str | None = Field(None, description="Op name (section 8) or an expression giving one.")
     block: str | None = Field(None, description="Block name, `lib.Block` for imported ones.")
-    layers: list["NodeItem"] | None = Field(None, description="A group: an inline sequence of nodes.")
+    layers: Union[list["NodeItem"], int, Expr, None] = Field(
+        None, description="A group: an inline sequence of nodes (beside `op`: the op's attribute, e.g. LSTM).")
     in_: InSpec | None = Field(None, alias="in", description="Inputs; default: the previous node.")
     repeat: IntOrExpr | None = Field(None, description="Chain N copies; `${i}` is the index.")
     foreach: dict[str, Union[list[Any], Expr]] | None = Field(None, description="One copy per item, variable bound.")

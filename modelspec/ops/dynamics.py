@@ -1,0 +1,137 @@
+"""Dynamics ops: EulerStep (the leaky integrator of SPEC section 7) and Interpolate.
+
+``EulerStep`` is stateful: ``y_t = h + (dt/tau) * (x_t - h)`` where ``h`` is
+its second input when given and its own ``y_{t-1}`` otherwise (0 at t = 0).
+It is elementwise and counts 0 MACs.  ``tau`` is in milliseconds here; the
+expander converts duration strings such as ``"5ms"`` before validation.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Annotated, Literal, Optional, Sequence, Union
+
+from pydantic import Field, model_validator
+
+from ..shapes.dims import Dim, Shape, concrete, floordiv, fmt_shape, mul, product
+from .base import Attrs, Op, ShapeError
+from .conv import PosInt, check_positive
+from .registry import register
+
+PosFloat = Annotated[float, Field(gt=0)]
+
+
+class EulerStepAttrs(Attrs):
+    tau: float = Field(5.0, gt=0, description="Time constant in ms (a duration such as `5ms` is converted).")
+    train_tau: bool = Field(False, description="Learn tau (a 0-dim parameter `tau`).")
+
+
+class InterpolateAttrs(Attrs):
+    size: Optional[Union[PosInt, Annotated[tuple[PosInt, ...], Field(min_length=1, max_length=3)]]] = Field(
+        None, description="Output spatial size: an int (every spatial axis) or one int per axis. Exclusive with scale."
+    )
+    scale: Optional[Union[PosFloat, Annotated[tuple[PosFloat, ...], Field(min_length=1, max_length=3)]]] = Field(
+        None, description="Spatial scale factor: a number or one per axis; size = floor(in * scale). Exclusive with size."
+    )
+    mode: Literal["nearest", "linear", "bilinear", "bicubic"] = Field(
+        "nearest", description="Resampling: nearest (any rank), linear (1-d), bilinear or bicubic (2-d)."
+    )
+    align_corners: Optional[bool] = Field(
+        None, description="PyTorch's align_corners; only for linear, bilinear and bicubic."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "InterpolateAttrs":
+        if (self.size is None) == (self.scale is None):
+            raise ValueError("give exactly one of `size` and `scale`")
+        if self.align_corners is not None and self.mode == "nearest":
+            raise ValueError("align_corners can only be set with mode linear, bilinear or bicubic")
+        return self
+
+
+@register
+class EulerStep(Op):
+    """Leaky integrator ``y_t = h + (dt/tau) * (x_t - h)`` (SPEC section 7).
+
+    Inputs: ``x`` and optionally the state ``h`` (same shape); without ``h``
+    the op integrates its own previous output.  One parameter ``tau`` of
+    shape ``()`` when ``train_tau``.
+    """
+
+    name = "EulerStep"
+    Attrs = EulerStepAttrs
+    arity = (1, 2)
+    stateful = True
+    category = "dynamics"
+    doc = "Leaky integrator y = h + (dt/tau)(x - h); h is the 2nd input or the previous output."
+
+    def shape(self, a: EulerStepAttrs, ins: Sequence[Shape]) -> Shape:
+        x = tuple(ins[0])
+        if len(ins) > 1 and tuple(ins[1]) != x:
+            raise ShapeError(
+                f"expects the state h (2nd input) shaped like the input, got x {fmt_shape(x)} "
+                f"and h {fmt_shape(ins[1])}"
+            )
+        return x
+
+    def params(self, a: EulerStepAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, tuple[int, ...]]:
+        return {"tau": ()} if a.train_tau else {}
+
+
+_MODE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2}
+
+
+def _scaled(d: Dim, s: float) -> Dim:
+    """floor(d * s): exact for concrete d, a floor-division expression otherwise."""
+    if concrete(d):
+        return math.floor(d * s)  # type: ignore[operator]
+    f = Fraction(s).limit_denominator(1000)
+    return floordiv(mul(d, f.numerator), f.denominator)
+
+
+@register
+class Interpolate(Op):
+    """Resizes the spatial axes of ``[B, C, *spatial]`` (PyTorch's F.interpolate).
+
+    MACs: 0 for nearest; otherwise the neighbours weighted per output element
+    (2 per spatial axis for linear modes, 16 for bicubic).
+    """
+
+    name = "Interpolate"
+    Attrs = InterpolateAttrs
+    category = "dynamics"
+    doc = "Resizes [B, C, *spatial] to `size` or by `scale` (nearest, linear, bilinear, bicubic)."
+
+    def shape(self, a: InterpolateAttrs, ins: Sequence[Shape]) -> Shape:
+        x = tuple(ins[0])
+        n = len(x) - 2
+        if not 1 <= n <= 3:
+            raise ShapeError(
+                f"expects an input [B, C, *spatial] with 1 to 3 spatial axes, got {fmt_shape(x)} (rank {len(x)})"
+            )
+        want = _MODE_RANK.get(a.mode)
+        if want is not None and n != want:
+            raise ShapeError(
+                f"mode {a.mode} needs {want} spatial axes (a rank-{want + 2} input), got {fmt_shape(x)} "
+                f"with {n}"
+            )
+        given = a.size if a.size is not None else a.scale
+        what = "size" if a.size is not None else "scale"
+        per_axis = (given,) * n if isinstance(given, (int, float)) else tuple(given)  # type: ignore[arg-type]
+        if len(per_axis) != n:
+            raise ShapeError(
+                f"{what} {list(per_axis)} gives {len(per_axis)} sizes, but the input {fmt_shape(x)} "
+                f"has {n} spatial axes"
+            )
+        if a.size is not None:
+            spatial = per_axis
+        else:
+            spatial = tuple(_scaled(d, s) for d, s in zip(x[2:], per_axis))
+        return check_positive((x[0], x[1], *spatial), x, f"scale {a.scale} shrinks an axis to nothing")
+
+    def macs(self, a: InterpolateAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
+        if a.mode == "nearest":
+            return 0
+        per = 16 if a.mode == "bicubic" else 2 * (len(out) - 2)
+        return mul(product(out[1:]), per)
