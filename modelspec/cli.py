@@ -158,6 +158,16 @@ def main(argv: Optional[List[str]] = None) -> None:
         sys.exit(code)
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches a user
+        import os
+        import traceback
+
+        if os.environ.get("MODELSPEC_DEBUG"):
+            traceback.print_exc()
+        print(f"modelspec: internal error: {type(exc).__name__}: {exc}\n"
+              "  this is a bug in modelspec; set MODELSPEC_DEBUG=1 for the traceback and please report it",
+              file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -180,6 +180,13 @@ def _outputs(g: Graph, shapes: dict[str, Shape], failed: set[str], diags: Diagno
         if o.declared is None:
             continue
         full = full_output_shape(g, o.shape, o.steps)
+        clash = [(a, g.symbols[str(a)], b) for a, b in zip(o.declared, full)
+                 if is_symbol(a) and str(a) in g.symbols and g.symbols[str(a)] != b and len(o.declared) == len(full)]
+        if clash:
+            sym, before, now = clash[0]
+            diags.add("MS052", f"output `{o.name}`: `{sym}` is {now} here but {before} in an earlier declaration",
+                      o.pos, suggestion="use different symbols for sizes that differ")
+            continue
         if not unify(o.declared, full, g.symbols):
             diags.add("MS053", f"output `{o.name}` declares {fmt_shape(o.declared)} but `{o.source}` gives "
                       f"{fmt_shape(full)}", o.pos)
