@@ -213,7 +213,8 @@ def _resolve(x: Expander, edges: list[PendingEdge], outputs: dict[str, Ref | str
 
 
 def _unused_params(data: dict[str, Any], root: Src, ev: Evaluator, diags: Diagnostics) -> None:
+    meant = {d.suggestion for d in diags if d.code == "MS021" and d.suggestion}
     for name in data.get("params") or {}:
-        if name not in ev.used:
+        if name not in ev.used and f"did you mean `{name}`?" not in meant:
             diags.add("MS025", f"param `{name}` is never used", root.at("params", name).pos(key=True),
                       suggestion="remove it, or check the spelling where you meant to use it")

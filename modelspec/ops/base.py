@@ -21,7 +21,7 @@ from ..shapes.dims import Dim, Shape, concrete, fmt_shape
 class Attrs(BaseModel):
     """Base of every op's attribute schema: unknown attributes are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class ShapeError(Exception):
