@@ -103,7 +103,7 @@ def test_dyrcnn_structure() -> None:
     assert (rec.source, rec.target, rec.delay, rec.kind) == ("V1.relu", "V1.conv", 3, "feedback")
     skip = next(e for e in g.edges if e.name == "edges.skip_V1_V4")
     assert skip.kind == "skip" and skip.delay == 0
-    assert [g.nodes[c].op for c in skip.chain] == ["Conv2d", "Interpolate"]
+    assert [g.nodes[c].op for c in skip.chain] == ["Interpolate", "Conv2d"]  # 1x1 map on the small grid
     assert g.nodes["IT.conv"].shape == ("B", 256, 4, 4)
     assert g.outputs["logits"].shape == ("B", 10)
     assert len(g.cycles) == 4  # one per area (recurrence and the Euler state)

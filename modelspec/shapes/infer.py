@@ -154,6 +154,8 @@ def _adapt(g: Graph, e: Edge, have: Shape, want: Shape, shapes: dict[str, Shape]
                       f"{fmt_shape(want)}", e.pos)
             return
         steps.append(("resize", "Interpolate", {"size": list(want[2:]), "mode": "nearest"}))
+    if len(steps) == 2 and all(concrete(d) for d in have[2:]) and _numel(want[2:]) < _numel(have[2:]):
+        steps.reverse()  # a 1x1 map commutes with nearest resizing: run it on the smaller grid
     if tuple(have[:1]) != tuple(want[:1]):
         diags.add("MS054", f"edge `{e.name}`: batch axes differ ({fmt_shape(have)} vs {fmt_shape(want)})", e.pos)
         return
@@ -170,6 +172,13 @@ def _adapt(g: Graph, e: Edge, have: Shape, want: Shape, shapes: dict[str, Shape]
         e.chain.append(node.path)
         prev, delay = node.path, 0
     e.out = prev
+
+
+def _numel(dims: Shape) -> int:
+    n = 1
+    for d in dims:
+        n *= int(d)  # type: ignore[arg-type]
+    return n
 
 
 def _outputs(g: Graph, shapes: dict[str, Shape], failed: set[str], diags: Diagnostics) -> None:
