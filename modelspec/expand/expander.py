@@ -139,7 +139,7 @@ class Expander:
         self.g.scopes[prefix + name] = Scope(prefix + name, "repeat", "", src.pos(), item.get("doc"))
         for k, b in enumerate(bindings):
             inner_env = {**env, **b}
-            sub = Table(f"copy `{prefix}{name}.{k}`")
+            sub = Table(f"copy `{prefix}{name}.{k}`", parent=table)
             copy = dict(body, name=str(k))
             prev = self._single(copy, src, sub, f"{prefix}{name}.", inner_env, prev, namespace, copy_of=name)
             copies.append(sub.names.get(str(k)) or AliasT(prev if prev is not None else Ref(name, table)))
@@ -355,7 +355,7 @@ class Expander:
         name = item.get("name")
         if name is None:
             return self._group_body(item, src, table, prefix, env, prev, namespace)
-        sub = Table(f"group `{prefix}{name}`")
+        sub = Table(f"group `{prefix}{name}`", parent=table)
         self.g.scopes[prefix + str(name)] = Scope(prefix + str(name), "group", "", src.pos(), item.get("doc"))
         first = self._group_in(item, src, table, env, prev)
         last = self.expand_list(item["layers"], src.at("layers"), sub, f"{prefix}{name}.", env, first, namespace)

@@ -58,6 +58,8 @@ Target = NodeT | AliasT | InstT | CopiesT
 class Table:
     label: str  # for messages: "the top level", "block `Residual`"
     names: dict[str, Target] = field(default_factory=dict)
+    #: the enclosing scope whose names stay visible (groups and copies; never blocks)
+    parent: "Table | None" = None
     #: names that must not be reported as duplicates of each other
     first_pos: dict[str, Pos | None] = field(default_factory=dict)
 
@@ -72,6 +74,14 @@ class Table:
         self.names[name] = target
         self.first_pos[name] = pos
         return True
+
+    def lookup(self, name: str) -> Target | None:
+        table: Table | None = self
+        while table is not None:
+            if name in table.names:
+                return table.names[name]
+            table = table.parent
+        return None
 
 
 class Resolver:
@@ -97,7 +107,7 @@ class Resolver:
 
     def _resolve(self, ref: Ref) -> tuple[str, int] | None:
         parts = ref.name.split(".")
-        target: Target | None = ref.table.names.get(parts[0])
+        target: Target | None = ref.table.lookup(parts[0])
         if target is None:
             self._unknown(parts[0], ref.table, ref)
             return None

@@ -1,0 +1,427 @@
+"""`modelspec summary`: the model at a glance, read from the checked IR.
+
+Rows follow the scope tree (block instances, groups, repeats, and an `edges`
+folder per scope for the nodes that edges create), so subtotals add up the
+same way parameter names nest (`V1.conv.weight` counts toward `V1`).  The
+JSON format is the stable one for scripts; the table is for people.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from ..ir.graph import Graph, Node
+from ..shapes.dims import Dim, add, concrete, fmt_shape
+from ..shapes.infer import full_output_shape
+from .graph import op_label
+
+FORMATS = ("table", "markdown", "json")
+
+
+# ---- numbers -----------------------------------------------------------------
+
+def human(n: Dim) -> str:
+    """1234567 -> 1.23M; a symbolic count is simplified to a polynomial (``256·L² + 82.43K·L``)."""
+    if not concrete(n):
+        return poly_text(str(n), pretty=True)
+    v = int(n)  # type: ignore[arg-type]
+    for unit, k in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if abs(v) >= k:
+            return f"{v / k:.2f}{unit}"
+    return str(v)
+
+
+Poly = dict[tuple[str, ...], int]
+_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _poly(node: ast.AST) -> Poly:
+    """A dim expression (ints, symbols, + - * //) as {monomial: coefficient}; a `//` that does
+    not divide evenly stays an opaque atom."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return {(): node.value}
+    if isinstance(node, ast.Name):
+        return {(node.id,): 1}
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return {k: -v for k, v in _poly(node.operand).items()}
+    if isinstance(node, ast.BinOp):
+        a, b = _poly(node.left), _poly(node.right)
+        if isinstance(node.op, (ast.Add, ast.Sub)):
+            sign = 1 if isinstance(node.op, ast.Add) else -1
+            out = dict(a)
+            for k, v in b.items():
+                out[k] = out.get(k, 0) + sign * v
+            return {k: v for k, v in out.items() if v}
+        if isinstance(node.op, ast.Mult):
+            out = {}
+            for ka, va in a.items():
+                for kb, vb in b.items():
+                    k = tuple(sorted(ka + kb))
+                    out[k] = out.get(k, 0) + va * vb
+            return {k: v for k, v in out.items() if v}
+        if isinstance(node.op, ast.FloorDiv) and set(b) == {()} and all(v % b[()] == 0 for v in a.values()):
+            return {k: v // b[()] for k, v in a.items()}
+    return {(f"({ast.unparse(node)})",): 1}
+
+
+def poly_text(expr: str, pretty: bool = False) -> str:
+    """A symbolic count, simplified; ``pretty`` for people (``256·L²``), else Python (``256*L**2``)."""
+    try:
+        poly = _poly(ast.parse(expr, mode="eval").body)
+    except (SyntaxError, RecursionError):
+        return expr
+    terms = []
+    for mono, coef in sorted(poly.items(), key=lambda kv: (-len(kv[0]), kv[0])):
+        atoms = [(a, mono.count(a)) for a in dict.fromkeys(mono)]
+        if pretty:
+            parts = [a + (str(e).translate(_SUP) if e > 1 else "") for a, e in atoms]
+            c = human(coef) if coef >= 10**4 else str(coef)
+            terms.append("·".join(([c] if coef != 1 or not parts else []) + parts))
+        else:
+            parts = [a + (f"**{e}" if e > 1 else "") for a, e in atoms]
+            terms.append("*".join(([str(coef)] if coef != 1 or not parts else []) + parts))
+    return (" + " if pretty else " + ").join(terms).replace("+ -", "- ") or "0"
+
+
+def human_bytes(n: int) -> str:
+    for unit, k in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if n >= k:
+            return f"{n / k:.2f} {unit}"
+    return f"{n} B"
+
+
+def n_buffers(n: Node) -> int:
+    return sum(math.prod(s) for s in n.buffers.values())
+
+
+def total(values: Iterable[Dim]) -> Dim:
+    return functools.reduce(add, values, 0)
+
+
+def delay_text(d: int) -> str:
+    return f" (t-{d})" if d else ""
+
+
+def seen_from(node: str, source: str) -> str:
+    """``source`` named as a spec author would from ``node``: relative to the innermost path
+    holding both (`relu` inside `V1`), else the full path."""
+    p = node
+    while "." in p:
+        p = p.rpartition(".")[0]
+        if source.startswith(p + "."):
+            return source[len(p) + 1:]
+    return source
+
+
+def rel(path: str, scope: str) -> str:
+    """A source name as seen from a node in ``scope``: relative inside it, full outside."""
+    return path[len(scope) + 1:] if scope and path.startswith(scope + ".") else path
+
+
+# ---- the scope tree ----------------------------------------------------------
+
+@dataclass
+class Folder:
+    path: str
+    label: str  # block name, "group", "repeat", "edges"
+    children: list[str] = field(default_factory=list)  # node or folder paths, in order
+    params: int = 0
+    macs: Dim = 0
+    last: str | None = None  # last layer node (its shape stands for the folder's output)
+
+
+def scope_tree(g: Graph) -> dict[str, Folder]:
+    """Folders by path ("" is the model): scopes plus an `edges` folder per scope that declares edges."""
+    folders: dict[str, Folder] = {"": Folder("", g.name)}
+    for s in g.scopes.values():
+        folders[s.path] = Folder(s.path, s.label or s.kind)
+    for e in g.edges:
+        if e.chain:
+            p = e.name.rpartition(".")[0]
+            folders.setdefault(p, Folder(p, "edges"))
+
+    def parent(path: str) -> str:
+        p = path
+        while "." in p:
+            p = p.rpartition(".")[0]
+            if p in folders:
+                return p
+        return ""
+
+    key: dict[str, float] = {}
+    for path in list(g.nodes) + [p for p in folders if p]:
+        f = parent(path)
+        folders[f].children.append(path)
+    for path, n in g.nodes.items():
+        k = float(g.creation.get(path, len(g.creation) + len(key)))
+        key[path] = k
+        f = parent(path)
+        while True:
+            fo = folders[f]
+            key[f] = min(key.get(f, k), k)
+            fo.params += n.n_params
+            fo.macs = add(fo.macs, n.macs)
+            if n.role == "layer" and (fo.last is None or g.creation.get(fo.last, 0) <= k):
+                fo.last = path
+            if not f:
+                break
+            f = parent(f)
+    for fo in folders.values():
+        fo.children.sort(key=lambda p: (key.get(p, float("inf")), p))
+    return folders
+
+
+@dataclass
+class Row:
+    depth: int
+    name: str
+    op: str
+    inputs: list[str]
+    shape: str
+    params: int | None
+    macs: Dim | None
+    kind: str  # node | folder | collapsed | input | output
+
+
+def _edge_into(g: Graph, target: str, scope: str) -> list[str]:
+    out = []
+    for e in g.edges_into(target):
+        via = ""
+        if e.chain:
+            ops: list[str] = []
+            for p in e.chain:
+                s = p[len(e.name) + 1:].split(".")[0]
+                sc = g.scopes.get(f"{e.name}.{s}")
+                label = (sc.label or sc.kind) if sc else g.nodes[p].op
+                if not ops or ops[-1] != label or s != "via":
+                    ops.append(label)
+            via = " via " + "→".join(dict.fromkeys(ops))
+        out.append(f"+ {seen_from(target, e.source)}{delay_text(e.delay)}{via}")
+    return out
+
+
+def rows(g: Graph, depth: int | None) -> list[Row]:
+    """The table rows: terminals, then the scope tree (collapsed below ``depth``), then outputs."""
+    folders = scope_tree(g)
+    out: list[Row] = []
+    for t in g.inputs.values():
+        extra = (" static" if t.static else "") + ("" if t.dtype == "float32" else f" {t.dtype}")
+        out.append(Row(0, t.name, "Input" + extra, [], fmt_shape(t.shape), None, None, "input"))
+
+    def walk(fpath: str, level: int) -> None:
+        for child in folders[fpath].children:
+            name = rel(child, fpath)
+            if child in folders:
+                fo = folders[child]
+                last = g.nodes[fo.last].shape if fo.last else None
+                collapsed = depth is not None and level >= depth
+                if collapsed:
+                    ins = _external_inputs(g, child)
+                    out.append(Row(level, name, fo.label, ins, fmt_shape(last) if last else "",
+                                   fo.params, fo.macs, "collapsed"))
+                else:
+                    out.append(Row(level, name, fo.label, [], "", fo.params, fo.macs, "folder"))
+                    walk(child, level + 1)
+                continue
+            n = g.nodes[child]
+            ins = ", ".join(seen_from(n.path, c.source) + delay_text(c.delay) for c in n.inputs)
+            out.append(Row(level, name, op_label(n), [ins] + _edge_into(g, child, n.scope), fmt_shape(n.shape),
+                           n.n_params, n.macs, "node"))
+
+    walk("", 0)
+    for o in g.outputs.values():
+        shape = full_output_shape(g, o.shape, o.steps) if o.shape is not None else None
+        op = "Output" + (" (last step)" if g.time is not None and o.steps == "last" else "")
+        out.append(Row(0, o.name, op, [o.source], fmt_shape(shape), None, None, "output"))
+    return out
+
+
+def _external_inputs(g: Graph, folder: str) -> list[str]:
+    inside = folder + "."
+    seen: dict[str, None] = {}
+    for n in g.nodes.values():
+        if n.path.startswith(inside):
+            for c in n.inputs:
+                if not c.source.startswith(inside):
+                    seen[c.source + delay_text(c.delay)] = None
+    items = list(seen)
+    return [", ".join(items[:3]) + (", …" if len(items) > 3 else "")] if items else []
+
+
+# ---- totals ------------------------------------------------------------------
+
+def totals(g: Graph) -> dict[str, Any]:
+    params = g.n_params
+    buffers = sum(n_buffers(n) for n in g.nodes.values())
+    macs = total(n.macs for n in g.nodes.values())
+    delayed = sum(1 for n in g.nodes.values() if n.role == "layer" for c in n.inputs if c.delay) \
+        + sum(1 for e in g.edges if e.delay)
+    return {"params": params, "trainable": params, "non_trainable": 0, "buffers": buffers,
+            "param_bytes": 4 * params, "macs": macs, "cycles": len(g.cycles), "delayed": delayed}
+
+
+def footer(g: Graph) -> list[str]:
+    t = totals(g)
+    lines = [
+        f"Total params: {t['params']:,}",
+        f"Trainable params: {t['trainable']:,}",
+        f"Non-trainable params: {t['non_trainable']:,}",
+        f"Buffers: {t['buffers']:,}" + (" (running statistics, not params)" if t["buffers"] else ""),
+        f"Param memory: {human_bytes(t['param_bytes'])} (float32)",
+        f"MACs per step: {human(t['macs'])}" + (f" (x {g.time.steps} steps = {human(t['macs'] * g.time.steps)})"
+                                                 if g.time and concrete(t["macs"]) else ""),
+    ]
+    if g.time is not None:
+        idle = f", {g.time.idle} idle" if g.time.idle else ""
+        lines.append(f"Time: {g.time.steps} steps, dt {g.time.dt:g} ms{idle}")
+    if g.time is not None or t["cycles"] or t["delayed"]:
+        lines.append(f"Cycles: {t['cycles']}, delayed connections: {t['delayed']}")
+    if g.symbols:
+        lines.append("Symbols: " + ", ".join(f"{k}={v}" for k, v in sorted(g.symbols.items())))
+    return lines
+
+
+# ---- formats -----------------------------------------------------------------
+
+def summary_dict(g: Graph) -> dict[str, Any]:
+    """The JSON format: stable keys, plain values (shapes as lists, symbolic dims as strings)."""
+    t = totals(g)
+    nodes = []
+    for path in g.order or list(g.nodes):
+        n = g.nodes[path]
+        nodes.append({
+            "path": n.path, "op": n.op, "role": n.role, "edge": n.edge,
+            "attrs": n.attrs.model_dump(mode="json") if n.attrs is not None else {},
+            "inputs": [{"from": c.source, "delay": c.delay} for c in n.inputs],
+            "shape": list(n.shape) if n.shape is not None else None,
+            "params": n.n_params, "param_shapes": {k: list(s) for k, s in n.params.items()},
+            "buffers": n_buffers(n), "macs": _json_dim(n.macs),
+        })
+    return {
+        "name": g.name, "doc": g.doc, "file": g.file,
+        **{k: t[k] for k in ("params", "trainable", "non_trainable", "buffers", "param_bytes")},
+        "macs": _json_dim(t["macs"]),
+        "time": None if g.time is None else {"steps": g.time.steps, "dt": g.time.dt, "idle": g.time.idle},
+        "cycles": g.cycles, "delayed": t["delayed"],
+        "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype, "static": i.static}
+                   for i in g.inputs.values()],
+        "outputs": [{"name": o.name, "from": o.source, "steps": o.steps,
+                     "shape": list(full_output_shape(g, o.shape, o.steps)) if o.shape is not None else None,
+                     "step_shape": list(o.shape) if o.shape is not None else None} for o in g.outputs.values()],
+        "scopes": [{"path": s.path, "kind": s.kind, "label": s.label} for s in g.scopes.values()],
+        "nodes": nodes,
+        "edges": [{"name": e.name, "from": e.source, "to": e.target, "delay": e.delay, "kind": e.kind,
+                   "adapt": e.adapt, "chain": list(e.chain)} for e in g.edges],
+        "spec_params": g.params,
+    }
+
+
+def _json_dim(d: Dim) -> Dim:
+    """An int, or a symbolic count as a simplified Python expression of the symbols."""
+    return d if concrete(d) else poly_text(str(d))
+
+
+def _md_cell(s: str) -> str:
+    return s.replace("|", "\\|")
+
+
+def markdown(g: Graph, depth: int | None) -> str:
+    """A GitHub pipe table; non-breaking spaces keep the tree indentation visible once rendered."""
+    lines = [f"### {g.name}", "", "| node | op | inputs | output shape | params | MACs |",
+             "|---|---|---|---|--:|--:|"]
+    for r in rows(g, depth):
+        name = "\u00a0\u00a0" * r.depth + (f"**{r.name}**" if r.kind in ("folder", "collapsed") else r.name)
+        op = f"*{r.op}*" if r.kind != "node" else r.op
+        cells = [name, op, "<br>".join(r.inputs), r.shape,
+                 "" if r.params is None else f"{r.params:,}", "" if r.macs is None else human(r.macs)]
+        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+    lines.append("")
+    lines += [f"- {line}" for line in footer(g)]
+    return "\n".join(lines)
+
+
+_HEADERS = ("node", "op", "inputs", "output shape", "params", "MACs")
+#: (fewest, most) characters per column when the table must shrink to fit
+_LIMITS = ((10, 28), (12, 28), (12, 34), (12, 20), (0, 99), (9, 20))
+#: which columns give way first: node, op and inputs together, then the shape, then MACs
+_SHRINK = ((0, 1, 2), (3,), (5,))
+
+
+def _cells(r: Row) -> list[str]:
+    mark = ("▾ " if r.kind == "folder" else "▸ ") if r.kind in ("folder", "collapsed") else ""
+    return ["  " * r.depth + mark + r.name, r.op, "\n".join(r.inputs), r.shape,
+            "" if r.params is None else f"{r.params:,}", "" if r.macs is None else human(r.macs)]
+
+
+def fit_widths(natural: list[int], width: int, overhead: int) -> list[int]:
+    """Column widths that fit ``width`` (``overhead``: padding and rules): the natural ones when
+    they do, else shrink the wordy columns first (inputs, op, node), never the parameter counts."""
+    if sum(natural) + overhead <= width:
+        return natural
+    widths = [min(n, hi) for n, (lo, hi) in zip(natural, _LIMITS)]
+    for group in _SHRINK:  # level the widest of a group first, so no column alone pays
+        while sum(widths) + overhead > width:
+            k = max(group, key=lambda j: (widths[j] - min(natural[j], _LIMITS[j][0]), -j))
+            if widths[k] <= min(natural[k], _LIMITS[k][0]):
+                break
+            widths[k] -= 1
+    return widths
+
+
+def _table(g: Graph, depth: int | None, width: int | None) -> tuple[Any, int]:
+    """The rich table, and the console width it was laid out for."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    all_rows = rows(g, depth)
+    cells = [_cells(r) for r in all_rows]
+    natural = [max([len(h)] + [max(len(x) for x in c[k].split("\n")) for c in cells])
+               for k, h in enumerate(_HEADERS)]
+
+    def table(widths: list[int]) -> Any:
+        t = Table(title=g.name, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, expand=False)
+        for k, h in enumerate(_HEADERS):
+            t.add_column(h, justify="right" if k >= 4 else "left", overflow="ellipsis", no_wrap=True,
+                         width=widths[k])
+        return t
+
+    overhead = Console(width=1000).measure(table([1] * len(_HEADERS))).maximum - len(_HEADERS)
+    if width is None:  # not a terminal: as wide as the table wants, 100 to 200 columns
+        width = max(100, min(200, sum(natural) + overhead))
+    t = table(fit_widths(natural, width, overhead))
+    for r, c in zip(all_rows, cells):
+        folder = r.kind in ("folder", "collapsed")
+        style = "bold" if folder else ("cyan" if r.kind in ("input", "output") else "")
+        t.add_row(Text(c[0], style=style), Text(c[1], style="" if r.kind == "node" else "dim italic"),
+                  *(Text(x) for x in c[2:4]), Text(c[4], style="bold" if folder else ""), Text(c[5]))
+    return t, width
+
+
+def render_summary(g: Graph, fmt: str, depth: int | None) -> None:
+    """Print the summary of a checked graph in one of `FORMATS` to stdout."""
+    from rich.console import Console
+
+    if fmt == "json":
+        print(json.dumps(summary_dict(g), indent=2, default=str))
+        return
+    if fmt == "markdown":
+        print(markdown(g, depth))
+        return
+    # the terminal's width on a tty; elsewhere $COLUMNS, else the table's natural width (100 to 200)
+    con = Console(highlight=False)
+    cols = os.environ.get("COLUMNS", "")
+    width = con.width if con.is_terminal else (max(100, int(cols)) if cols.isdigit() else None)
+    table, width = _table(g, depth, width)
+    if not con.is_terminal:
+        con = Console(width=width, highlight=False, color_system=None)
+    con.print(table)
+    for line in footer(g):
+        con.print(line, markup=False, highlight=False)
