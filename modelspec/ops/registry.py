@@ -72,5 +72,10 @@ def all_ops() -> dict[str, Op]:
     return dict(sorted(_REGISTRY.items()))
 
 
+def builtin_ops() -> dict[str, Op]:
+    """The catalog without plugins (the committed JSON Schema lists only these)."""
+    return {k: v for k, v in all_ops().items() if type(v).__module__.startswith(f"{__package__}.")}
+
+
 def op_names() -> Iterable[str]:
     return all_ops().keys()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..ops.registry import all_ops
+from ..ops.registry import builtin_ops
 from .models import SpecFile
 
 SCHEMA_ID = "https://modelspec.dev/schemas/modelspec-1.schema.json"
@@ -41,7 +41,7 @@ def build_schema() -> dict[str, Any]:
         defs[f"Node_{k}"] = node_spec["properties"][k]
     reserved = {k: {"$ref": f"{_REF}Node_{k}"} for k in RESERVED}
     schema, defs = _swap_node_refs(schema), _swap_node_refs(defs)
-    ops = all_ops()
+    ops = builtin_ops()
     names = list(ops)
 
     defs["Expr"] = {"type": "string", "pattern": r"\$\{", "description": "A ${...} expression (SPEC.md section 5)."}
