@@ -128,6 +128,23 @@ def render(
 
 
 @app.command()
+def build(
+    spec: str = typer.Argument(..., help="The spec file."),
+    backend: str = typer.Option("torch", "--backend", "-b", help="torch (default) or another installed backend."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the source here (default: stdout)."),
+    check: bool = typer.Option(False, "--check", help="Import the code and run one forward and backward pass."),
+    dims: Optional[List[str]] = typer.Option(
+        None, "--dim", metavar="NAME=SIZE", help="Size of a free input dim for --check (default B=2)."),
+    sets: Optional[List[str]] = SetOpt,
+) -> None:
+    """Emit standalone source for a backend; --check runs it once on random inputs."""
+    from .commands.build import run_build
+
+    g = load_or_exit(spec, sets)
+    raise typer.Exit(run_build(g, backend, output, check, dims or []))
+
+
+@app.command()
 def schema(output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to a file.")) -> None:
     """Print the JSON Schema of the spec language (for editors)."""
     from .validate.schema import schema_text
@@ -146,6 +163,133 @@ def explain(code: Optional[str] = typer.Argument(None, help="A code such as MS05
     from .commands.explain import explain as run
 
     raise typer.Exit(run(code))
+
+
+# ---- params: parameter files (safetensors, torch, npz) ------------------------------------
+
+params_app = typer.Typer(help="Inspect and convert parameter files (safetensors, .pt, .npz).",
+                         no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+app.add_typer(params_app, name="params")
+
+
+def _read_params_or_exit(path: str) -> Any:
+    from .params import read_any
+
+    try:
+        return read_any(path)
+    except Exception as exc:  # noqa: BLE001 - a bad file is a usage problem, not a crash
+        typer.echo(f"error: cannot read {path}: {exc}", err=True)
+        raise typer.Exit(2)
+
+
+@params_app.command("inspect")
+def params_inspect(file: str = typer.Argument(..., help="A .safetensors, .pt/.pth or .npz file.")) -> None:
+    """Names, shapes, dtypes and element counts, with the total."""
+    from rich.console import Console
+    from rich.table import Table
+
+    arrays = _read_params_or_exit(file)
+    table = Table(title=file, title_justify="left")
+    table.add_column("name", overflow="fold")
+    table.add_column("shape")
+    table.add_column("dtype")
+    table.add_column("count", justify="right")
+    total = 0
+    for name in sorted(arrays, key=lambda n: [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in n.split(".")]):
+        arr = arrays[name]
+        total += int(arr.size)
+        table.add_row(name, str(list(arr.shape)), str(arr.dtype), f"{int(arr.size):,}")
+    table.add_section()
+    table.add_row(f"{len(arrays)} arrays", "", "", f"{total:,}")
+    Console(soft_wrap=True).print(table)
+
+
+@params_app.command("convert")
+def params_convert(
+    src: str = typer.Argument(..., help="Input: .pt/.pth/.bin/.ckpt state_dict, .safetensors or .npz."),
+    dst: str = typer.Argument(..., help="Output: .safetensors (default choice), .npz or .pt."),
+) -> None:
+    """Convert a parameter file between .pt (torch state_dict), .safetensors and .npz."""
+    import os
+
+    from .params import write_any
+
+    arrays = _read_params_or_exit(src)
+    try:
+        write_any(dst, arrays, {"source": os.path.basename(src)})
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"wrote {len(arrays)} arrays ({sum(int(a.size) for a in arrays.values()):,} values) to {dst}")
+
+
+def _dims(items: Optional[List[str]]) -> dict[str, int]:
+    """``--dim L=16`` bindings for symbolic sizes (synthetic data, ambiguous reshapes)."""
+    out: dict[str, int] = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip().isidentifier() or not value.strip().isdigit():
+            typer.echo(f"error: `--dim {item}` is not of the form NAME=INT (for example `--dim L=16`)", err=True)
+            raise typer.Exit(2)
+        out[name.strip()] = int(value)
+    return out
+
+
+DataOpt = typer.Option(None, "--data", help="A .npz/.npy file, X.npy,Y.npy, an MNIST or CIFAR-10 folder, "
+                       "or `synthetic[:N]`; default: the spec's `train.data`.")
+BackendOpt = typer.Option("torch", "--backend", help="torch | jax")
+DeviceOpt = typer.Option("cpu", "--device", help="cpu | cuda")
+DimOpt = typer.Option(None, "--dim", metavar="NAME=INT", help="Size of a symbolic dim (e.g. L=16).")
+
+
+@app.command()
+def train(
+    spec: str = typer.Argument(..., help="The spec file."),
+    data: Optional[str] = DataOpt,
+    backend: str = BackendOpt,
+    epochs: Optional[int] = typer.Option(None, "--epochs", help="Passes over the data (spec: train.epochs)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Samples per step, over all processes."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Peak learning rate (spec: train.optimizer.lr)."),
+    optimizer: Optional[str] = typer.Option(None, "--optimizer", help="sgd | adam | adamw"),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Same seed, same run."),
+    run_dir: Optional[str] = typer.Option(None, "--run-dir", help="Run folder; default runs/<name>-<time>."),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Continue from a run folder or checkpoint."),
+    device: str = DeviceOpt,
+    dims: Optional[List[str]] = DimOpt,
+    log_every: Optional[int] = typer.Option(None, "--log-every", help="Also log metrics every N batches."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    sets: Optional[List[str]] = SetOpt,
+) -> None:
+    """Train a spec: progress bars, metrics, checkpoints; Ctrl-C saves and --resume continues."""
+    from .train.runner import Request, train as run
+
+    overrides = _overrides(sets)
+    g = load_or_exit(spec, sets)
+    flags = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "seed": seed,
+             "run_dir": run_dir, "log_every": log_every}
+    req = Request(spec, g, overrides, data, backend, device, _dims(dims), resume, progress, flags)
+    raise typer.Exit(run(req))
+
+
+@app.command("eval")
+def eval_(
+    spec: str = typer.Argument(..., help="The spec file."),
+    checkpoint: str = typer.Option(..., "--checkpoint", help="A checkpoint (.safetensors) or a run folder."),
+    data: Optional[str] = DataOpt,
+    backend: str = BackendOpt,
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Samples per forward pass."),
+    device: str = DeviceOpt,
+    dims: Optional[List[str]] = DimOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+    sets: Optional[List[str]] = SetOpt,
+) -> None:
+    """Evaluate a checkpoint of either backend on a data source (its test split)."""
+    from .train.runner import Request, evaluate
+
+    overrides = _overrides(sets)
+    g = load_or_exit(spec, sets)
+    req = Request(spec, g, overrides, data, backend, device, _dims(dims), flags={"batch_size": batch_size})
+    raise typer.Exit(evaluate(req, checkpoint, as_json))
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -16,6 +16,14 @@ from .base import Attrs, Op
 from .registry import register
 from .shape_ops import NoAttrs, normalize_axis
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
+    from ..backends.torch.context import TorchContext
+
+if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
+    from ..backends.jax.context import JaxContext
+
 
 class LeakyReLUAttrs(Attrs):
     negative_slope: float = Field(0.01, description="Slope for negative inputs.")
@@ -47,6 +55,12 @@ class ReLU(_Elementwise):
     name = "ReLU"
     doc = "max(x, 0)."
 
+    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"F.relu({args[0]}, inplace=True)" if ctx.can_overwrite(0) else f"F.relu({args[0]})"
+
+    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"jax.nn.relu({args[0]})"
+
 
 @register
 class LeakyReLU(_Elementwise):
@@ -55,6 +69,12 @@ class LeakyReLU(_Elementwise):
     name = "LeakyReLU"
     Attrs = LeakyReLUAttrs
     doc = "x where x >= 0, else negative_slope * x."
+
+    def torch_call(self, a: LeakyReLUAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"F.leaky_relu({args[0]}, {a.negative_slope!r})"
+
+    def jax_call(self, a: LeakyReLUAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"jax.nn.leaky_relu({args[0]}, {a.negative_slope!r})"
 
 
 @register
@@ -65,6 +85,12 @@ class GELU(_Elementwise):
     Attrs = GELUAttrs
     doc = "x * Phi(x), exact or with the tanh approximation."
 
+    def torch_call(self, a: GELUAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"F.gelu({args[0]})" if a.approximate == "none" else f'F.gelu({args[0]}, approximate="tanh")'
+
+    def jax_call(self, a: GELUAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"jax.nn.gelu({args[0]}, approximate={a.approximate == 'tanh'})"
+
 
 @register
 class SiLU(_Elementwise):
@@ -72,6 +98,12 @@ class SiLU(_Elementwise):
 
     name = "SiLU"
     doc = "x * sigmoid(x)."
+
+    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"F.silu({args[0]})"
+
+    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"jax.nn.silu({args[0]})"
 
 
 @register
@@ -81,6 +113,12 @@ class Tanh(_Elementwise):
     name = "Tanh"
     doc = "tanh(x)."
 
+    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"torch.tanh({args[0]})"
+
+    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"jnp.tanh({args[0]})"
+
 
 @register
 class Sigmoid(_Elementwise):
@@ -88,6 +126,12 @@ class Sigmoid(_Elementwise):
 
     name = "Sigmoid"
     doc = "1 / (1 + exp(-x))."
+
+    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"torch.sigmoid({args[0]})"
+
+    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"jax.nn.sigmoid({args[0]})"
 
 
 class _AxisOp(_Elementwise):
@@ -106,6 +150,12 @@ class Softmax(_AxisOp):
     name = "Softmax"
     doc = "exp(x) / sum(exp(x)) over `axis` (default -1)."
 
+    def torch_call(self, a: SoftmaxAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"F.softmax({args[0]}, dim={a.axis})"
+
+    def jax_call(self, a: SoftmaxAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"jax.nn.softmax({args[0]}, axis={a.axis})"
+
 
 @register
 class LogSoftmax(_AxisOp):
@@ -113,6 +163,12 @@ class LogSoftmax(_AxisOp):
 
     name = "LogSoftmax"
     doc = "log(softmax(x)) over `axis` (default -1)."
+
+    def torch_call(self, a: SoftmaxAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"F.log_softmax({args[0]}, dim={a.axis})"
+
+    def jax_call(self, a: SoftmaxAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"jax.nn.log_softmax({args[0]}, axis={a.axis})"
 
 
 @register
@@ -122,3 +178,9 @@ class SupraLinear(_Elementwise):
     name = "SupraLinear"
     Attrs = SupraLinearAttrs
     doc = "relu(x) ** n (default n = 2)."
+
+    def torch_call(self, a: SupraLinearAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"F.relu({args[0]}) ** {a.n!r}"
+
+    def jax_call(self, a: SupraLinearAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"_supra_linear({args[0]}, {a.n!r})"

@@ -39,7 +39,54 @@ class ShapeError(Exception):
 
 
 class Op:
-    """Base class of all ops.  Subclasses set the class variables and rules."""
+    """Base class of all ops.  Subclasses set the class variables and rules.
+
+    Torch backend (optional methods; the emitter looks them up by name, so a plugin
+    op implements exactly the same ones).  All return *source text* for the
+    generated module, which imports ``torch``, ``nn``, ``F`` (torch.nn.functional),
+    ``Tensor``, ``math``, and defines ``Scope`` (a folder of submodules built from a
+    ``{name: module}`` dict) and ``Params`` (a ``{name: tensor}`` dict of parameters):
+
+    - ``torch_layer(a, ins, out) -> str | None``: an expression building the node's
+      parameter holder in ``__init__``, e.g. ``"nn.Linear(784, 256)"``; its
+      state_dict keys must equal ``params()`` and ``buffers()``.  Prefer a plain
+      torch layer (PyTorch's names and default initialisation).  ``None`` (or no
+      method) when the op holds nothing.
+    - ``torch_call(a, args, m, ctx) -> str``: the expression of the node's output
+      at one step.  ``args``: the inputs as local names, in input order; ``m``: the
+      local bound to the holder (``""`` without one); ``ctx``: a
+      `modelspec.backends.torch.TorchContext` (``ins``/``out`` shapes, ``dim()``
+      and ``shape()`` for runtime sizes, ``training``, ``dt``, ``prev()`` for a
+      stateful op's own value one step back, ``stmt()`` for lines that must run
+      first, ``can_overwrite(i)`` whether input ``i`` may be updated in place).
+      The expression is only ever assigned (``y = <expr>``), so it needs
+      no outer parentheses.  Write every string value with ``repr()`` (never
+      paste attribute text into code unquoted).
+    - ``torch_helpers(a) -> dict[str, str]``: module-level functions the code
+      calls, name -> source; emitted once per file, sorted by name.  Helper names
+      start with ``_``; two ops may share a helper only with identical source.
+
+    JAX backend (same idea; see `modelspec.backends.jax.context`).  The generated
+    module imports ``jax``, ``jnp``, ``lax``, ``np``, ``math`` and copies in the
+    ``_helpers`` it calls (``_conv``, ``_linear``, ... from ``backends/jax/lib_*``):
+
+    - ``jax_init(a, ins, out) -> dict[str, str]``: per parameter of ``params()``, an
+      expression of its initial value (PyTorch's default distribution), in which
+      ``{uniform}`` / ``{normal}`` stand for a U(-1, 1) / N(0, 1) array of the
+      parameter's shape and ``{key}`` for a PRNG key of its own (e.g.
+      ``"{uniform} / math.sqrt(784)"``).  Needed when the op has params.
+    - ``jax_init_state(a, ins, out) -> dict[str, str]``: the same for ``buffers()``.
+    - ``jax_call(a, args, p, ctx) -> str``: the expression of the node's output at
+      one step.  ``p`` maps local parameter names to expressions
+      (``params["conv1.weight"]``); ``ctx`` is a ``JaxContext`` (``ins``/``out``,
+      ``dim()``/``shape()``, ``train`` (a Python bool at trace time), ``dt``,
+      ``prev()``, ``key()`` (a PRNG key for this node and step, valid under
+      ``train``), ``state`` (the node's buffers), ``hoist()`` (a parameter-only
+      expression computed once, outside the time loop), ``stmt()``, ``fresh()``).
+      An op with buffers returns ``(y, (new buffer values, in buffers() order))``.
+    - ``jax_helpers(a) -> dict[str, str]``: extra ``_helper`` functions, name ->
+      source (or the function itself), as for Torch.
+    """
 
     name: ClassVar[str]
     Attrs: ClassVar[type[Attrs]] = Attrs

@@ -18,6 +18,14 @@ from ..shapes.dims import Dim, Shape, add, concrete, conv_out, floordiv, fmt_sha
 from .base import Attrs, Op, ShapeError, need_concrete, need_rank, numel
 from .registry import register
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
+    from ..backends.torch.context import TorchContext
+
+if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
+    from ..backends.jax.context import JaxContext
+
 PosInt = Annotated[int, Field(ge=1)]
 NonNegInt = Annotated[int, Field(ge=0)]
 
@@ -178,6 +186,78 @@ class _ConvNd(Op):
         per_out = mul(floordiv(ins[0][1], a.groups), numel(ntuple(a.kernel, self.ndim)))
         return mul(product(out[1:]), per_out)
 
+    def torch_options(self, a: ConvAttrs, *, layer: bool) -> str:
+        """The non-default keyword arguments shared by nn.ConvNd and F.convNd."""
+        opts = []
+        if a.stride != 1:
+            opts.append(f"stride={a.stride!r}")
+        zero_pad = layer or a.padding_mode == "zeros"
+        if a.padding not in (0, "valid") and zero_pad:
+            opts.append(f"padding={a.padding!r}".replace("'", '"'))
+        if a.dilation != 1:
+            opts.append(f"dilation={a.dilation!r}")
+        if a.groups != 1:
+            opts.append(f"groups={a.groups}")
+        if layer and not a.bias:
+            opts.append("bias=False")
+        if layer and a.padding_mode != "zeros":
+            opts.append(f'padding_mode="{a.padding_mode}"')
+        return "".join(f", {o}" for o in opts)
+
+    def torch_layer(self, a: ConvAttrs, ins: Sequence[Shape], out: Shape) -> str:
+        opts = self.torch_options(a, layer=True)
+        return f"nn.Conv{self.ndim}d({ins[0][1]}, {a.channels}, {a.kernel!r}{opts})"
+
+    def torch_call(self, a: ConvAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        x = args[0]
+        if a.padding_mode != "zeros" and a.padding not in (0, "valid"):
+            # nn.ConvNd's own route for other padding modes: pad explicitly, then convolve.
+            n = self.ndim
+            k, d = ntuple(a.kernel, n), ntuple(a.dilation, n)
+            if a.padding == "same":
+                total = [d[i] * (k[i] - 1) for i in range(n)]
+                sides = [(s // 2, s - s // 2) for s in total]
+            else:
+                sides = [(p, p) for p in ntuple(a.padding, n)]  # type: ignore[arg-type]
+            pads = tuple(v for i in reversed(range(n)) for v in sides[i])
+            x = f'F.pad({x}, {pads!r}, mode="{a.padding_mode}")'
+        bias = f"{m}.bias" if a.bias else "None"
+        return f"F.conv{self.ndim}d({x}, {m}.weight, {bias}{self.torch_options(a, layer=False)})"
+
+    def jax_init(self, a: ConvAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        from ..backends.jax.opkit import torch_default
+
+        shapes = self.params(a, ins, out)
+        return torch_default(shapes, numel(shapes["weight"][1:]))
+
+    def jax_call(self, a: ConvAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        """``_conv`` with torch's padding: ``same`` puts the odd extra cell on the high side."""
+        from ..backends.jax.opkit import call
+
+        n = self.ndim
+        k, d = ntuple(a.kernel, n), ntuple(a.dilation, n)
+        if a.padding == "same":
+            pads = [(di * (ki - 1) // 2, di * (ki - 1) - di * (ki - 1) // 2) for ki, di in zip(k, d)]
+        else:
+            pads = [(q, q) for q in ((0,) * n if a.padding == "valid" else ntuple(a.padding, n))]  # type: ignore[arg-type]
+        kw: dict[str, object] = {}
+        if ntuple(a.stride, n) != (1,) * n:
+            kw["stride"] = ntuple(a.stride, n)
+        if len({q for pq in pads for q in pq}) == 1:  # one number pads every side
+            if pads[0][0]:
+                kw["padding"] = pads[0][0]
+        else:
+            kw["padding"] = pads
+        if d != (1,) * n:
+            kw["dilation"] = d
+        if a.groups != 1:
+            kw["groups"] = a.groups
+        if a.padding_mode != "zeros":
+            kw["padding_mode"] = a.padding_mode
+        kw["hwio"] = True  # the weight, re-laid out once before any time loop
+        w = ctx.hoist(f"_channels_last({p['weight']})", f"{ctx.path}_w")
+        return call("_conv", args[0], *([w, p["bias"]] if a.bias else [w]), **kw)
+
 
 @register
 class Conv1d(_ConvNd):
@@ -246,3 +326,48 @@ class ConvTranspose2d(Op):
     def macs(self, a: ConvTranspose2dAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
         per_in = (a.channels // a.groups) * numel(ntuple(a.kernel, 2))
         return mul(product(ins[0][1:]), per_in)
+
+    def torch_options(self, a: ConvTranspose2dAttrs, *, layer: bool) -> str:
+        """The non-default keyword arguments shared by nn.ConvTranspose2d and its function."""
+        opts = []
+        if a.stride != 1:
+            opts.append(f"stride={a.stride!r}")
+        if a.padding != 0:
+            opts.append(f"padding={a.padding!r}")
+        if a.output_padding != 0:
+            opts.append(f"output_padding={a.output_padding!r}")
+        if a.groups != 1:
+            opts.append(f"groups={a.groups}")
+        if layer and not a.bias:
+            opts.append("bias=False")
+        if a.dilation != 1:
+            opts.append(f"dilation={a.dilation!r}")
+        return "".join(f", {o}" for o in opts)
+
+    def torch_layer(self, a: ConvTranspose2dAttrs, ins: Sequence[Shape], out: Shape) -> str:
+        opts = self.torch_options(a, layer=True)
+        return f"nn.ConvTranspose2d({ins[0][1]}, {a.channels}, {a.kernel!r}{opts})"
+
+    def torch_call(self, a: ConvTranspose2dAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        bias = f"{m}.bias" if a.bias else "None"
+        return f"F.conv_transpose2d({args[0]}, {m}.weight, {bias}{self.torch_options(a, layer=False)})"
+
+    def jax_init(self, a: ConvTranspose2dAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        """torch takes fan_in from the weight's dim 1 (out/groups) here too."""
+        from ..backends.jax.opkit import torch_default
+
+        shapes = self.params(a, ins, out)
+        return torch_default(shapes, numel(shapes["weight"][1:]))
+
+    def jax_call(self, a: ConvTranspose2dAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        from ..backends.jax.opkit import call
+
+        kw: dict[str, object] = {}
+        for name, value, default in (("stride", a.stride, 1), ("padding", a.padding, 0),
+                                     ("output_padding", a.output_padding, 0), ("dilation", a.dilation, 1)):
+            if ntuple(value, 2) != (default, default):
+                kw[name] = ntuple(value, 2)
+        if a.groups != 1:
+            kw["groups"] = a.groups
+        wb = [p["weight"], p["bias"]] if a.bias else [p["weight"]]
+        return call("_conv_transpose2d", args[0], *wb, **kw)

@@ -10,6 +10,14 @@ from ..shapes.dims import Dim, Shape, mul, product
 from .base import Attrs, Op, ShapeError, need_concrete
 from .registry import register
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
+    from ..backends.torch.context import TorchContext
+
+if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
+    from ..backends.jax.context import JaxContext
+
 
 class LinearAttrs(Attrs):
     features: int = Field(gt=0, description="Output features.")
@@ -40,6 +48,23 @@ class Linear(Op):
     def macs(self, a: LinearAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
         return mul(product(ins[0][1:]), a.features)
 
+    def torch_layer(self, a: LinearAttrs, ins: Sequence[Shape], out: Shape) -> str:
+        bias = "" if a.bias else ", bias=False"
+        return f"nn.Linear({ins[0][-1]}, {a.features}{bias})"
+
+    def torch_call(self, a: LinearAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        bias = f", {m}.bias" if a.bias else ""
+        return f"F.linear({args[0]}, {m}.weight{bias})"
+
+    def jax_init(self, a: LinearAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        from ..backends.jax.opkit import torch_default
+
+        return torch_default(self.params(a, ins, out), int(ins[0][-1]))
+
+    def jax_call(self, a: LinearAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        bias = f", {p['bias']}" if a.bias else ""
+        return f"_linear({args[0]}, {p['weight']}{bias})"
+
 
 class EmbeddingAttrs(Attrs):
     num: int = Field(gt=0, description="Size of the vocabulary: indices run 0 .. num-1 (PyTorch's num_embeddings).")
@@ -63,3 +88,15 @@ class Embedding(Op):
 
     def params(self, a: EmbeddingAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, tuple[int, ...]]:
         return {"weight": (a.num, a.features)}
+
+    def torch_layer(self, a: EmbeddingAttrs, ins: Sequence[Shape], out: Shape) -> str:
+        return f"nn.Embedding({a.num}, {a.features})"
+
+    def torch_call(self, a: EmbeddingAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"F.embedding({args[0]}, {m}.weight)"
+
+    def jax_init(self, a: EmbeddingAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        return {"weight": "{normal}"}  # N(0, 1), as nn.Embedding
+
+    def jax_call(self, a: EmbeddingAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"_embedding({args[0]}, {p['weight']})"

@@ -19,6 +19,14 @@ from .base import Attrs, Op, ShapeError
 from .conv import PosInt, check_positive
 from .registry import register
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
+    from ..backends.torch.context import TorchContext
+
+if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
+    from ..backends.jax.context import JaxContext
+
 PosFloat = Annotated[float, Field(gt=0)]
 
 
@@ -78,6 +86,24 @@ class EulerStep(Op):
     def params(self, a: EulerStepAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, tuple[int, ...]]:
         return {"tau": ()} if a.train_tau else {}
 
+    def torch_layer(self, a: EulerStepAttrs, ins: Sequence[Shape], out: Shape) -> str | None:
+        return f'Params({{"tau": torch.tensor({a.tau!r})}})' if a.train_tau else None
+
+    def torch_call(self, a: EulerStepAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        """y = h + (dt/tau)(x - h); h: the second input, else this node's value at t-1 (0 at t = 0)."""
+        x, h = args[0], args[1] if len(args) > 1 else ctx.prev()
+        tau = f"{m}.tau" if a.train_tau else repr(a.tau)
+        return f"{h} + ({ctx.dt!r} / {tau}) * ({x} - {h})"
+
+    def jax_init(self, a: EulerStepAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        return {"tau": f"jnp.asarray({a.tau!r}, jnp.float32)"} if a.train_tau else {}
+
+    def jax_call(self, a: EulerStepAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        """h + (dt/tau)(x - h); h: the second input, else this node's value at t-1 (0 at t = 0)."""
+        x, h = args[0], args[1] if len(args) > 1 else ctx.prev()
+        rate = f"{ctx.dt!r} / {p['tau']}" if a.train_tau else f"{ctx.dt!r} / {a.tau!r}"
+        return f"_euler({x}, {h}, {rate})"
+
 
 _MODE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2}
 
@@ -135,3 +161,23 @@ class Interpolate(Op):
             return 0
         per = 16 if a.mode == "bicubic" else 2 * (len(out) - 2)
         return mul(product(out[1:]), per)
+
+    def torch_call(self, a: InterpolateAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        size = f"size={a.size!r}" if a.size is not None else f"scale_factor={a.scale!r}"
+        corners = "" if a.align_corners is None else f", align_corners={a.align_corners}"
+        return f'F.interpolate({args[0]}, {size}, mode="{a.mode}"{corners})'
+
+    def jax_call(self, a: InterpolateAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        """Sizes from the checked output shape; a scale factor is passed on, since torch
+        then maps indices with 1/scale rather than in/out."""
+        from ..backends.jax.opkit import call
+
+        n = len(ctx.out) - 2
+        kw: dict[str, object] = {}
+        if a.scale is not None:
+            kw["scale"] = (a.scale,) * n if isinstance(a.scale, (int, float)) else tuple(a.scale)
+        if a.mode != "nearest":
+            kw["mode"] = a.mode
+        if a.align_corners is not None:
+            kw["align_corners"] = a.align_corners
+        return call("_interpolate", args[0], ctx.shape(ctx.out[2:]), **kw)

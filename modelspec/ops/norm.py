@@ -20,6 +20,14 @@ from ..shapes.dims import Dim, Shape, concrete, fmt_shape, mul, product
 from .base import Attrs, Op, ShapeError, need_concrete, need_rank
 from .registry import register
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
+    from ..backends.torch.context import TorchContext
+
+if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
+    from ..backends.jax.context import JaxContext
+
 
 class BatchNormAttrs(Attrs):
     eps: float = Field(1e-5, gt=0, description="Added to the variance for numerical stability.")
@@ -70,6 +78,64 @@ class _BatchNorm(Op):
         """2 per element: the inference-time scale and shift."""
         return mul(product(ins[0][1:]), 2)
 
+    def torch_layer(self, a: BatchNormAttrs, ins: Sequence[Shape], out: Shape) -> str | None:
+        if not (a.affine or a.track_running_stats):
+            return None
+        opts = [f"{k}={v!r}" for k, v, default in (
+            ("eps", a.eps, 1e-5), ("momentum", a.momentum, 0.1), ("affine", a.affine, True),
+            ("track_running_stats", a.track_running_stats, True)) if v != default]
+        return f"nn.{self.name}({ins[0][1]}{''.join(', ' + o for o in opts)})"
+
+    def torch_helpers(self, a: BatchNormAttrs) -> dict[str, str]:
+        return {"_batch_norm": BATCH_NORM} if (a.affine or a.track_running_stats) else {}
+
+    def torch_call(self, a: BatchNormAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        """nn.BatchNorm's forward as one call (batch statistics and their update while training)."""
+        if not (a.affine or a.track_running_stats):
+            return f"F.batch_norm({args[0]}, None, None, None, None, True, 0.0, {a.eps!r})"
+        return f"_batch_norm({args[0]}, {m}, {ctx.training})"
+
+    def jax_init(self, a: BatchNormAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        from ..backends.jax.opkit import ones, zeros
+
+        c = int(ins[0][1])
+        return {"weight": ones((c,)), "bias": zeros((c,))} if a.affine else {}
+
+    def jax_init_state(self, a: BatchNormAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        from ..backends.jax.opkit import ones, zeros
+
+        c = int(ins[0][1])
+        if not a.track_running_stats:
+            return {}
+        return {"running_mean": zeros((c,)), "running_var": ones((c,)),
+                "num_batches_tracked": zeros((), "jnp.int32")}
+
+    def jax_call(self, a: BatchNormAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        """Returns (y, (running_mean, running_var, num_batches_tracked)) when tracking."""
+        from ..backends.jax.opkit import call
+
+        wb = [p["weight"], p["bias"]] if a.affine else ["None", "None"]
+        kw = {"momentum": a.momentum, "eps": a.eps}
+        if not a.track_running_stats:  # batch statistics in both modes, as torch
+            return call("_batch_norm", args[0], *wb, "None", "None", "None", "True", **kw) + "[0]"
+        s = ctx.state
+        stats = [s["running_mean"], s["running_var"], s["num_batches_tracked"]]
+        return call("_batch_norm", args[0], *wb, *stats, ctx.train, **kw)
+
+
+#: the Torch helper of BatchNorm1d/2d: nn.BatchNorm's forward without the module call.
+BATCH_NORM = '''def _batch_norm(x: Tensor, bn: nn.Module, training: bool) -> Tensor:
+    """nn.BatchNorm's forward: count the step and use batch statistics while training."""
+    momentum = bn.momentum
+    if training and bn.track_running_stats:
+        bn.num_batches_tracked.add_(1)
+        if momentum is None:  # a cumulative moving average
+            momentum = 1.0 / float(bn.num_batches_tracked)
+    batch_stats = training or not bn.track_running_stats
+    return F.batch_norm(
+        x, bn.running_mean, bn.running_var, bn.weight, bn.bias, batch_stats, momentum or 0.0, bn.eps
+    )'''
+
 
 @register
 class BatchNorm1d(_BatchNorm):
@@ -107,6 +173,20 @@ class LayerNorm(Op):
     category = "norm"
     doc = "Normalises the last `dims` axes; weight and bias of that trailing shape."
 
+    def torch_layer(self, a: LayerNormAttrs, ins: Sequence[Shape], out: Shape) -> str | None:
+        if not a.elementwise_affine:
+            return None
+        trailing = tuple(ins[0][-a.dims:])
+        shape = trailing[0] if len(trailing) == 1 else trailing
+        opts = ("" if a.eps == 1e-5 else f", eps={a.eps!r}") + ("" if a.bias else ", bias=False")
+        return f"nn.LayerNorm({shape!r}{opts})"
+
+    def torch_call(self, a: LayerNormAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        shape = ctx.shape(tuple(ctx.ins[0][-a.dims:]))
+        weight = f"{m}.weight" if a.elementwise_affine else "None"
+        bias = f"{m}.bias" if a.elementwise_affine and a.bias else "None"
+        return f"F.layer_norm({args[0]}, {shape}, {weight}, {bias}, {a.eps!r})"
+
     def shape(self, a: LayerNormAttrs, ins: Sequence[Shape]) -> Shape:
         x = tuple(ins[0])
         if len(x) < a.dims + 1:
@@ -128,6 +208,17 @@ class LayerNorm(Op):
     def macs(self, a: LayerNormAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
         return mul(product(ins[0][1:]), 4)
 
+    def jax_init(self, a: LayerNormAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        from ..backends.jax.opkit import ones, zeros
+
+        shapes = self.params(a, ins, out)
+        return {k: (ones(s) if k == "weight" else zeros(s)) for k, s in shapes.items()}
+
+    def jax_call(self, a: LayerNormAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        from ..backends.jax.opkit import call
+
+        return call("_layer_norm", args[0], p.get("weight", "None"), p.get("bias", "None"), dims=a.dims, eps=a.eps)
+
 
 @register
 class GroupNorm(Op):
@@ -137,6 +228,16 @@ class GroupNorm(Op):
     Attrs = GroupNormAttrs
     category = "norm"
     doc = "Normalises channel groups of [B, C, *]; weight and bias [C]. C must be divisible by groups."
+
+    def torch_layer(self, a: GroupNormAttrs, ins: Sequence[Shape], out: Shape) -> str | None:
+        if not a.affine:
+            return None
+        opts = "" if a.eps == 1e-5 else f", eps={a.eps!r}"
+        return f"nn.GroupNorm({a.groups}, {ins[0][1]}{opts})"
+
+    def torch_call(self, a: GroupNormAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        weights = f"{m}.weight, {m}.bias" if a.affine else "None, None"
+        return f"F.group_norm({args[0]}, {a.groups}, {weights}, {a.eps!r})"
 
     def shape(self, a: GroupNormAttrs, ins: Sequence[Shape]) -> Shape:
         x = tuple(ins[0])
@@ -157,3 +258,14 @@ class GroupNorm(Op):
 
     def macs(self, a: GroupNormAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
         return mul(product(ins[0][1:]), 4)
+
+    def jax_init(self, a: GroupNormAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        from ..backends.jax.opkit import ones, zeros
+
+        c = int(ins[0][1])
+        return {"weight": ones((c,)), "bias": zeros((c,))} if a.affine else {}
+
+    def jax_call(self, a: GroupNormAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        from ..backends.jax.opkit import call
+
+        return call("_group_norm", args[0], p.get("weight", "None"), p.get("bias", "None"), str(a.groups), eps=a.eps)

@@ -17,6 +17,14 @@ from .base import Attrs, Op, ShapeError, need_rank, numel
 from .conv import LAYOUT, Pad2, PosInt, Size2, check_positive, ntuple
 from .registry import register
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
+    from ..backends.torch.context import TorchContext
+
+if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
+    from ..backends.jax.context import JaxContext
+
 
 def pool_out(size: Dim, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> Dim:
     """Output length of a pooling window, PyTorch's formula including ``ceil_mode``.
@@ -93,6 +101,26 @@ class MaxPool2d(_Pool2d):
     Attrs = MaxPool2dAttrs
     doc = "Max over kh x kw windows of [B, C, H, W]; stride defaults to the kernel size."
 
+    def torch_call(self, a: MaxPool2dAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        opts = [f"{k}={v!r}" for k, v, default in (
+            ("stride", a.stride, None), ("padding", a.padding, 0), ("dilation", a.dilation, 1),
+            ("ceil_mode", a.ceil_mode, False)) if v != default]
+        return f"F.max_pool2d({args[0]}, {a.kernel!r}{''.join(', ' + o for o in opts)})"
+
+    def jax_call(self, a: MaxPool2dAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        from ..backends.jax.opkit import call
+
+        k = ntuple(a.kernel, 2)
+        kw: dict[str, object] = {}
+        if a.padding != 0:
+            kw["padding"] = ntuple(a.padding, 2)
+        if a.dilation != 1:
+            kw["dilation"] = ntuple(a.dilation, 2)
+        if a.ceil_mode:
+            kw["ceil_mode"] = True
+        stride = ntuple(a.stride, 2) if a.stride is not None else k
+        return call("_max_pool2d", args[0], ctx.lit(k), ctx.lit(stride), **kw)
+
 
 @register
 class AvgPool2d(_Pool2d):
@@ -101,6 +129,26 @@ class AvgPool2d(_Pool2d):
     name = "AvgPool2d"
     Attrs = AvgPool2dAttrs
     doc = "Average over kh x kw windows of [B, C, H, W]; stride defaults to the kernel size."
+
+    def torch_call(self, a: AvgPool2dAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        opts = [f"{k}={v!r}" for k, v, default in (
+            ("stride", a.stride, None), ("padding", a.padding, 0), ("ceil_mode", a.ceil_mode, False),
+            ("count_include_pad", a.count_include_pad, True)) if v != default]
+        return f"F.avg_pool2d({args[0]}, {a.kernel!r}{''.join(', ' + o for o in opts)})"
+
+    def jax_call(self, a: AvgPool2dAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        from ..backends.jax.opkit import call
+
+        k = ntuple(a.kernel, 2)
+        kw: dict[str, object] = {}
+        if a.padding != 0:
+            kw["padding"] = ntuple(a.padding, 2)
+        if a.ceil_mode:
+            kw["ceil_mode"] = True
+        if not a.count_include_pad:
+            kw["count_include_pad"] = False
+        stride = ntuple(a.stride, 2) if a.stride is not None else k
+        return call("_avg_pool2d", args[0], ctx.lit(k), ctx.lit(stride), **kw)
 
 
 @register
@@ -115,6 +163,9 @@ class AdaptiveAvgPool2d(Op):
     category = "pool"
     doc = "Average-pools [B, C, H, W] to [B, C, h, w] whatever the input size."
 
+    def torch_call(self, a: AdaptiveAvgPool2dAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"F.adaptive_avg_pool2d({args[0]}, {a.size!r})"
+
     def shape(self, a: AdaptiveAvgPool2dAttrs, ins: Sequence[Shape]) -> Shape:
         x = need_rank(ins, 4, LAYOUT[2])
         size = (a.size, a.size) if isinstance(a.size, int) else a.size
@@ -123,6 +174,10 @@ class AdaptiveAvgPool2d(Op):
 
     def macs(self, a: AdaptiveAvgPool2dAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
         return product(ins[0][1:])
+
+    def jax_call(self, a: AdaptiveAvgPool2dAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        size = (a.size, a.size) if isinstance(a.size, int) else tuple(a.size)
+        return f"_adaptive_avg_pool2d({args[0]}, {ctx.lit(size)})"
 
 
 @register
@@ -137,6 +192,10 @@ class GlobalAvgPool(Op):
     category = "pool"
     doc = "Mean over all spatial axes: [B, C, *spatial] -> [B, C] (any number of spatial axes)."
 
+    def torch_call(self, a: GlobalAvgPoolAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        axes = tuple(range(2, len(ctx.ins[0])))
+        return f"{args[0]}.mean(dim={axes[0] if len(axes) == 1 else axes!r})"
+
     def shape(self, a: GlobalAvgPoolAttrs, ins: Sequence[Shape]) -> Shape:
         x = tuple(ins[0])
         if len(x) < 3:
@@ -147,3 +206,6 @@ class GlobalAvgPool(Op):
 
     def macs(self, a: GlobalAvgPoolAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
         return product(ins[0][1:])
+
+    def jax_call(self, a: GlobalAvgPoolAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"jnp.mean({args[0]}, axis={ctx.lit(tuple(range(2, len(ctx.ins[0]))))})"

@@ -18,6 +18,14 @@ from ..shapes.dims import Dim, Shape, add, concrete, fmt_shape, mul
 from .base import Attrs, Op, ShapeError, need_concrete, need_rank
 from .registry import register
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
+    from ..backends.torch.context import TorchContext
+
+if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
+    from ..backends.jax.context import JaxContext
+
 _SEQ = "[B, L, E]"
 
 
@@ -43,6 +51,18 @@ def _attention_macs(lq: Dim, lk: Dim, e: Dim) -> Dim:
     proj = mul(add(mul(lq, 2), mul(lk, 2)), mul(e, e))
     scores = mul(mul(mul(lq, lk), e), 2)
     return add(proj, scores)
+
+
+#: the Torch helper PositionalEncoding emits (the same table as "Attention is all you need").
+SINUSOID_TABLE = '''def _sinusoid_table(length: int, d_model: int, like: Tensor) -> Tensor:
+    """PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...), on like's device and dtype."""
+    position = torch.arange(length, dtype=torch.float32, device=like.device).unsqueeze(1)
+    steps = torch.arange(0, d_model, 2, dtype=torch.float32, device=like.device)
+    div_term = torch.exp(steps * (-math.log(10000.0) / d_model))
+    pe = torch.zeros(length, d_model, device=like.device)
+    pe[:, 0::2] = torch.sin(position * div_term)
+    pe[:, 1::2] = torch.cos(position * div_term[: d_model // 2])
+    return pe.to(like.dtype)'''
 
 
 # ---- attributes --------------------------------------------------------------
@@ -96,6 +116,14 @@ class MultiheadAttention(Op):
     category = "sequence"
     doc = "Multi-head attention over [B, L, E]: one input (self-attention) or three (query, key, value)."
 
+    def torch_layer(self, a: MultiheadAttentionAttrs, ins: Sequence[Shape], out: Shape) -> str:
+        opts = ("" if a.dropout == 0 else f", dropout={a.dropout!r}") + ("" if a.bias else ", bias=False")
+        return f"nn.MultiheadAttention({ins[0][2]}, {a.heads}{opts}, batch_first=True)"
+
+    def torch_call(self, a: MultiheadAttentionAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        q, k, v = args if len(args) == 3 else (args[0],) * 3
+        return f"{m}({q}, {k}, {v}, need_weights=False)[0]"
+
     def shape(self, a: MultiheadAttentionAttrs, ins: Sequence[Shape]) -> Shape:
         if len(ins) == 2:
             raise ShapeError(
@@ -120,6 +148,28 @@ class MultiheadAttention(Op):
         lk = ins[1][1] if len(ins) == 3 else q[1]
         return _attention_macs(q[1], lk, q[2])
 
+    def jax_init(self, a: MultiheadAttentionAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        """torch's MultiheadAttention: xavier in_proj, zero biases, default out_proj weight."""
+        from ..backends.jax.opkit import uniform, zeros
+
+        e = int(ins[0][2])
+        p = {"in_proj_weight": f"{{uniform}} * math.sqrt(6 / {4 * e})",  # xavier_uniform on [3E, E]
+             "out_proj.weight": uniform(e)}
+        if a.bias:
+            p.update({"in_proj_bias": zeros((3 * e,)), "out_proj.bias": zeros((e,))})
+        return p
+
+    def jax_call(self, a: MultiheadAttentionAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        from ..backends.jax.opkit import Src, call
+
+        q, k, v = args if len(args) == 3 else (args[0],) * 3
+        b_in, b_out = (p["in_proj_bias"], p["out_proj.bias"]) if a.bias else ("None", "None")
+        kw: dict[str, object] = {}
+        if a.dropout > 0:
+            kw = {"dropout": a.dropout, "key": Src(f"{ctx.key()} if {ctx.train} else None")}
+        return call("_attention", q, k, v, p["in_proj_weight"], b_in, p["out_proj.weight"], b_out,
+                    str(a.heads), **kw)
+
 
 @register
 class TransformerEncoderLayer(Op):
@@ -134,6 +184,17 @@ class TransformerEncoderLayer(Op):
     Attrs = TransformerEncoderLayerAttrs
     category = "sequence"
     doc = "Self-attention + feed-forward encoder layer over [B, L, E]; torch's parameter names."
+
+    def torch_layer(self, a: TransformerEncoderLayerAttrs, ins: Sequence[Shape], out: Shape) -> str:
+        opts = [f"{k}={v!r}".replace("'", '"') for k, v, default in (
+            ("activation", a.activation, "relu"), ("layer_norm_eps", a.eps, 1e-5),
+            ("norm_first", a.norm_first, False)) if v != default]
+        opts.append("batch_first=True")
+        return (f"nn.TransformerEncoderLayer({ins[0][2]}, {a.heads}, {a.ff}, {a.dropout!r}, "
+                f"{', '.join(opts)})")
+
+    def torch_call(self, a: TransformerEncoderLayerAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"{m}({args[0]})"
 
     def shape(self, a: TransformerEncoderLayerAttrs, ins: Sequence[Shape]) -> Shape:
         x = need_rank(ins, 3, _SEQ)
@@ -157,6 +218,38 @@ class TransformerEncoderLayer(Op):
         norms = mul(mul(l, e), 8)
         return add(add(_attention_macs(l, l, e), ff), norms)
 
+    def jax_init(self, a: TransformerEncoderLayerAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        from ..backends.jax.opkit import ones, uniform, zeros
+
+        e = int(ins[0][2])
+        p = {"self_attn.in_proj_weight": f"{{uniform}} * math.sqrt(6 / {4 * e})",  # xavier_uniform
+             "self_attn.in_proj_bias": zeros((3 * e,)),
+             "self_attn.out_proj.weight": uniform(e), "self_attn.out_proj.bias": zeros((e,))}
+        fan_in = {"linear1": e, "linear2": a.ff}
+        for name, shape in self.params(a, ins, out).items():
+            if name.startswith("linear"):
+                p[name] = uniform(fan_in[name.partition(".")[0]])
+            elif name.startswith("norm"):
+                p[name] = ones(shape) if name.endswith("weight") else zeros(shape)
+        return p
+
+    def jax_call(self, a: TransformerEncoderLayerAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        """The layer's parameters go in as one dict of torch's local names."""
+        from ..backends.jax.opkit import Src, call, q
+
+        local = ctx.fresh(f"{ctx.path}_params")
+        ctx.stmt("\n".join([f"{local} = {{", *(f"    {q(k)}: {v}," for k, v in p.items()), "}"]))
+        kw: dict[str, object] = {"dropout": a.dropout}
+        if a.activation != "relu":
+            kw["activation"] = a.activation
+        if a.norm_first:
+            kw["norm_first"] = True
+        if a.eps != 1e-5:
+            kw["eps"] = a.eps
+        if a.dropout > 0:
+            kw["key"] = Src(f"{ctx.key()} if {ctx.train} else None")
+        return call("_encoder_layer", args[0], local, str(a.heads), **kw)
+
 
 @register
 class PositionalEncoding(Op):
@@ -171,6 +264,13 @@ class PositionalEncoding(Op):
     category = "sequence"
     doc = "Adds sinusoidal position encodings to [B, L, E] (E even, L <= max_len); no parameters."
 
+    def torch_helpers(self, a: PositionalEncodingAttrs) -> dict[str, str]:
+        return {"_sinusoid_table": SINUSOID_TABLE}
+
+    def torch_call(self, a: PositionalEncodingAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        x = args[0]
+        return f"{x} + _sinusoid_table({x}.shape[1], {x}.shape[2], {x})"
+
     def shape(self, a: PositionalEncodingAttrs, ins: Sequence[Shape]) -> Shape:
         x = need_rank(ins, 3, _SEQ)
         if concrete(x[2]) and x[2] % 2:  # type: ignore[operator]
@@ -181,6 +281,9 @@ class PositionalEncoding(Op):
                 suggestion=f"raise max_len to at least {x[1]}",
             )
         return x
+
+    def jax_call(self, a: PositionalEncodingAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"_positional_encoding({args[0]})"
 
 
 class _Recurrent(Op):
@@ -218,6 +321,46 @@ class _Recurrent(Op):
         if a.layers > 1:
             per_pos = add(per_pos, (a.layers - 1) * dirs * g * (h * dirs + h))
         return mul(l, per_pos)
+
+    def torch_layer(self, a: RecurrentAttrs, ins: Sequence[Shape], out: Shape) -> str:
+        opts = [f"{k}={v!r}" for k, v, default in (
+            ("num_layers", a.layers, 1), ("bias", a.bias, True)) if v != default]
+        opts.append("batch_first=True")
+        if a.bidirectional:
+            opts.append("bidirectional=True")
+        return f"nn.{self.name}({ins[0][2]}, {a.features}, {', '.join(opts)})"
+
+    def torch_call(self, a: RecurrentAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        if a.sequence == "all":
+            return f"{m}({args[0]})[0]"
+        h_n = f"{m}({args[0]})[1][0]" if self.gates == 4 else f"{m}({args[0]})[1]"  # LSTM: (h_n, c_n)
+        if a.bidirectional:  # the top layer's two directions, side by side
+            return f"{h_n}[-2:].transpose(0, 1).flatten(1)"
+        return f"{h_n}[-1]"
+
+    def jax_init(self, a: RecurrentAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        from ..backends.jax.opkit import torch_default
+
+        return torch_default(self.params(a, ins, out), a.features)
+
+    def jax_call(self, a: RecurrentAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        """One (weight_ih, weight_hh, bias_ih, bias_hh) tuple per layer and direction."""
+        from ..backends.jax.opkit import call
+
+        rows = []
+        for layer in range(a.layers):
+            for sfx in (("", "_reverse") if a.bidirectional else ("",)):
+                names = [f"weight_ih_l{layer}{sfx}", f"weight_hh_l{layer}{sfx}",
+                         f"bias_ih_l{layer}{sfx}", f"bias_hh_l{layer}{sfx}"]
+                rows.append(f"    ({', '.join(p.get(n, 'None') for n in names)}),")
+        local = ctx.fresh(f"{ctx.path}_weights")
+        ctx.stmt("\n".join([f"{local} = [", *rows, "]"]))
+        kw: dict[str, object] = {}
+        if a.bidirectional:
+            kw["bidirectional"] = True
+        if a.sequence == "last":
+            kw["last"] = True
+        return call("_recurrent", ctx.lit(self.name.lower()), args[0], local, str(a.features), **kw)
 
 
 @register

@@ -16,6 +16,14 @@ from ..shapes.dims import Dim, Shape, add, concrete, floordiv, fmt_shape, mul, p
 from .base import Attrs, Op, ShapeError
 from .registry import register
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
+    from ..backends.torch.context import TorchContext
+
+if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
+    from ..backends.jax.context import JaxContext
+
 
 def normalize_axis(axis: int, rank: int, shape: Shape, what: str = "axis") -> int:
     """``axis`` as a non-negative index into a rank-``rank`` shape, or a ShapeError."""
@@ -125,6 +133,10 @@ class Flatten(Op):
     category = "shape"
     doc = "Merges axes start..end (default: all but the batch axis) into one."
 
+    def torch_call(self, a: FlattenAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        end = "" if a.end == -1 else f", {a.end}"
+        return f"{args[0]}.flatten({a.start}{end})"
+
     def shape(self, a: FlattenAttrs, ins: Sequence[Shape]) -> Shape:
         x = tuple(ins[0])
         s = normalize_axis(a.start, len(x), x, "start")
@@ -132,6 +144,12 @@ class Flatten(Op):
         if s > e:
             raise ShapeError(f"start axis {a.start} comes after end axis {a.end} in {fmt_shape(x)}")
         return (*x[:s], product(x[s:e + 1]), *x[e + 1:])
+
+    def jax_call(self, a: FlattenAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        x, rank = args[0], len(ctx.ins[0])
+        s, e = a.start % rank, a.end % rank
+        tail = f" + {x}.shape[{e + 1}:]" if e + 1 < rank else ""
+        return f"{x}.reshape({x}.shape[:{s}] + (-1,){tail})"
 
 
 @register
@@ -147,6 +165,10 @@ class Reshape(Op):
     Attrs = ReshapeAttrs
     category = "shape"
     doc = "Reshape to `shape` (batch axis included; one -1 may be inferred)."
+
+    def torch_call(self, a: ReshapeAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        dims = ", ".join(str(d) if isinstance(d, int) else ctx.dim(d) for d in a.shape)
+        return f"{args[0]}.reshape({dims})"
 
     def shape(self, a: ReshapeAttrs, ins: Sequence[Shape]) -> Shape:
         x = tuple(ins[0])
@@ -176,6 +198,10 @@ class Reshape(Op):
             inferred = mul(product(sym_in), n_in // n_known)
         return tuple(inferred if d == -1 else d for d in target)
 
+    def jax_call(self, a: ReshapeAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        dims = [str(d) if isinstance(d, int) else ctx.dim(d) for d in a.shape]
+        return f"{args[0]}.reshape(({', '.join(dims)}{',' if len(dims) == 1 else ''}))"
+
 
 @register
 class Permute(Op):
@@ -185,6 +211,9 @@ class Permute(Op):
     Attrs = PermuteAttrs
     category = "shape"
     doc = "Reorders the axes; `dims` is a permutation of all axes including the batch axis."
+
+    def torch_call(self, a: PermuteAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"{args[0]}.permute({', '.join(str(d) for d in a.dims)})"
 
     def shape(self, a: PermuteAttrs, ins: Sequence[Shape]) -> Shape:
         x = tuple(ins[0])
@@ -196,6 +225,9 @@ class Permute(Op):
         if len(set(order)) != len(order):
             raise ShapeError(f"dims {list(a.dims)} is not a permutation of the axes of {fmt_shape(x)}")
         return tuple(x[i] for i in order)
+
+    def jax_call(self, a: PermuteAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"jnp.transpose({args[0]}, {ctx.lit(tuple(a.dims))})"
 
 
 def broadcast(shapes: Sequence[Shape]) -> Shape:
@@ -232,8 +264,14 @@ class Add(Op):
     category = "arithmetic"
     doc = "Elementwise sum of 2+ inputs of equal shape (size-1 axes broadcast)."
 
+    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return " + ".join(args)
+
     def shape(self, a: NoAttrs, ins: Sequence[Shape]) -> Shape:
         return broadcast(ins)
+
+    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return " + ".join(args)
 
 
 @register
@@ -246,8 +284,14 @@ class Mul(Op):
     category = "arithmetic"
     doc = "Elementwise product of 2+ inputs of equal shape (size-1 axes broadcast)."
 
+    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return " * ".join(args)
+
     def shape(self, a: NoAttrs, ins: Sequence[Shape]) -> Shape:
         return broadcast(ins)
+
+    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return " * ".join(args)
 
 
 @register
@@ -259,6 +303,9 @@ class Concat(Op):
     arity = (2, None)
     category = "arithmetic"
     doc = "Joins 2+ inputs along `axis` (default 1, the channels); other axes must be equal."
+
+    def torch_call(self, a: ConcatAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"torch.cat([{', '.join(args)}], dim={a.axis})"
 
     def shape(self, a: ConcatAttrs, ins: Sequence[Shape]) -> Shape:
         first = tuple(ins[0])
@@ -277,6 +324,9 @@ class Concat(Op):
             total = add(total, s[ax])
         return (*first[:ax], total, *first[ax + 1:])
 
+    def jax_call(self, a: ConcatAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return f"jnp.concatenate([{', '.join(args)}], axis={a.axis})"
+
 
 @register
 class Identity(Op):
@@ -286,6 +336,12 @@ class Identity(Op):
     Attrs = NoAttrs
     category = "shape"
     doc = "Passes its input through."
+
+    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return args[0]
+
+    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        return args[0]
 
 
 @register
@@ -297,6 +353,14 @@ class Dropout(Op):
     category = "regularization"
     doc = "Randomly zeroes elements with probability p during training; identity in evaluation."
 
+    def torch_call(self, a: DropoutAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        return f"F.dropout({args[0]}, {a.p!r}, {ctx.training})"
+
+    def jax_call(self, a: DropoutAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        if a.p == 0:
+            return args[0]
+        return f"_dropout({args[0]}, {a.p!r}, {ctx.key()}) if {ctx.train} else {args[0]}"
+
 
 @register
 class GaussianNoise(Op):
@@ -306,3 +370,12 @@ class GaussianNoise(Op):
     Attrs = GaussianNoiseAttrs
     category = "regularization"
     doc = "Adds N(0, std^2) noise during training; identity in evaluation."
+
+    def torch_call(self, a: GaussianNoiseAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+        x = args[0]
+        return f"{x} + torch.randn_like({x}) * {a.std!r} if {ctx.training} else {x}" if a.std else x
+
+    def jax_call(self, a: GaussianNoiseAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+        if a.std == 0:
+            return args[0]
+        return f"_gaussian_noise({args[0]}, {a.std!r}, {ctx.key()}) if {ctx.train} else {args[0]}"

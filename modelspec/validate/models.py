@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
+from ..train.config import TrainSpec
+
 Expr = Annotated[str, Field(pattern=r"\$\{", description="A ${...} expression.")]
 IntOrExpr = Union[int, Expr]
 NumOrExpr = Union[float, int, Expr]
@@ -161,7 +163,7 @@ class SpecFile(Strict):
     blocks: dict[str, BlockSpec] = Field(default_factory=dict)
     layers: list[NodeItem] = Field(description="The graph, in order.")
     edges: list[EdgeSpec] = Field(default_factory=list)
-    train: dict[str, Any] | None = Field(None, description="Training defaults (see docs/train.md).")
+    train: TrainSpec | None = Field(None, description="Training defaults (see docs/train.md).")
 
 
 class LibraryFile(Strict):

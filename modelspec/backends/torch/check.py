@@ -1,0 +1,81 @@
+"""Checks of a built Torch model against its IR (``build --check``, ``summary --backend torch``)."""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from ...ir.graph import Graph
+from .runtime import as_dict, bind, output_shapes, random_inputs, shape_text
+
+
+class CheckFailed(Exception):
+    """The emitted model ran but disagrees with the IR (or did not run)."""
+
+
+def _shapes_problems(g: Graph, outputs: dict[str, Any], env: dict[str, int]) -> list[str]:
+    want = output_shapes(g, env)
+    problems = []
+    if set(outputs) != set(want):
+        problems.append(f"outputs {sorted(outputs)} instead of {sorted(want)}")
+    for name, shape in want.items():
+        got = tuple(outputs[name].shape) if name in outputs else None
+        if got is not None and got != shape:
+            problems.append(
+                f"output `{name}` is {shape_text(got)}, the IR says {shape_text(shape)}")
+    return problems
+
+
+def run_check(g: Graph, mod: types.ModuleType, dims: dict[str, int]) -> str:
+    """Instantiate, run one forward and one backward pass in training mode, check output shapes.
+
+    Returns a one-line verdict; raises `CheckFailed` (or `DimError` for a free size).
+    """
+    import torch
+
+    env = bind(g, dims)
+    model = getattr(mod, mod.__all__[0])()
+    model.train()
+    inputs = random_inputs(g, env)
+    try:
+        outputs = as_dict(g, model(*inputs))
+    except Exception as exc:
+        raise CheckFailed(f"forward failed: {type(exc).__name__}: {exc}") from exc
+    problems = _shapes_problems(g, outputs, env)
+    if problems:
+        raise CheckFailed("; ".join(problems))
+    loss = sum(o.float().sum() for o in outputs.values() if o.is_floating_point())
+    if isinstance(loss, torch.Tensor) and loss.requires_grad:
+        try:
+            loss.backward()
+        except Exception as exc:
+            raise CheckFailed(f"backward failed: {type(exc).__name__}: {exc}") from exc
+    grads = sum(1 for p in model.parameters() if p.grad is not None)
+    n = sum(1 for _ in model.parameters())
+    shown = ", ".join(f"{k} {shape_text(tuple(v.shape))}" for k, v in outputs.items())
+    size = ", ".join(f"{k}={v}" for k, v in env.items())
+    return f"ok: forward and backward ran ({size}); {shown}; gradients reach {grads}/{n} parameters"
+
+
+def verify(g: Graph, model: Any, env: dict[str, int]) -> list[str]:
+    """Differences between a built model and the IR: counts, state_dict, output shapes."""
+    import torch
+
+    problems = []
+    n = sum(p.numel() for p in model.parameters())
+    if n != g.n_params:
+        problems.append(f"{n:,} parameters, the IR says {g.n_params:,}")
+    want = {**g.param_names(), **g.buffer_names()}
+    got = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    for k in sorted(set(want) - set(got)):
+        problems.append(f"state_dict lacks `{k}`")
+    for k in sorted(set(got) - set(want)):
+        problems.append(f"state_dict has unexpected `{k}`")
+    for k in sorted(set(want) & set(got)):
+        if tuple(want[k]) != got[k]:
+            problems.append(f"`{k}` is {shape_text(got[k])}, the IR says {shape_text(want[k])}")
+    model.eval()
+    with torch.no_grad():
+        outputs = as_dict(g, model(*random_inputs(g, env)))
+    problems += _shapes_problems(g, outputs, env)
+    return problems

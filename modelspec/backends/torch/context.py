@@ -1,0 +1,95 @@
+"""What an op's ``torch_call`` sees of the code around it (the op-method contract).
+
+An op turns one node into Torch source through three methods (documented on
+`modelspec.ops.base.Op`): ``torch_layer`` (the holder's construction source),
+``torch_call`` (the output expression) and optionally ``torch_helpers``.
+``torch_call`` receives a `TorchContext`: the node's shapes, runtime dims, the
+time step and the module's training flag, and a way to add statements before the
+assignment.  It never sees the graph, so an op cannot depend on its neighbours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ...shapes.dims import Dim, Shape
+
+
+class TorchEmitError(Exception):
+    """The graph cannot be written as Torch source (an op without Torch code, ...)."""
+
+
+def literal(value: Any) -> str:
+    """Python source for a plain attribute value: numbers, bools, None, strings, tuples."""
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, str):
+        from .naming import q
+
+        return q(value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    raise TorchEmitError(f"cannot write {type(value).__name__} {value!r} as a literal")
+
+
+@dataclass
+class TorchContext:
+    """The per-node view handed to ``Op.torch_call``.
+
+    ``dim``/``shape`` give runtime expressions of IR dims (symbols such as ``B`` are
+    bound from the inputs at the start of ``forward``); ``prev()`` is the node's own
+    value one step back (zeros at t = 0) for stateful ops; ``stmt`` adds lines
+    before the assignment; ``fresh`` names a temporary; ``can_overwrite(i)`` says
+    whether input ``i`` may be updated in place.
+    """
+
+    path: str
+    ins: list[Shape]
+    out: Shape
+    #: time step in ms (``time.dt``), or None for a model without ``time``
+    dt: float | None
+    #: the module's training flag as an expression
+    training: str = "self.training"
+    _dim: Callable[[Dim], str] = field(default=lambda d: str(d), repr=False)
+    _prev: Callable[[], str] | None = field(default=None, repr=False)
+    _fresh: Callable[[str], str] = field(default=lambda hint: hint, repr=False)
+    _overwrite: Callable[[int], bool] = field(default=lambda i: False, repr=False)
+    pre: list[str] = field(default_factory=list)
+
+    def dim(self, d: Dim) -> str:
+        """A runtime expression for an IR dim (an int literal or an expression of symbols)."""
+        return self._dim(d)
+
+    def shape(self, s: Shape) -> str:
+        """A runtime tuple expression for an IR shape."""
+        dims = [self.dim(d) for d in s]
+        return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
+
+    def prev(self) -> str:
+        """The node's own value at t-1 (zeros of its shape at t = 0); stateful ops only."""
+        if self._prev is None:
+            raise TorchEmitError(
+                f"node `{self.path}` reads its previous value outside a time model")
+        return self._prev()
+
+    def stmt(self, code: str) -> None:
+        """Statements run before the node's assignment, at the same indentation."""
+        self.pre.extend(code.splitlines())
+
+    def can_overwrite(self, i: int) -> bool:
+        """Whether input ``i`` may be modified in place (``F.relu(x, inplace=True)``).
+
+        True only for a fresh temporary that nothing reads after this node and whose
+        producer does not keep its output for backward (a conv, a norm, a sum, ...).
+        """
+        return self._overwrite(i)
+
+    def fresh(self, hint: str) -> str:
+        """A new local name, unique in ``forward``."""
+        return self._fresh(hint)
+
+    @staticmethod
+    def lit(value: Any) -> str:
+        return literal(value)

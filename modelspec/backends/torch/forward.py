@@ -1,0 +1,196 @@
+"""The body of ``forward``: one statement per node, edges added into their targets.
+
+Nodes are written in ``Graph.order``.  A node's value is the op's output plus
+every edge into it: an edge's chain (via, adapters) is written right after its
+target, inside ``if t >= delay:`` when the edge is delayed, so before then it
+contributes nothing and no bias leaks in.  Delayed reads go through delay
+buffers (`Rings`, in ``timeloop``); the time loop itself is assembled there.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ...ir.graph import Edge, Graph, Node
+from ...ops import get_op
+from ...shapes.dims import Dim, Shape, concrete
+from .context import TorchContext, TorchEmitError
+from .naming import Namer, local_hint, rename_symbols, symbols_in
+from .stmts import Line, Stmt, add_dels, indented
+
+
+class Values:
+    """Local names of everything ``forward`` computes, and runtime dims."""
+
+    def __init__(self, g: Graph, namer: Namer) -> None:
+        self.g = g
+        self.namer = namer
+        self.inputs = {name: namer.fresh(name) for name in g.inputs}
+        self.nodes = {path: namer.fresh(local_hint(path)) for path in g.order}
+        missing = [p for p in g.nodes if p not in self.nodes]
+        if missing:
+            raise TorchEmitError(f"nodes missing from the evaluation order: {', '.join(missing)}")
+        #: per-step value of each input inside the time loop (the input itself when static)
+        self.step_inputs = dict(self.inputs)
+        #: symbol -> local bound at the start of forward, in order of first use
+        self.symbols: dict[str, str] = {}
+        #: (source, delay) -> expression of the delayed value; set by the time loop
+        self.delayed: Callable[[str, int], str] | None = None
+
+    def dim(self, d: Dim) -> str:
+        if concrete(d):
+            return str(d)
+        expr = str(d)
+        for sym in symbols_in(expr):
+            if sym not in self.symbols:
+                self.symbols[sym] = self.namer.fresh(sym)
+        return rename_symbols(expr, self.symbols)
+
+    def shape(self, s: Shape) -> str:
+        dims = [self.dim(d) for d in s]
+        return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
+
+    def read(self, source: str, delay: int) -> str:
+        """The expression of ``source``'s value ``delay`` steps back."""
+        if delay:
+            if self.delayed is None:
+                raise TorchEmitError(
+                    f"`{source}` is read with delay {delay} in a model without time")
+            return self.delayed(source, delay)
+        if source in self.nodes:
+            return self.nodes[source]
+        if source in self.step_inputs:
+            return self.step_inputs[source]
+        raise TorchEmitError(f"unknown source `{source}`")
+
+
+#: ops whose output is a fresh tensor that their backward does not read, so a sole
+#: consumer may overwrite it in place (as torchvision's ReLU(inplace=True) does)
+FRESH_OUTPUT_OPS = frozenset({
+    "Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
+    "GroupNorm", "LayerNorm", "Add", "EulerStep",
+})
+
+
+class Body:
+    """Writes the per-step statements of ``forward`` for a graph."""
+
+    def __init__(self, g: Graph, values: Values, modules: dict[str, str],
+                 prev: Callable[[str], str] | None) -> None:
+        self.g = g
+        self.v = values
+        self.modules = modules  # node path -> local bound to its holder
+        self.prev = prev  # node path -> its own value one step back
+        self.chain_nodes = {p for e in g.edges for p in e.chain}
+        self.edges_into: dict[str, list[Edge]] = {}
+        for e in g.edges:
+            self.edges_into.setdefault(e.target, []).append(e)
+        #: how often each value is read, and the values kept beyond their readers
+        self.reads: dict[str, int] = {}
+        self.kept: set[str] = {o.source for o in g.outputs.values()} | {e.source for e in g.edges}
+        for n in g.nodes.values():
+            for c in n.inputs:
+                self.reads[c.source] = self.reads.get(c.source, 0) + 1
+                if c.delay:
+                    self.kept.add(c.source)
+
+    # ---- one node -------------------------------------------------------------
+    def context(self, n: Node, prev: Callable[[], str] | None) -> TorchContext:
+        g = self.g
+        return TorchContext(
+            path=n.path, ins=list(n.in_shapes), out=n.shape or (), dt=g.time.dt if g.time else None,
+            _dim=self.v.dim, _prev=prev, _fresh=self.v.namer.fresh,
+            _overwrite=lambda i: self.overwritable(n, i))
+
+    def overwritable(self, n: Node, i: int) -> bool:
+        """Input ``i`` of ``n`` is a fresh temporary that dies at ``n`` (see FRESH_OUTPUT_OPS)."""
+        c = n.inputs[i]
+        src = self.g.nodes.get(c.source)
+        return (src is not None and c.delay == 0 and src.op in FRESH_OUTPUT_OPS
+                and self.reads.get(c.source) == 1 and c.source not in self.kept)
+
+    def call(self, n: Node) -> tuple[str, list[str]]:
+        """The op's output expression and the statements it needs first."""
+        op = get_op(n.op)
+        fn = getattr(op, "torch_call", None)
+        if fn is None:
+            raise TorchEmitError(
+                f"op `{n.op}` (node `{n.path}`) has no Torch implementation (`torch_call`)")
+        prev = (lambda: self.prev(n.path)) if self.prev is not None else None
+        ctx = self.context(n, prev)
+        args = [self.v.read(c.source, c.delay) for c in n.inputs]
+        expr = fn(n.attrs, args, self.modules.get(n.path, ""), ctx)
+        return expr, ctx.pre
+
+    def needs_prev(self, n: Node) -> bool:
+        """Whether the node's op reads its own previous value (a dry run of ``torch_call``)."""
+        op = get_op(n.op)
+        fn = getattr(op, "torch_call", None)
+        if not getattr(op, "stateful", False) or fn is None:
+            return False
+        asked: list[bool] = []
+
+        def probe() -> str:
+            asked.append(True)
+            return "_prev"
+
+        ctx = self.context(n, probe)
+        ctx._dim = lambda d: str(d)
+        ctx._fresh = lambda hint: hint
+        fn(n.attrs, [f"_in{i}" for i in range(len(n.inputs))], "_m", ctx)
+        return bool(asked)
+
+    def node(self, path: str) -> list[Stmt]:
+        """The statements giving node ``path`` its value: the op, then its edges."""
+        n = self.g.nodes[path]
+        var = self.v.nodes[path]
+        expr, pre = self.call(n)
+        uses = {self.v.read(c.source, c.delay) for c in n.inputs}
+        mod = self.modules.get(path)
+        if mod:
+            uses.add(mod)
+        stmts = [Stmt([(line, None) for line in pre], set(), set())] if pre else []
+        note = f"[{', '.join(str(d) for d in (n.shape or ()))}]"
+        stmts.append(Stmt([(f"{var} = {expr}", note)], uses, {var}))
+        groups: list[tuple[int, list[Edge]]] = []  # consecutive edges of one delay share an `if`
+        for e in self.edges_into.get(path, []):
+            d = e.delay if self.g.time is not None else 0
+            if groups and d and groups[-1][0] == d:
+                groups[-1][1].append(e)
+            else:
+                groups.append((d, [e]))
+        for d, edges in groups:
+            stmts.append(self.edges(edges, d, var))
+        return stmts
+
+    # ---- edges ----------------------------------------------------------------
+    def edges(self, edges: list[Edge], delay: int, target_var: str) -> Stmt:
+        """``target += edge value`` per edge, chains first; inside ``if t >= delay:`` if delayed."""
+        inner: list[Stmt] = []
+        chain_vars: set[str] = set()
+        for e in edges:
+            for p in self.g.order:
+                if p in e.chain:
+                    inner.extend(self.node(p))
+            out = self.v.read(e.out, 0) if e.chain else self.v.read(e.source, e.delay)
+            inner.append(Stmt([(f"{target_var} = {target_var} + {out}", f"edge {e.name}")],
+                              {target_var, out}, {target_var}))
+            chain_vars |= {self.v.nodes[p] for p in e.chain}
+        inner = add_dels(inner, chain_vars, set(), tail=True)
+        uses: set[str] = set()
+        for s in inner:
+            uses |= s.uses
+        uses -= chain_vars
+        if delay:
+            lines: list[Line] = [(f"if t >= {delay}:", None), *indented(inner)]
+            return Stmt(lines, uses, {target_var})
+        return Stmt([line for s in inner for line in s.lines], uses, {target_var})
+
+    # ---- the whole step -------------------------------------------------------
+    def step(self) -> list[Stmt]:
+        """Every node outside edge chains, in evaluation order."""
+        out: list[Stmt] = []
+        for path in self.g.order:
+            if path not in self.chain_nodes:
+                out.extend(self.node(path))
+        return out

@@ -1,0 +1,128 @@
+"""Names and literals in the emitted source: nothing a spec says can become code.
+
+Spec names are validated identifiers (or child numbers), but the emitter does not
+rely on that: every local is derived from a node path by keeping only
+``[A-Za-z0-9_]``, checked against a reserved set (keywords, builtins, the names the
+emitted module defines) and de-duplicated in a fixed order, so the same spec
+always gets the same names.  Every string that reaches the source goes through
+`q` (a quoted literal) or `comment` (a printable one-line comment).
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+
+#: names the emitted module itself defines or imports at module level.
+MODULE_NAMES = frozenset({
+    "annotations", "math", "torch", "nn", "F", "Tensor", "Scope", "Params",
+})
+
+#: locals the emitted ``forward`` uses for itself.
+FORWARD_NAMES = frozenset({"self", "t", "steps"})
+
+#: attributes of ``nn.Module`` (and so of ``Scope``) that a child name must not shadow;
+#: children with these names are reached through ``_modules[...]`` instead.
+MODULE_ATTRS = frozenset({
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init",
+    "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr",
+    "float", "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule",
+    "half", "ipu", "load_state_dict", "modules", "mtia", "named_buffers", "named_children",
+    "named_modules", "named_parameters", "parameters", "register_backward_hook",
+    "register_buffer", "register_forward_hook", "register_forward_pre_hook",
+    "register_full_backward_hook", "register_full_backward_pre_hook",
+    "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook",
+    "register_module", "register_parameter", "register_state_dict_post_hook",
+    "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule",
+    "share_memory", "state_dict", "to", "to_empty", "train", "training", "type", "xpu",
+    "zero_grad",
+})
+
+_NON_IDENT = re.compile(r"[^0-9A-Za-z_]")
+_NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def reserved_locals() -> set[str]:
+    """Every name a local of the emitted code must avoid."""
+    return set(keyword.kwlist) | set(dir(builtins)) | MODULE_NAMES | FORWARD_NAMES
+
+
+def local_hint(path: str) -> str:
+    """A node path shortened for a local name: edge scaffolding (``edges``, ``via``) dropped.
+
+    ``V1.edges.recurrence.via`` -> ``V1.recurrence``; `Namer` keeps the results unique.
+    """
+    parts = [p for p in path.split(".") if p not in ("edges", "via")]
+    return ".".join(parts) or path
+
+
+def sanitize(text: str) -> str:
+    """An ASCII identifier derived from ``text`` (a node path, a symbol, an output name)."""
+    name = _NON_IDENT.sub("_", text) or "_"
+    return f"n_{name}" if name[0].isdigit() else name
+
+
+class Namer:
+    """Hands out unique, deterministic identifiers (first come, first served)."""
+
+    def __init__(self, reserved: set[str] | frozenset[str]) -> None:
+        self.taken: set[str] = set(reserved)
+
+    def reserve(self, name: str) -> None:
+        self.taken.add(name)
+
+    def fresh(self, hint: str, suffix: str = "") -> str:
+        base = sanitize(hint) + suffix
+        name, k = base, 1
+        while name in self.taken or keyword.iskeyword(name):
+            name = f"{base}_{k}" if k > 1 else f"{base}_"
+            k += 1
+        self.taken.add(name)
+        return name
+
+
+def is_attr_name(name: str) -> bool:
+    """Whether ``module.<name>`` reaches the child of that name (else use ``[...]``)."""
+    return (name.isidentifier() and name.isascii() and not keyword.iskeyword(name)
+            and not name.startswith("_") and name not in MODULE_ATTRS)
+
+
+def q(text: str) -> str:
+    """A double-quoted Python string literal for ``text`` (repr() when it needs escapes)."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return repr(text)
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character (line breaks included) escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def comment_lines(text: str) -> list[str]:
+    """Free text (a spec's doc, a file name) as safe comment bodies, one per line."""
+    return [printable(line).rstrip() for line in text.splitlines()] or [""]
+
+
+def docstring(lines: list[str], indent: str) -> list[str]:
+    """A triple-quoted docstring whose text cannot end the literal or escape from it."""
+    safe = [printable(line).replace("\\", "\\\\").replace('"', '\\"') for line in lines]
+    if len(safe) == 1:
+        return [f'{indent}"""{safe[0]}"""']
+    body = [f"{indent}{s}" if s else "" for s in safe[1:]]
+    return [f'{indent}"""{safe[0]}', *body, f'{indent}"""']
+
+
+def rename_symbols(expr: str, names: dict[str, str]) -> str:
+    """A dim expression (``"(H+2-3)//1+1"``) with its symbols replaced by emitted locals."""
+    return _NAME_TOKEN.sub(lambda m: names.get(m.group(0), m.group(0)), expr)
+
+
+def symbols_in(expr: str) -> list[str]:
+    """The symbols (identifiers) a dim expression mentions, in order of appearance."""
+    seen: list[str] = []
+    for m in _NAME_TOKEN.finditer(expr):
+        if m.group(0) not in seen:
+            seen.append(m.group(0))
+    return seen

@@ -1,0 +1,94 @@
+"""The submodule tree: holders placed at the nodes' dotted paths.
+
+A node whose op holds parameters or buffers gets a holder (``op.torch_layer``:
+usually a plain torch layer, so names and default initialisation are PyTorch's)
+at its path; every path prefix becomes a ``Scope``.  ``state_dict()`` keys are
+then exactly ``Graph.param_names()`` and ``buffer_names()``.  Children are
+registered in node order, so ResNet-18's keys come out in torchvision's order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ...ir.graph import Graph
+from ...ops import get_op
+from .context import TorchEmitError
+from .format import wrap
+from .naming import is_attr_name, q
+
+
+@dataclass
+class Tree:
+    """A folder of children: a nested ``Tree`` (a Scope) or a holder's source."""
+
+    children: dict[str, "Tree | str"] = field(default_factory=dict)
+
+
+def holders(g: Graph) -> dict[str, str]:
+    """Node path -> construction source of its holder, for nodes that have one."""
+    out: dict[str, str] = {}
+    for n in g.nodes.values():
+        op = get_op(n.op)
+        make = getattr(op, "torch_layer", None)
+        src = make(n.attrs, n.in_shapes, n.shape) if make is not None else None
+        if src is None and (n.params or n.buffers):
+            raise TorchEmitError(
+                f"op `{n.op}` (node `{n.path}`) has parameters but no `torch_layer` to hold them")
+        if src is not None:
+            out[n.path] = src
+    return out
+
+
+def build_tree(paths: dict[str, str]) -> Tree:
+    root = Tree()
+    for path, src in paths.items():
+        parts = path.split(".")
+        node = root
+        for part in parts[:-1]:
+            child = node.children.setdefault(part, Tree())
+            if not isinstance(child, Tree):
+                raise TorchEmitError(
+                    f"node `{path}` lies inside node `{part}`, which holds parameters")
+            node = child
+        if parts[-1] in node.children:
+            raise TorchEmitError(f"node `{path}` is also a scope of other nodes")
+        node.children[parts[-1]] = src
+    return root
+
+
+def _entries(tree: Tree, indent: str) -> list[str]:
+    """The dict items of a ``Scope({...})`` literal, one child per line."""
+    lines: list[str] = []
+    for name, child in tree.children.items():
+        if isinstance(child, Tree):
+            lines.append(f"{indent}{q(name)}: Scope({{")
+            lines += _entries(child, indent + "    ")
+            lines.append(f"{indent}}}),")
+        else:
+            lines += wrap(f"{indent}{q(name)}: {child},")
+    return lines
+
+
+def init_lines(root: Tree, indent: str) -> list[str]:
+    """The body of ``__init__`` after ``super().__init__()``."""
+    lines: list[str] = []
+    for name, child in root.children.items():
+        target = f"self.{name}" if is_attr_name(name) else f"self._modules[{q(name)}]"
+        if isinstance(child, Tree):
+            lines.append(f"{indent}{target} = Scope({{")
+            lines += _entries(child, indent + "    ")
+            lines.append(f"{indent}}})")
+        else:
+            lines += wrap(f"{indent}{target} = {child}")
+    return lines
+
+
+def access(path: str) -> str:
+    """The expression reaching the submodule at ``path`` from ``self``."""
+    parts = path.split(".")
+    first = parts[0]
+    expr = f"self.{first}" if is_attr_name(first) else f"self._modules[{q(first)}]"
+    for part in parts[1:]:
+        expr += f".{part}" if is_attr_name(part) else f"[{q(part)}]"
+    return expr

@@ -1,0 +1,67 @@
+"""`modelspec build`: write a backend's source for a spec, and optionally check it runs."""
+
+from __future__ import annotations
+
+import typer
+
+from ..ir.graph import Graph
+
+
+def parse_dims(items: list[str]) -> dict[str, int]:
+    """``["B=8", "L=16"]`` -> ``{"B": 8, "L": 16}``; raises ValueError with the bad item."""
+    out: dict[str, int] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise ValueError(f"--dim takes NAME=SIZE, got {item!r}")
+        try:
+            size = int(value)
+        except ValueError:
+            raise ValueError(f"--dim {name} needs a whole number, got {value!r}") from None
+        if size < 1:
+            raise ValueError(f"--dim {name} must be at least 1, got {size}")
+        out[name] = size
+    return out
+
+
+def run_build(g: Graph, backend: str, output: str | None, check: bool, dims: list[str]) -> int:
+    """Emit (to ``output`` or stdout), then run ``--check``; returns the exit code."""
+    from ..build import BuildError, get_backend, import_source, module_name
+
+    try:
+        be = get_backend(backend)
+        sizes = parse_dims(dims)
+    except (BuildError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    try:
+        source = be.emit(g)
+    except Exception as exc:
+        if not type(exc).__name__.endswith("EmitError"):
+            raise
+        typer.echo(f"error: cannot write {backend} code for this spec: {exc}", err=True)
+        return 1
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(source)
+    elif not check:
+        typer.echo(source, nl=False)
+    if not check:
+        return 0
+    if be.check is None:
+        typer.echo(f"error: the {backend} backend has no --check", err=True)
+        return 2
+    from ..backends.torch.runtime import DimError
+
+    try:
+        mod = import_source(source, module_name(source, backend), output or f"<{g.name} {backend}>")
+        verdict = be.check(g, mod, sizes)
+    except DimError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a failed check is a finding, not a crash
+        typer.echo(f"{backend} check failed: {type(exc).__name__}: {exc}", err=True)
+        return 1
+    typer.echo(f"{backend}: {verdict}")
+    return 0

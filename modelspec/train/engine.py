@@ -1,0 +1,238 @@
+"""The training loop itself, the same for both backends.
+
+It owns the order of things: epochs and batches (from `data`), the learning
+rate (from `optim`), stop requests and bad losses (checked at every batch
+boundary, agreed on by all processes), validation, metrics, checkpoints.  The
+backend trainer (`loop_torch`, `loop_jax`) only runs steps and moves state.
+
+Loss values are read one batch late, so a JAX step can be dispatched before
+the previous one has finished; a bad loss is still caught before anything is
+saved, because checkpoints are written only after every pending value is read.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from . import checkpoint as ckpt
+from .config import TrainConfig
+from .data import Dataset, batch_indices, epoch_order
+from .distributed import Dist, all_sum, any_flags, barrier
+from .optim import lr_at
+from .rundir import RunDir
+from .signals import StopRequest, signal_name
+from .ui import UI, error
+
+EXIT_BAD_LOSS = 1
+PLOT_EVERY_S = 30.0  # redraw learning_curve.png at most this often (and after the last epoch)
+
+
+@dataclass
+class Position:
+    """Where a run stands; saved in every checkpoint."""
+
+    epoch: int = 0  # the epoch in progress (0-based); == epochs when done
+    batch: int = 0  # batches done in that epoch
+    step: int = 0  # optimiser steps done
+    best: float = math.inf  # best validation (or training) loss so far
+    sums: dict[str, float] = field(default_factory=lambda: {"loss": 0.0, "correct": 0.0, "count": 0.0})
+
+    def meta(self) -> dict[str, str]:
+        return {"epoch": str(self.epoch), "batch": str(self.batch), "step": str(self.step),
+                "best": json.dumps(self.best if math.isfinite(self.best) else None), "sums": json.dumps(self.sums)}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, str]) -> "Position":
+        best = json.loads(meta.get("best", "null"))
+        return cls(int(meta.get("epoch", 0)), int(meta.get("batch", 0)), int(meta.get("step", 0)),
+                   math.inf if best is None else float(best),
+                   json.loads(meta.get("sums", "null")) or {"loss": 0.0, "correct": 0.0, "count": 0.0})
+
+
+@dataclass
+class Loop:
+    trainer: Any
+    cfg: TrainConfig
+    train: Dataset
+    val: Dataset | None
+    dist: Dist
+    ui: UI
+    run: RunDir
+    base_meta: dict[str, str]
+    resume_hint: str
+    pos: Position = field(default_factory=Position)
+    on_batch: Callable[["Loop"], None] | None = None  # test hook
+    _plotted: float = -math.inf
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.train) // self.cfg.batch_size)
+
+    # -- checkpoints --------------------------------------------------------------------------------------------
+    def save(self, names: tuple[str, ...] = (ckpt.LAST,)) -> None:
+        """Rank 0 writes; every rank takes part in gathering the state (per-rank generators)."""
+        tensors, meta = self.trainer.checkpoint_state()
+        if self.dist.main:
+            meta.update(self.base_meta)
+            meta.update(self.pos.meta())
+            for name in names:
+                ckpt.save(self.run.file(name), tensors, meta)
+        barrier(self.dist)
+
+    # -- the loop -----------------------------------------------------------------------------------------------
+    def fit(self) -> int:
+        """Train to ``cfg.epochs``; the exit code (0, 130/143 after a signal, 1 after a bad loss)."""
+        with StopRequest(self._on_signal) as stop:
+            self.ui.start_run(self.cfg.epochs, self.pos.epoch)
+            while self.pos.epoch < self.cfg.epochs:
+                code = self._epoch(stop)
+                if code:
+                    return code
+        if self.dist.main:  # the final model alone, plain state_dict names: for params.load, other tools
+            ckpt.save(self.run.file(ckpt.WEIGHTS), self.trainer.model_tensors(),
+                      {"model": self.base_meta.get("model", ""), "epoch": str(self.pos.epoch)})
+        return 0
+
+    def _on_signal(self, signum: int) -> None:
+        self.ui.message(f"\n{signal_name(signum)} received: saving a checkpoint at the end of this batch "
+                        "(press Ctrl-C again to quit at once)")
+
+    def _epoch(self, stop: StopRequest) -> int:
+        cfg, pos, dist = self.cfg, self.pos, self.dist
+        n, B = len(self.train), cfg.batch_size
+        order = epoch_order(n, cfg.seed, pos.epoch)
+        mine = batch_indices(order, B, dist.rank, dist.world)
+        sizes = [min(B, n - s) for s in range(0, n, B)]
+        total = cfg.epochs * self.steps_per_epoch
+        self.ui.start_epoch(pos.epoch, cfg.epochs, len(mine), pos.batch)
+        t0, seen = time.perf_counter(), 0
+        local = {"loss": 0.0, "correct": 0.0, "count": 0.0}
+        pending: tuple[Any, int, int, int] | None = None
+        bad: str | None = None
+        for k in range(pos.batch, len(mine)):
+            sig, nonfinite = any_flags(dist, [stop.signum or 0, 1 if bad else 0])
+            if sig or nonfinite:
+                break
+            idx = mine[k]
+            x, y = self.train.take(idx)
+            lr = lr_at(cfg, pos.step, total)
+            result = self.trainer.train_batch(x, y, self.train.repeat, lr, dist.world / sizes[k], pos.step)
+            if pending is not None:
+                bad = self._take(pending, local) or bad
+            pos.step += 1
+            pending = (result, len(idx), k, pos.step)
+            pos.batch = k + 1
+            seen += sizes[k]
+            self._show(local, seen, t0, k + 1)
+            if cfg.log_every and pos.step % cfg.log_every == 0 and dist.main:
+                self._log_batch(local, lr)
+            if self.on_batch is not None:
+                self.on_batch(self)
+        if pending is not None:
+            bad = self._take(pending, local) or bad
+            self._show(local, seen, t0, pos.batch, force=True)
+        sig, nonfinite = any_flags(dist, [stop.signum or 0, 1 if bad else 0])
+        if nonfinite:
+            return self._bad_loss(bad)
+        if sig:
+            self._merge(local)
+            return self._interrupted(sig)
+        self._merge(local)
+        return self._end_epoch(time.perf_counter() - t0, seen, lr_at(cfg, max(0, pos.step - 1), total))
+
+    def _take(self, pending: tuple[Any, int, int, int], local: dict[str, float]) -> str | None:
+        """Read a pending step's loss; a description when it is not finite."""
+        result, count, k, step = pending
+        loss, correct = self.trainer.resolve(result)
+        if not math.isfinite(loss):
+            return f"the loss became {loss} at epoch {self.pos.epoch + 1}, batch {k + 1} (step {step})"
+        local["loss"] += loss
+        local["count"] += count
+        if correct is not None:
+            local["correct"] += correct
+        return None
+
+    def _show(self, local: dict[str, float], seen: int, t0: float, done: int, force: bool = False) -> None:
+        if local["count"]:
+            acc = local["correct"] / local["count"] if self.cfg.loss.name == "cross_entropy" else None
+            rate = seen / max(1e-9, time.perf_counter() - t0)
+            self.ui.batch(done, local["loss"] / local["count"], acc, rate, force=force)
+
+    def _log_batch(self, local: dict[str, float], lr: float) -> None:
+        c = max(1.0, local["count"])
+        self.run.log({"kind": "batch", "epoch": self.pos.epoch + 1, "batch": self.pos.batch, "step": self.pos.step,
+                      "loss": local["loss"] / c, "lr": lr,
+                      "acc": local["correct"] / c if self.cfg.loss.name == "cross_entropy" else None})
+
+    def _merge(self, local: dict[str, float]) -> None:
+        for k in ("loss", "correct", "count"):
+            self.pos.sums[k] = self.pos.sums.get(k, 0.0) + local[k]
+
+    def _bad_loss(self, what: str | None) -> int:
+        where = self.run.file(ckpt.LAST)
+        kept = f"the last good checkpoint is kept: {where}" if os.path.isfile(where) else \
+            "no checkpoint had been written yet"
+        msg = (f"{what or 'the loss became nan or inf'}; training stopped, {kept}. "
+               "Lower the learning rate (--lr) or set `clip_grad_norm`.")
+        if self.dist.main:
+            error(msg)
+        return EXIT_BAD_LOSS
+
+    def _interrupted(self, signum: int) -> int:
+        self.save()
+        if self.dist.main:
+            self.run.plot(self.ui.warn)
+        self.ui.message(f"{signal_name(signum)}: stopped at epoch {self.pos.epoch + 1}, batch {self.pos.batch}; "
+                        f"checkpoint saved to {self.run.file(ckpt.LAST)}\n"
+                        f"resume with: {self.resume_hint}")
+        return 128 + signum
+
+    def _end_epoch(self, seconds: float, seen: int, lr: float) -> int:
+        pos, cfg = self.pos, self.cfg
+        sums = all_sum(self.dist, {k: np.asarray(v) for k, v in pos.sums.items()})
+        count = max(1.0, float(sums["count"]))
+        row: dict[str, Any] = {"kind": "epoch", "epoch": pos.epoch + 1, "step": pos.step,
+                               "train_loss": float(sums["loss"]) / count,
+                               "train_acc": float(sums["correct"]) / count if cfg.loss.name == "cross_entropy"
+                               else None}
+        if self.val is not None:
+            row.update(evaluate_metrics(self.trainer, self.val, cfg.batch_size, self.dist, prefix="val_"))
+        row.update(lr=lr, time=round(seconds, 3), samples_per_s=seen / max(seconds, 1e-9))
+        score = row.get("val_loss", row["train_loss"])
+        row["best"] = bool(score < pos.best)
+        if row["best"]:
+            pos.best = score
+        pos.epoch += 1
+        pos.batch = 0
+        pos.sums = {"loss": 0.0, "correct": 0.0, "count": 0.0}
+        self.save((ckpt.LAST, ckpt.BEST) if row["best"] else (ckpt.LAST,))
+        if self.dist.main:
+            self.run.log(row)
+            now = time.monotonic()
+            if pos.epoch == cfg.epochs or now - self._plotted > PLOT_EVERY_S:  # plotting costs ~0.2 s
+                self.run.plot(self.ui.warn)
+                self._plotted = now
+        self.ui.end_epoch()
+        self.ui.epoch_table(row, cfg.epochs)
+        return 0
+
+
+def evaluate_metrics(trainer: Any, ds: Dataset, batch_size: int, dist: Dist, prefix: str = "") -> dict[str, Any]:
+    """Loss and accuracy over ``ds`` (and per step for time models), summed over all processes."""
+    order = np.arange(len(ds))
+    sums = all_sum(dist, trainer.evaluate(ds, batch_indices(order, batch_size, dist.rank, dist.world)))
+    count = max(1.0, float(sums.get("count", 0.0)))
+    out: dict[str, Any] = {f"{prefix}loss": float(sums.get("loss", 0.0)) / count}
+    out[f"{prefix}acc"] = float(sums["correct"]) / count if "correct" in sums else None
+    if "loss_steps" in sums:
+        out[f"{prefix}loss_steps"] = [round(float(v) / count, 6) for v in np.atleast_1d(sums["loss_steps"])]
+    if "correct_steps" in sums:
+        out[f"{prefix}acc_steps"] = [round(float(v) / count, 6) for v in np.atleast_1d(sums["correct_steps"])]
+    return out

@@ -1,0 +1,273 @@
+"""`modelspec train` and `modelspec eval` as functions: set a run up, then hand it to the loop.
+
+Setting up is where user errors surface (a bad flag, data that does not fit,
+a checkpoint from another model): each raises one of the errors below and
+becomes a one-line message and exit code 2 before any training starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..ir.graph import Graph
+from . import checkpoint as ckpt
+from . import data as data_mod
+from .config import ConfigError, TrainConfig, resolve
+from .distributed import Dist, env_world, setup, teardown
+from .engine import Loop, Position, evaluate_metrics
+from .losses import plan as loss_plan
+from .models import with_outputs
+from .rundir import RunDir, new_path
+from .sources import DataError
+from .terminals import model_io
+from .ui import UI, error
+
+EXIT_USAGE = 2
+USER_ERRORS = (ConfigError, DataError, ckpt.CheckpointError)
+
+
+@dataclass
+class Request:
+    """What the command line asked for."""
+
+    spec: str
+    graph: Graph
+    overrides: dict[str, Any] = field(default_factory=dict)
+    data: str | None = None
+    backend: str = "torch"
+    device: str = "cpu"
+    dims: dict[str, int] = field(default_factory=dict)
+    resume: str | None = None
+    progress: bool = True
+    flags: dict[str, Any] = field(default_factory=dict)  # epochs, batch_size, lr, optimizer, seed, ...
+    on_batch: Any = None  # called after every batch with the Loop (tests: interrupt at a known step)
+
+
+def _trainer(backend: str, graph: Graph, cfg: TrainConfig, plan: Any, io: Any, dist: Dist, train: bool) -> Any:
+    """The backend's trainer; a model the backend cannot emit is a user error, not a crash."""
+    from ..backends.jax import JaxEmitError
+    from ..backends.torch import TorchEmitError
+    from ..build import BuildError
+
+    try:
+        return _make_trainer(backend, graph, cfg, plan, io, dist, train)
+    except (BuildError, JaxEmitError, TorchEmitError) as exc:
+        raise ConfigError(f"cannot build {graph.name} for the {backend} backend: {exc}") from None
+
+
+def _make_trainer(backend: str, graph: Graph, cfg: TrainConfig, plan: Any, io: Any, dist: Dist,
+                  train: bool) -> Any:
+    if backend == "torch":
+        from .loop_torch import TorchTrainer
+
+        return TorchTrainer(graph, cfg, plan, io, dist, train=train)
+    if backend == "jax":
+        if dist.active:
+            raise ConfigError("multi-process training (torchrun) is supported with --backend torch only")
+        from .loop_jax import JaxTrainer
+
+        return JaxTrainer(graph, cfg, plan, io, dist, train=train)
+    raise ConfigError(f"--backend must be torch or jax, not {backend!r}")
+
+
+def _check_device(device: str, backend: str) -> None:
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device must be cpu or cuda, not {device!r}")
+    if device == "cuda" and backend == "torch":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: PyTorch sees no CUDA device here")
+
+
+def _source(req: Request, cfg: TrainConfig) -> str:
+    source = req.data or cfg.data
+    if not source:
+        raise ConfigError("no data: pass --data (a .npz/.npy file, an MNIST or CIFAR-10 folder, or `synthetic`) "
+                          "or set `train.data` in the spec")
+    return source
+
+
+def _hint(req: Request, run_dir: str, source: str) -> str:
+    args = ["modelspec", "train", req.spec, "--resume", run_dir, "--data", source, "--backend", req.backend]
+    args += [a for k, v in req.overrides.items() for a in ("--set", f"{k}={json.dumps(v)}")]
+    args += [a for k, v in req.dims.items() for a in ("--dim", f"{k}={v}")]
+    for flag, key in (("--epochs", "epochs"), ("--batch-size", "batch_size"), ("--lr", "lr"),
+                      ("--optimizer", "optimizer"), ("--seed", "seed")):
+        if req.flags.get(key) is not None:
+            args += [flag, str(req.flags[key])]
+    world = env_world()
+    if world > 1:
+        args = ["torchrun", "--nproc-per-node", str(world), "-m", "modelspec"] + args[1:]
+    return " ".join(shlex.quote(a) for a in args)
+
+
+def train(req: Request) -> int:
+    """Run `modelspec train`; returns the exit code."""
+    dist: Dist | None = None
+    try:
+        cfg = resolve(req.graph.train, req.flags)
+        _check_device(req.device, req.backend)
+        if req.backend == "jax" and env_world() > 1:
+            raise ConfigError("multi-process training (torchrun) is supported with --backend torch only")
+        dist = setup(req.device if req.backend == "torch" else "cpu")
+        ui = UI(enabled=dist.main, progress=req.progress)
+        return _train(req, cfg, dist, ui)
+    except USER_ERRORS as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    finally:
+        if dist is not None:
+            teardown(dist)
+
+
+def _open_resume(req: Request) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The checkpoint ``--resume`` names, checked to be one this run can continue."""
+    path = ckpt.locate(str(req.resume))
+    tensors, meta = ckpt.load(path)
+    if "optim" not in meta:
+        raise ckpt.CheckpointError(f"{path} holds weights only; --resume needs a checkpoint with optimiser "
+                                   f"state ({ckpt.LAST} or {ckpt.BEST} of a run folder)")
+    if meta.get("backend", req.backend) != req.backend:
+        raise ckpt.CheckpointError(f"{path} was written by the {meta['backend']} backend; resume with "
+                                   f"--backend {meta['backend']}")
+    return path, tensors, meta
+
+
+def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI) -> int:
+    resumed = _open_resume(req) if req.resume else None
+    if resumed is not None:
+        run_dir = os.path.dirname(os.path.abspath(resumed[0]))
+    else:
+        run_dir = req.flags.get("run_dir") or cfg.run_dir or new_path(req.graph.name)
+    if cfg.batch_size % dist.world:
+        raise ConfigError(f"--batch-size {cfg.batch_size} does not split over {dist.world} processes; "
+                          "use a multiple of the number of processes")
+    io = model_io(req.graph, cfg.output)
+    plan = loss_plan(cfg.loss, io)
+    source = _source(req, cfg)
+    full = data_mod.load(source, io, loss=cfg.loss.name, split_name="train", seed=cfg.seed, dims=req.dims,
+                         target=cfg.target)
+    train_ds, val_ds = data_mod.split(full, cfg.val_split, cfg.seed)
+    graph = with_outputs(req.graph, cfg.loss.activity_penalty.nodes if cfg.loss.activity_penalty else [])
+    trainer = _trainer(req.backend, graph, cfg, plan, io, dist, train=True)
+    pos = Position()
+    if resumed is not None:
+        path, tensors, meta = resumed
+        _with_hint(lambda: trainer.load_checkpoint(tensors, meta, path), meta, req.overrides)
+        pos = Position.from_meta(meta)
+        if pos.batch and int(meta.get("batch_size", cfg.batch_size)) != cfg.batch_size:
+            raise ConfigError(f"{path} stopped inside an epoch with batch size {meta['batch_size']}; "
+                              "resume with the same --batch-size")
+        if int(meta.get("n_train", len(train_ds))) != len(train_ds):
+            ui.warn(f"the training data has {len(train_ds)} samples, the checkpoint saw {meta['n_train']}: "
+                    "the run will not match an uninterrupted one")
+    run = RunDir(run_dir, writer=dist.main)
+    resolved = cfg.model_dump(mode="json")
+    if dist.main:
+        _write_run_files(req, run, resolved, source, dist, resumed=pos.step if resumed else None)
+    for note in full.notes:
+        ui.message(f"note: {note}")
+    base_meta = {"backend": req.backend, "model": req.graph.name, "seed": str(cfg.seed), "world": str(dist.world),
+                 "config": json.dumps(resolved), "n_train": str(len(train_ds)), "batch_size": str(cfg.batch_size),
+                 "overrides": json.dumps(req.overrides)}
+    loop = Loop(trainer, cfg, train_ds, val_ds, dist, ui, run, base_meta, _hint(req, run.path, source), pos,
+                req.on_batch)
+    n_params = sum(int(v.size) for k, v in trainer.model_tensors().items() if k in req.graph.param_names())
+    ui.table(f"modelspec train: {req.graph.name}", [
+        ("backend", f"{req.backend} on {dist.device}" + (f", {dist.world} processes" if dist.active else "")),
+        ("parameters", f"{n_params:,}"),
+        ("data", f"{source}: {len(train_ds)} train, {len(val_ds) if val_ds else 0} validation samples"),
+        ("optimizer", f"{cfg.optimizer.name}, lr {cfg.optimizer.lr:g}, {cfg.schedule.name} schedule"),
+        ("epochs", f"{cfg.epochs} x {loop.steps_per_epoch} steps of {cfg.batch_size}"
+         + (f" (resuming at epoch {pos.epoch + 1}, batch {pos.batch})" if resumed else "")),
+        ("run folder", run.path)])
+    with ui:
+        code = loop.fit()
+    if code == 0 and dist.main:
+        ui.message(f"done: checkpoints {ckpt.LAST} and {ckpt.BEST}, final weights {ckpt.WEIGHTS}, metrics and "
+                   f"learning curve in {run.path}")
+    return code
+
+
+def _with_hint(load: Any, meta: dict[str, str], overrides: dict[str, Any]) -> None:
+    """Run ``load``; when the checkpoint does not fit, say which --set values it was trained with."""
+    try:
+        load()
+    except ckpt.CheckpointError as exc:
+        trained = json.loads(meta.get("overrides", "null"))
+        if trained is None or trained == overrides:
+            raise
+        sets = " ".join(f"--set {k}={json.dumps(v)}" for k, v in trained.items()) or "no --set values"
+        raise ckpt.CheckpointError(f"{exc}\n  the checkpoint was trained with: {sets}") from None
+
+
+def _write_run_files(req: Request, run: RunDir, resolved: dict[str, Any], source: str, dist: Dist,
+                     resumed: int | None) -> None:
+    with open(req.spec, encoding="utf-8") as fh:
+        text = fh.read()
+    rendered = None
+    try:
+        from ..commands.render import render_spec  # written by the front end; optional here
+
+        rendered = render_spec(req.graph, "yaml")
+    except Exception:  # noqa: BLE001 - the raw text is always kept; the rendering is a bonus
+        rendered = None
+    run.write_spec(req.spec, text, req.overrides, rendered)
+    import platform
+
+    versions = {"python": platform.python_version()}
+    for mod in ("torch", "jax", "optax", "numpy"):
+        m = sys.modules.get(mod)
+        if m is not None:
+            versions[mod] = getattr(m, "__version__", "?")
+    run.write_config({"spec": os.path.abspath(req.spec), "model": req.graph.name, "backend": req.backend,
+                      "device": req.device, "world_size": dist.world, "data": source, "dims": req.dims,
+                      "overrides": req.overrides, "train": resolved, "versions": versions,
+                      "argv": sys.argv[1:]})
+    if resumed is not None:
+        run.keep_metrics_until(resumed)
+
+
+def evaluate(req: Request, checkpoint: str, as_json: bool = False) -> int:
+    """Run `modelspec eval`: a checkpoint (of either backend) on the test split of a source."""
+    try:
+        path = ckpt.locate(checkpoint)
+        tensors, meta = ckpt.load(path)
+        section = dict(req.graph.train or {})
+        trained = json.loads(meta["config"]) if "config" in meta else {}
+        for key in ("seed", "loss", "output", "target"):  # the data and loss the run was trained with
+            if key in trained:
+                section[key] = trained[key]
+        cfg = resolve(section, req.flags)
+        _check_device(req.device, req.backend)
+        dist = Dist(device=req.device if req.backend == "torch" else "cpu")
+        io = model_io(req.graph, cfg.output)
+        plan = loss_plan(cfg.loss, io)
+        source = _source(req, cfg)
+        ds = data_mod.load(source, io, loss=cfg.loss.name, split_name="test", seed=cfg.seed, dims=req.dims,
+                           target=cfg.target)
+        trainer = _trainer(req.backend, req.graph, cfg, plan, io, dist, train=False)
+        _with_hint(lambda: trainer.load_weights(tensors, path), meta, req.overrides)
+        metrics = evaluate_metrics(trainer, ds, cfg.batch_size, dist)
+    except USER_ERRORS as exc:
+        error(str(exc))
+        return EXIT_USAGE
+    metrics = {"checkpoint": path, "backend": req.backend, "data": source, "samples": len(ds), **metrics}
+    if as_json:
+        print(json.dumps(metrics))
+        return 0
+    ui = UI(progress=False)
+    rows = [("checkpoint", path), ("backend", req.backend), ("data", f"{source} ({len(ds)} samples)"),
+            ("loss", f"{metrics['loss']:.4f}")]
+    if metrics.get("acc") is not None:
+        rows.append(("accuracy", f"{metrics['acc']:.4f}"))
+    if metrics.get("acc_steps"):
+        rows.append(("accuracy per step", " ".join(f"{v:.3f}" for v in metrics["acc_steps"])))
+    ui.table(f"modelspec eval: {req.graph.name}", rows)
+    return 0

@@ -1,0 +1,102 @@
+"""What a model wants and gives, read from the checked IR, with symbols bound.
+
+Data loading, synthetic data and the losses all need the per-sample shapes of
+the inputs and of the supervised output; this module derives them once.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .sources import DataError
+
+Dim = int | str
+
+
+@dataclass
+class InputInfo:
+    name: str
+    shape: tuple[Dim, ...]  # per sample and step: the batch axis dropped
+    dtype: str
+    static: bool  # time models: the same value at every step (no time axis)
+
+
+@dataclass
+class ModelIO:
+    inputs: dict[str, InputInfo]
+    output: str  # the output the loss reads
+    out_shape: tuple[Dim, ...]  # per sample and step
+    out_steps: str  # "all" | "last"
+    steps: int | None  # T of a time model, None otherwise
+    outputs: list[str]
+    vocab: dict[str, int]  # integer inputs feeding an Embedding: its `num`
+
+    @property
+    def time_inputs(self) -> list[str]:
+        """Inputs that carry a time axis ([B, T, ...])."""
+        if self.steps is None:
+            return []
+        return [n for n, i in self.inputs.items() if not i.static]
+
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
+        ast.Mod: operator.mod, ast.Pow: operator.pow, ast.Div: operator.truediv}
+
+
+def eval_dim(d: Dim, bound: Mapping[str, int]) -> int | None:
+    """The value of a dim with ``bound`` symbols, or None while a symbol is unbound."""
+    if isinstance(d, int):
+        return d
+
+    def ev(n: ast.AST) -> Any:
+        if isinstance(n, ast.Expression):
+            return ev(n.body)
+        if isinstance(n, ast.Constant) and isinstance(n.value, int):
+            return n.value
+        if isinstance(n, ast.Name):
+            return bound[n.id]
+        if isinstance(n, ast.BinOp) and type(n.op) in _OPS:
+            return _OPS[type(n.op)](ev(n.left), ev(n.right))
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
+            return -ev(n.operand)
+        raise KeyError(d)
+
+    try:
+        v = ev(ast.parse(str(d), mode="eval"))
+    except (KeyError, SyntaxError, ZeroDivisionError):
+        return None
+    return int(v)
+
+
+def symbols_in(shape: tuple[Dim, ...]) -> list[str]:
+    out: list[str] = []
+    for d in shape:
+        if isinstance(d, str):
+            for n in ast.walk(ast.parse(d, mode="eval")):
+                if isinstance(n, ast.Name) and n.id not in out:
+                    out.append(n.id)
+    return out
+
+
+def model_io(graph: Any, output: str | None) -> ModelIO:
+    """Inputs and the supervised output of ``graph``; ``output`` picks one of several."""
+    names = list(graph.outputs)
+    if output is None:
+        if len(names) != 1:
+            raise DataError(f"the model has {len(names)} outputs ({', '.join(names)}); say which one the loss "
+                            "reads with `train.output: NAME`")
+        output = names[0]
+    elif output not in graph.outputs:
+        raise DataError(f"`train.output: {output}`: the model has no output `{output}` "
+                        f"(outputs: {', '.join(names)})")
+    o = graph.outputs[output]
+    inputs = {n: InputInfo(n, tuple(t.shape[1:]), t.dtype, bool(t.static)) for n, t in graph.inputs.items()}
+    vocab: dict[str, int] = {}
+    for node in graph.nodes.values():
+        if node.op == "Embedding" and node.inputs and node.inputs[0].source in inputs:
+            vocab[node.inputs[0].source] = int(getattr(node.attrs, "num", 0) or 0)
+    steps = graph.time.steps if graph.time is not None else None
+    return ModelIO(inputs, output, tuple((o.shape or ())[1:]), o.steps, steps, names, vocab)
