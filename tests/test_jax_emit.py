@@ -217,3 +217,14 @@ def test_every_builtin_op_has_jax_code() -> None:
             assert callable(getattr(op, "jax_init", None)), name
         if cls.buffers is not Op.buffers:
             assert callable(getattr(op, "jax_init_state", None)), name
+
+
+def test_emitting_does_not_import_jax() -> None:
+    """`modelspec build -b jax -o FILE` works where jax is not installed."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from modelspec.pipeline import load; from modelspec.backends.jax import emit_jax; "
+            f"emit_jax(load({str(ROOT / 'specs' / 'dyrcnn_x4.yaml')!r})); "
+            "assert 'jax' not in sys.modules and 'torch' not in sys.modules, sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

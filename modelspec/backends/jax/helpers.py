@@ -8,11 +8,12 @@ source in a fixed order, so output stays deterministic and self-contained.
 
 from __future__ import annotations
 
+import ast
 import inspect
 import re
 import textwrap
 from functools import lru_cache
-from types import ModuleType
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .naming import JaxEmitError
@@ -21,20 +22,23 @@ _CALL = re.compile(r"(?<![\w.])(_[A-Za-z][A-Za-z0-9_]*)\b")
 _DEF = re.compile(r"^def\s+(_[A-Za-z][A-Za-z0-9_]*)\s*\(", re.M)
 
 
-def _library_modules() -> list[ModuleType]:
-    from . import lib_core, lib_seq, lib_time
-
-    return [lib_core, lib_seq, lib_time]
+LIBRARY_FILES = ("lib_core.py", "lib_seq.py", "lib_time.py")
 
 
 @lru_cache(maxsize=1)
 def library() -> dict[str, str]:
-    """name -> source of every built-in helper, in library order."""
+    """name -> source of every built-in helper, in library order.
+
+    Read from the files with ``ast`` rather than imported, so emitting JAX source
+    does not need jax installed.
+    """
     out: dict[str, str] = {}
-    for mod in _library_modules():
-        for name, fn in vars(mod).items():
-            if name.startswith("_") and inspect.isfunction(fn) and fn.__module__ == mod.__name__:
-                out[name] = textwrap.dedent(inspect.getsource(fn)).rstrip() + "\n"
+    here = Path(__file__).resolve().parent
+    for fname in LIBRARY_FILES:
+        text = (here / fname).read_text(encoding="utf-8")
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("_"):
+                out[node.name] = (ast.get_source_segment(text, node) or "").rstrip() + "\n"
     return out
 
 
