@@ -64,29 +64,34 @@ class TorchTrainer:
 
     def train_batch(self, x: dict[str, np.ndarray], y: np.ndarray, repeat: dict[str, int], lr: float,
                     scale: float, step: int) -> tuple[Any, Any]:
-        """One optimiser step; (sum of per-sample losses, number correct), not yet read.
+        """One optimiser step; ((mean loss, samples), number correct), not yet read.
 
         ``step`` is unused: torch's generator state carries the dropout masks."""
         for group in self.opt.param_groups:
             group["lr"] = lr
         outs = self._outputs(self.model(*self._inputs(x, repeat)))
         target = self.torch.from_numpy(y).to(self.device, non_blocking=True)
-        per, correct = torch_loss(self.plan, outs[self.io.output], target)
-        pen = torch_penalty(self.plan, outs)
-        if pen is not None:
-            per = per + pen
-        total = per.sum()
+        n = len(y)
+        if n:
+            loss, correct = torch_loss(self.plan, outs[self.io.output], target)
+            pen = torch_penalty(self.plan, outs)
+            if pen is not None:
+                loss = loss + pen
+        else:  # this process's share of a short last batch is empty: join the gradient all-reduce with zeros
+            loss, correct = sum(o.sum() for o in outs.values()) * 0.0, None
+        factor = scale * n  # 1 unless a batch splits unevenly over processes
         self.opt.zero_grad(set_to_none=True)
-        (total * scale).backward()
+        (loss if abs(factor - 1.0) < 1e-9 else loss * factor).backward()
         if self.cfg.clip_grad_norm:
             self.torch.nn.utils.clip_grad_norm_(self.module.parameters(), self.cfg.clip_grad_norm)
         self.opt.step()
-        return total.detach(), correct
+        return (loss.detach(), n), correct
 
     @staticmethod
     def resolve(pending: tuple[Any, Any]) -> tuple[float, float | None]:
-        loss, correct = pending
-        return float(loss.item()), (float(correct.item()) if correct is not None else None)
+        """(sum of the per-sample losses, number correct) as Python numbers."""
+        (mean, n), correct = pending
+        return float(mean.item()) * n if n else 0.0, (float(correct.item()) if correct is not None else None)
 
     def evaluate(self, ds: Dataset, batches: list[np.ndarray]) -> dict[str, np.ndarray]:
         """Sums of loss and correct (and per step) over ``batches`` of ``ds``, in eval mode."""

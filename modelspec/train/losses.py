@@ -1,8 +1,10 @@
 """Losses and metrics, per sample, for both backends.
 
-Losses come back per sample (shape [B]) so that the loop can weight them by the
-global batch size: that makes a sharded multi-process step the exact average of
-the single-process one, even when a batch does not split evenly.  A time
+Losses are means over the batch: torch's come from fused reductions, jax's from
+per-sample values (shape [B]) summed inside the jitted step.  The loop scales a
+process's mean by its share of the global batch, which makes a sharded
+multi-process step the exact average of the single-process one, even when a
+batch does not split evenly.  A time
 model's output ``[B, T, ...]`` is supervised at every step, the last step, or a
 step range (DynVision supervises every step); accuracy is read at the last
 supervised step, and evaluation also reports loss and accuracy per step.
@@ -52,7 +54,10 @@ def plan(spec: LossSpec, io: ModelIO) -> LossPlan:
 # -- torch ----------------------------------------------------------------------------------------------------
 
 def torch_loss(p: LossPlan, out: Any, y: Any) -> tuple[Any, Any]:
-    """(per-sample loss [B], number correct or None) for a training batch."""
+    """(mean loss over the batch and supervised steps, number correct or None).
+
+    Every sample has the same number of terms, so the mean of the per-sample
+    losses is the plain mean, which PyTorch's fused reductions give in one op."""
     import torch.nn.functional as F
 
     if p.timed:
@@ -60,25 +65,20 @@ def torch_loss(p: LossPlan, out: Any, y: Any) -> tuple[Any, Any]:
         n = o.shape[1]
         if p.name == "cross_entropy":
             t = y[:, p.steps] if y.dim() == 2 else y[:, None].expand(-1, n)
-            per = F.cross_entropy(o.reshape(-1, o.shape[-1]), t.reshape(-1), reduction="none").view(len(o), n)
             correct = (o[:, -1].argmax(-1) == t[:, -1]).sum()
-            return per.mean(1), correct
-        t = y[:, p.steps] if y.dim() == o.dim() else y[:, None]
-        return (o - t).pow(2).reshape(len(o), -1).mean(1), None
+            return F.cross_entropy(o.reshape(-1, o.shape[-1]), t.reshape(-1)), correct
+        t = y[:, p.steps] if y.dim() == o.dim() else y[:, None].expand_as(o)
+        return F.mse_loss(o, t), None
     if p.name == "cross_entropy":
-        per = F.cross_entropy(out, y, reduction="none")
-        return per if per.dim() == 1 else per.reshape(len(out), -1).mean(1), (out.argmax(-1) == y).sum()
-    return (out - y).pow(2).reshape(len(out), -1).mean(1), None
+        return F.cross_entropy(out, y), (out.argmax(-1) == y).sum()
+    return F.mse_loss(out, y), None
 
 
 def torch_penalty(p: LossPlan, outs: dict[str, Any]) -> Any:
-    """weight * mean squared activation of the named nodes, per sample."""
-    total = None
-    for name in p.penalty:
-        a = outs[name]
-        v = a.pow(2).reshape(len(a), -1).mean(1)
-        total = v if total is None else total + v
-    return total * p.penalty_weight if total is not None else None
+    """weight * mean squared activation of the named nodes (None without a penalty)."""
+    if not p.penalty:
+        return None
+    return sum(outs[name].pow(2).mean() for name in p.penalty) * p.penalty_weight
 
 
 def torch_eval(p: LossPlan, out: Any, y: Any) -> dict[str, Any]:
@@ -86,8 +86,8 @@ def torch_eval(p: LossPlan, out: Any, y: Any) -> dict[str, Any]:
     import torch
     import torch.nn.functional as F
 
-    per, correct = torch_loss(p, out, y)
-    sums: dict[str, Any] = {"loss": per.sum().double()}
+    mean, correct = torch_loss(p, out, y)
+    sums: dict[str, Any] = {"loss": mean.double() * len(out)}
     if correct is not None:
         sums["correct"] = correct.double()
     if p.timed:
