@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ...ir.graph import Graph
 from ...shapes.dims import Shape
 from .context import TorchEmitError
+from .format import LIMIT, wrap_all
 from .forward import Body, Values
 from .naming import Namer, docstring, local_hint, q
 from .stmts import Stmt, add_dels, indented, render
@@ -194,7 +195,8 @@ class ForwardWriter:
             stmts.append(Stmt([(self.return_line(exprs), None)], set(exprs.values())))
             body = render(add_dels(stmts, owned, set(), tail=False), "        ")
             head = self.binding_lines() + self.symbol_lines()
-            return self.signature() + self.doc_lines() + [f"        {s}" for s in head] + body
+            head = wrap_all([f"        {s}" for s in head])
+            return self.signature() + self.doc_lines() + head + body
         return self._timed_lines(owned)
 
     def _timed_lines(self, owned: set[str]) -> list[str]:
@@ -217,10 +219,15 @@ class ForwardWriter:
             src = self.values.read(ring.source, 0)
             if ring.hist:
                 line = f"{ring.hist} = [{src}, *{ring.hist}[:-1]]"
+                lines = [(line, None)]
             else:
                 older = ", ".join(reversed(ring.names))
                 line = f"{older} = {', '.join([*reversed(ring.names[:-1]), src])}"
-            tail.append(Stmt([(line, None)], {src}, stores=True))
+                lines = [(line, None)]
+                if len(line) > LIMIT - 12:  # too long for one line: shift oldest first
+                    pairs = list(zip(ring.names, [src, *ring.names[:-1]]))
+                    lines = [(f"{old} = {new}", None) for old, new in reversed(pairs)]
+            tail.append(Stmt(lines, {src}, stores=True))
         last_vars = {self.values.read(o.source, 0) for n, o in g.outputs.items() if n not in lists}
         loop_body = add_dels([*self._step_inputs(idle), *step, *tail], owned, last_vars, tail=False)
 
@@ -238,7 +245,7 @@ class ForwardWriter:
         head = self.binding_lines() + self.symbol_lines() + pre
         loop = [Stmt([(f"for t in range({self._count()}):", None), *indented(loop_body)])]
         ret = [Stmt([(self.return_line(self.output_exprs(lists)), None)])]
-        return (self.signature() + self.doc_lines() + [f"        {s}" for s in head]
+        return (self.signature() + self.doc_lines() + wrap_all([f"        {s}" for s in head])
                 + render(loop + ret, "        "))
 
     def _count(self) -> str:
