@@ -13,6 +13,8 @@ import keyword
 import re
 from typing import Any
 
+from ..source import docstring, printable, q, rename_symbols, symbols_in  # noqa: F401
+
 #: module-level names of an emitted JAX module (imports, constants, functions).
 MODULE_NAMES = frozenset({
     "annotations", "math", "np", "jax", "jnp", "lax", "NAME", "PARAMS", "STATE", "INPUTS",
@@ -26,7 +28,6 @@ APPLY_NAMES = frozenset({
 })
 
 _NON_IDENT = re.compile(r"[^0-9A-Za-z_]")
-_NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class JaxEmitError(Exception):
@@ -59,11 +60,6 @@ class Namer:
         return name
 
 
-def q(text: str) -> str:
-    """A double-quoted string literal for ``text``."""
-    if text.isprintable() and '"' not in text and "\\" not in text:
-        return f'"{text}"'
-    return repr(text)
 
 
 def literal(value: Any) -> str:
@@ -80,26 +76,8 @@ def literal(value: Any) -> str:
     raise JaxEmitError(f"cannot write {type(value).__name__} {value!r} as a literal")
 
 
-def printable(text: str) -> str:
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
-def docstring(lines: list[str], indent: str = "") -> list[str]:
-    """A triple-quoted docstring whose text cannot end the literal or escape from it."""
-    safe = [printable(line).replace("\\", "\\\\").replace('"', '\\"') for line in lines]
-    if len(safe) == 1:
-        return [f'{indent}"""{safe[0]}"""']
-    return [f'{indent}"""{safe[0]}', *(f"{indent}{s}" if s else "" for s in safe[1:]), f'{indent}"""']
 
 
-def rename_symbols(expr: str, names: dict[str, str]) -> str:
-    """A dim expression (``"(H+2-3)//1+1"``) with its symbols replaced by emitted locals."""
-    return _NAME_TOKEN.sub(lambda m: names.get(m.group(0), m.group(0)), expr)
 
-
-def symbols_in(expr: str) -> list[str]:
-    seen: list[str] = []
-    for m in _NAME_TOKEN.finditer(expr):
-        if m.group(0) not in seen:
-            seen.append(m.group(0))
-    return seen
