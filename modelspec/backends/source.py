@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from ..shapes.dims import Dim, Shape, concrete
 
 _NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -40,3 +43,26 @@ def symbols_in(expr: str) -> list[str]:
         if m.group(0) not in seen:
             seen.append(m.group(0))
     return seen
+
+
+class SymbolicDims:
+    """Writes IR dims as source, binding each symbol (B, H, ...) to one emitted local.
+
+    Users provide ``self.symbols`` (symbol -> local) and ``self.namer`` (with ``fresh``).
+    """
+
+    symbols: dict[str, str]
+    namer: Any
+
+    def dim(self, d: Dim) -> str:
+        if concrete(d):
+            return str(d)
+        expr = str(d)
+        for sym in symbols_in(expr):
+            if sym not in self.symbols:
+                self.symbols[sym] = self.namer.fresh(sym)
+        return rename_symbols(expr, self.symbols)
+
+    def shape(self, s: Shape) -> str:
+        dims = [self.dim(d) for d in s]
+        return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"

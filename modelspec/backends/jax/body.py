@@ -14,9 +14,10 @@ from typing import Any
 
 from ...ir.graph import Edge, Graph, Node
 from ...ops import get_op
-from ...shapes.dims import Dim, Shape, concrete
+from ...shapes.dims import Shape
 from .context import JaxContext
-from .naming import JaxEmitError, Namer, printable, q, rename_symbols, symbols_in
+from .naming import JaxEmitError, Namer, printable, q
+from ..source import SymbolicDims
 
 
 def param_ref(path: str, local: str) -> str:
@@ -27,7 +28,7 @@ def state_ref(path: str, local: str) -> str:
     return f"state[{q(f'{path}.{local}')}]"
 
 
-class Values:
+class Values(SymbolicDims):
     """Local names of everything ``apply`` computes, runtime dims and delayed reads."""
 
     def __init__(self, g: Graph, namer: Namer) -> None:
@@ -44,19 +45,6 @@ class Values:
         self.symbols: dict[str, str] = {}
         #: (source, delay) -> local holding the delayed value, in order of first use
         self.delayed: dict[tuple[str, int], str] = {}
-
-    def dim(self, d: Dim) -> str:
-        if concrete(d):
-            return str(d)
-        expr = str(d)
-        for sym in symbols_in(expr):
-            if sym not in self.symbols:
-                self.symbols[sym] = self.namer.fresh(sym)
-        return rename_symbols(expr, self.symbols)
-
-    def shape(self, s: Shape) -> str:
-        dims = [self.dim(d) for d in s]
-        return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
 
     def read(self, source: str, delay: int) -> str:
         """The expression of ``source``'s value ``delay`` steps back."""

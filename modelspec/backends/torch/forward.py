@@ -13,13 +13,14 @@ from typing import Callable
 
 from ...ir.graph import Edge, Graph, Node
 from ...ops import get_op
-from ...shapes.dims import Dim, Shape, concrete
+from ...shapes.dims import Shape
 from .context import TorchContext, TorchEmitError
-from .naming import Namer, local_hint, rename_symbols, symbols_in
+from .naming import Namer, local_hint
 from .stmts import Line, Stmt, add_dels, indented
+from ..source import SymbolicDims
 
 
-class Values:
+class Values(SymbolicDims):
     """Local names of everything ``forward`` computes, and runtime dims."""
 
     def __init__(self, g: Graph, namer: Namer) -> None:
@@ -36,19 +37,6 @@ class Values:
         self.symbols: dict[str, str] = {}
         #: (source, delay) -> expression of the delayed value; set by the time loop
         self.delayed: Callable[[str, int], str] | None = None
-
-    def dim(self, d: Dim) -> str:
-        if concrete(d):
-            return str(d)
-        expr = str(d)
-        for sym in symbols_in(expr):
-            if sym not in self.symbols:
-                self.symbols[sym] = self.namer.fresh(sym)
-        return rename_symbols(expr, self.symbols)
-
-    def shape(self, s: Shape) -> str:
-        dims = [self.dim(d) for d in s]
-        return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
 
     def read(self, source: str, delay: int) -> str:
         """The expression of ``source``'s value ``delay`` steps back."""
