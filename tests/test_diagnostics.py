@@ -34,6 +34,8 @@ CASES: list[tuple[str, str, int]] = [
     ("MS011", HEAD + "layres:\n  - ReLU\nlayers: [ReLU]\n", 5),
     ("MS012", HEAD + "layers:\n  - ReLU\n  - {op: Dropout, p: 1.5}\n", 7),
     ("MS012", HEAD + "layers:\n  - {op: Linear, features: 4, repeat: [1]}\n", 6),
+    ("MS012", HEAD + "blocks:\n  A:\n    params: {w: {type: integer}}\n    layers: [ReLU]\nlayers:\n"
+              "  - {block: A, w: 3}\n", 7),
     ("MS013", "modelspec: 2\nname: T\ninputs: {x: [B, 3]}\nlayers: [ReLU]\n", 1),
     ("MS014", HEAD + "layers:\n  - ReLU\n  - {name: 2nd-layer, op: ReLU}\n", 7),
     ("MS020", HEAD + "params: {h: [4]}\nlayers:\n  - {op: Linear, features: \"${h[0}\"}\n", 7),

@@ -8,7 +8,7 @@ from ..diagnostics import did_you_mean
 from ..ir.graph import Scope
 from .blocks import BlockDef
 from .context import Src
-from .params import check_type
+from .params import TYPES, check_type
 from .scope import AliasT, InstT, Ref, Table
 
 if TYPE_CHECKING:
@@ -76,6 +76,12 @@ def _bind_params(x: "Expander", d: BlockDef, item: dict[str, Any], src: Src,
                         suggestion=did_you_mean(k, d.params) or _param_list(d))
             ok_all = False
     for pname, decl in d.params.items():
+        if decl.type is not None and (not isinstance(decl.type, str) or decl.type not in TYPES):
+            x.diags.add("MS012", f"param `{pname}` of block `{d.qualname}` has type {decl.type!r}; types are "
+                        + ", ".join(sorted(TYPES)), d.src.at("params", pname, "type").pos(),
+                        suggestion=did_you_mean(str(decl.type), TYPES))
+            ok_all = False
+            continue
         if pname in given:
             ok, value = x.ev.value(given[pname], env, src.at(pname))
             if not ok:

@@ -73,7 +73,7 @@ def block_params(raw: Mapping[str, Any]) -> dict[str, ParamDecl]:
 def check_type(decl: ParamDecl, value: Any) -> str | None:
     """None when ``value`` fits the declared type, else what was expected."""
     t = decl.type
-    if t is None or value is None:
+    if not isinstance(t, str) or t not in TYPES or value is None:
         return None
     ok = {
         "int": isinstance(value, int) and not isinstance(value, bool),
