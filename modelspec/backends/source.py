@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..shapes.dims import Dim, Shape, concrete
+from ..shapes.dims import Dim, Shape, concrete, symbols_in
 
 _NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+__all__ = ["SymbolicDims", "docstring", "printable", "q", "rename_symbols", "symbols_in"]
 
 
 def q(text: str) -> str:
@@ -35,14 +37,6 @@ def rename_symbols(expr: str, names: dict[str, str]) -> str:
     """A dim expression (``"(H+2-3)//1+1"``) with its symbols replaced by emitted locals."""
     return _NAME_TOKEN.sub(lambda m: names.get(m.group(0), m.group(0)), expr)
 
-
-def symbols_in(expr: str) -> list[str]:
-    """The symbols (identifiers) a dim expression mentions, in order of appearance."""
-    seen: list[str] = []
-    for m in _NAME_TOKEN.finditer(expr):
-        if m.group(0) not in seen:
-            seen.append(m.group(0))
-    return seen
 
 
 class SymbolicDims:

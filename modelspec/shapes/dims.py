@@ -8,12 +8,13 @@ hashable; arithmetic folds to ints whenever both sides are concrete.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 Dim = int | str
 Shape = tuple[Dim, ...]
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def is_symbol(d: Dim) -> bool:
@@ -73,6 +74,31 @@ def conv_out(size: Dim, kernel: int, stride: int, padding: int, dilation: int = 
         return (size + 2 * padding - span) // stride + 1  # type: ignore[operator]
     inner = add(size, 2 * padding - span)
     return add(floordiv(inner, stride), 1)
+
+
+def symbols_in(expr: str) -> list[str]:
+    """The symbols (identifiers) a dim expression mentions, in order of appearance."""
+    seen: list[str] = []
+    for m in _NAME_TOKEN.finditer(expr):
+        if m.group(0) not in seen:
+            seen.append(m.group(0))
+    return seen
+
+
+def eval_dim(d: Dim, env: Mapping[str, int]) -> int:
+    """The size of a dim once its symbols are bound.
+
+    Raises KeyError naming the first unbound symbol; anything else that fails is
+    the expression language's `ExprError` (dims are its arithmetic, never ``eval``).
+    """
+    if concrete(d):
+        return int(d)  # type: ignore[arg-type]
+    for sym in symbols_in(str(d)):
+        if sym not in env:
+            raise KeyError(sym)
+    from ..expand.expressions import evaluate
+
+    return int(evaluate(str(d), env))  # type: ignore[call-overload]
 
 
 def fmt_dim(d: Dim) -> str:

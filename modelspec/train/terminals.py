@@ -6,14 +6,13 @@ the inputs and of the supervised output; this module derives them once.
 
 from __future__ import annotations
 
-import ast
-import operator
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ..expand.expressions import ExprError
+from ..shapes import dims
+from ..shapes.dims import Dim
 from .sources import DataError
-
-Dim = int | str
 
 
 @dataclass
@@ -42,42 +41,20 @@ class ModelIO:
         return [n for n, i in self.inputs.items() if not i.static]
 
 
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
-        ast.Mod: operator.mod, ast.Pow: operator.pow, ast.Div: operator.truediv}
-
-
 def eval_dim(d: Dim, bound: Mapping[str, int]) -> int | None:
     """The value of a dim with ``bound`` symbols, or None while a symbol is unbound."""
-    if isinstance(d, int):
-        return d
-
-    def ev(n: ast.AST) -> Any:
-        if isinstance(n, ast.Expression):
-            return ev(n.body)
-        if isinstance(n, ast.Constant) and isinstance(n.value, int):
-            return n.value
-        if isinstance(n, ast.Name):
-            return bound[n.id]
-        if isinstance(n, ast.BinOp) and type(n.op) in _OPS:
-            return _OPS[type(n.op)](ev(n.left), ev(n.right))
-        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
-            return -ev(n.operand)
-        raise KeyError(d)
-
     try:
-        v = ev(ast.parse(str(d), mode="eval"))
-    except (KeyError, SyntaxError, ZeroDivisionError):
+        return dims.eval_dim(d, bound)
+    except (KeyError, ExprError):
         return None
-    return int(v)
 
 
 def symbols_in(shape: tuple[Dim, ...]) -> list[str]:
+    """The symbols a shape mentions, in order of appearance."""
     out: list[str] = []
     for d in shape:
         if isinstance(d, str):
-            for n in ast.walk(ast.parse(d, mode="eval")):
-                if isinstance(n, ast.Name) and n.id not in out:
-                    out.append(n.id)
+            out.extend(s for s in dims.symbols_in(d) if s not in out)
     return out
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...ir.graph import Graph
-from ..torch.runtime import bind, input_shape, output_shapes, shape_text
+from ..torch.runtime import bind, input_shape, shape_problems, shape_text
 
 __all__ = ["CheckFailed", "run_check", "verify"]
 
@@ -42,17 +42,6 @@ def _as_dict(g: Graph, y: Any) -> dict[str, Any]:
     return y if isinstance(y, dict) else {next(iter(g.outputs)): y}
 
 
-def _shape_problems(g: Graph, outputs: dict[str, Any], env: dict[str, int]) -> list[str]:
-    want = output_shapes(g, env)
-    problems = []
-    if set(outputs) != set(want):
-        problems.append(f"outputs {sorted(outputs)} instead of {sorted(want)}")
-    for name, shape in want.items():
-        got = tuple(outputs[name].shape) if name in outputs else None
-        if got is not None and got != shape:
-            problems.append(f"output `{name}` is {shape_text(got)}, the IR says {shape_text(shape)}")
-    return problems
-
 
 def run_check(g: Graph, mod: types.ModuleType, dims: dict[str, int]) -> str:
     """init, one jitted forward and one gradient in training mode; output shapes checked."""
@@ -68,7 +57,7 @@ def run_check(g: Graph, mod: types.ModuleType, dims: dict[str, int]) -> str:
         outputs = _as_dict(g, apply(params, state, inputs, train=True, key=key)[0])
     except Exception as exc:
         raise CheckFailed(f"forward failed: {type(exc).__name__}: {exc}") from exc
-    problems = _shape_problems(g, outputs, env)
+    problems = shape_problems(g, outputs, env)
     if problems:
         raise CheckFailed("; ".join(problems))
 
@@ -108,4 +97,4 @@ def verify(g: Graph, mod: types.ModuleType, env: dict[str, int]) -> list[str]:
             problems.append(f"`{k}` is {shape_text(got[k])}, the IR says {shape_text(want[k])}")
     inputs = {k: jax.ShapeDtypeStruct(v.shape, v.dtype) for k, v in random_inputs(g, env).items()}
     outputs = jax.eval_shape(lambda p, s, x: mod.apply(p, s, x)[0], params, state, inputs)
-    return problems + _shape_problems(g, _as_dict(g, outputs), env)
+    return problems + shape_problems(g, _as_dict(g, outputs), env)

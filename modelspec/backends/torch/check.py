@@ -6,24 +6,12 @@ import types
 from typing import Any
 
 from ...ir.graph import Graph
-from .runtime import as_dict, bind, output_shapes, random_inputs, shape_text
+from .runtime import as_dict, bind, random_inputs, shape_problems, shape_text
 
 
 class CheckFailed(Exception):
     """The emitted model ran but disagrees with the IR (or did not run)."""
 
-
-def _shapes_problems(g: Graph, outputs: dict[str, Any], env: dict[str, int]) -> list[str]:
-    want = output_shapes(g, env)
-    problems = []
-    if set(outputs) != set(want):
-        problems.append(f"outputs {sorted(outputs)} instead of {sorted(want)}")
-    for name, shape in want.items():
-        got = tuple(outputs[name].shape) if name in outputs else None
-        if got is not None and got != shape:
-            problems.append(
-                f"output `{name}` is {shape_text(got)}, the IR says {shape_text(shape)}")
-    return problems
 
 
 def run_check(g: Graph, mod: types.ModuleType, dims: dict[str, int]) -> str:
@@ -41,7 +29,7 @@ def run_check(g: Graph, mod: types.ModuleType, dims: dict[str, int]) -> str:
         outputs = as_dict(g, model(*inputs))
     except Exception as exc:
         raise CheckFailed(f"forward failed: {type(exc).__name__}: {exc}") from exc
-    problems = _shapes_problems(g, outputs, env)
+    problems = shape_problems(g, outputs, env)
     if problems:
         raise CheckFailed("; ".join(problems))
     loss = sum(o.float().sum() for o in outputs.values() if o.is_floating_point())
@@ -77,5 +65,5 @@ def verify(g: Graph, model: Any, env: dict[str, int]) -> list[str]:
     model.eval()
     with torch.no_grad():
         outputs = as_dict(g, model(*random_inputs(g, env)))
-    problems += _shapes_problems(g, outputs, env)
+    problems += shape_problems(g, outputs, env)
     return problems

@@ -1,26 +1,20 @@
 """Running an emitted model on made-up inputs: ``build --check`` and ``summary --backend torch``.
 
 Symbols (``B``, ``L``, ...) are bound by the caller (``--dim B=8``); dims are
-evaluated with a small arithmetic evaluator, never ``eval``.  Inputs are random
+evaluated by the expression language, never ``eval``.  Inputs are random
 tensors of the inferred shapes (with the time axis for time models); integer
 inputs feeding an ``Embedding`` stay below its table size.
 """
 
 from __future__ import annotations
 
-import ast
-import operator
-from typing import Any, Callable
+from typing import Any
 
 from ...ir.graph import Graph
+from ...expand.expressions import ExprError
+from ...shapes import dims
 from ...shapes.dims import Dim, Shape, concrete
 from .naming import symbols_in
-
-_OPS: dict[type, Callable[[int, int], int]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
-}
-
 
 class DimError(Exception):
     """A symbol has no value: tells which ``--dim`` to pass."""
@@ -28,26 +22,25 @@ class DimError(Exception):
 
 def eval_dim(d: Dim, env: dict[str, int]) -> int:
     """The value of an IR dim with its symbols bound by ``env``."""
-    if concrete(d):
-        return int(d)
-    missing = [s for s in symbols_in(str(d)) if s not in env]
-    if missing:
-        raise DimError(f"the size `{missing[0]}` is free: pass --dim {missing[0]}=N")
+    try:
+        return dims.eval_dim(d, env)
+    except KeyError as exc:
+        raise DimError(f"the size `{exc.args[0]}` is free: pass --dim {exc.args[0]}=N") from None
+    except ExprError:
+        raise DimError(f"cannot evaluate the dimension `{d}`") from None
 
-    def ev(node: ast.AST) -> int:
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return node.value
-        if isinstance(node, ast.Name):
-            return env[node.id]
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            return _OPS[type(node.op)](ev(node.left), ev(node.right))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -ev(node.operand)
-        raise DimError(f"cannot evaluate the dimension `{d}`")
 
-    return ev(ast.parse(str(d), mode="eval"))
+def shape_problems(g: Graph, outputs: dict[str, Any], env: dict[str, int]) -> list[str]:
+    """How a model's actual outputs differ from the IR's (names and concrete shapes)."""
+    want = output_shapes(g, env)
+    problems = []
+    if set(outputs) != set(want):
+        problems.append(f"outputs {sorted(outputs)} instead of {sorted(want)}")
+    for name, shape in want.items():
+        got = tuple(outputs[name].shape) if name in outputs else None
+        if got is not None and got != shape:
+            problems.append(f"output `{name}` is {shape_text(got)}, the IR says {shape_text(shape)}")
+    return problems
 
 
 def free_symbols(g: Graph) -> list[str]:
