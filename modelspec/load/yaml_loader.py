@@ -34,7 +34,8 @@ _SCALAR_TAGS = frozenset({STR, INT, FLOAT, BOOL, NULL})
 # everyone, so plain scalars in YAML 1.2 exponent form are floats too.
 _EXP_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+")
 _FAST_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_RETRY_LIMIT = 1024 * 1024  # re-parse with pure Python for its clearer error text
+_RETRY_LIMIT = 1024 * 1024  # re-read errors this early with pure Python (same codes, clearer text)
+_RETRY_SLACK = 4096  # look-ahead the pure-Python scanner may need past libyaml's error point
 _CONSTRUCTOR = SafeConstructor()
 
 
@@ -339,24 +340,63 @@ def _compose(text: str, file: str, diags: Diagnostics, loader_cls: type) -> _Nod
         loader.dispose()
 
 
+def _error_index(exc: yaml.YAMLError) -> int | None:
+    """Character offset where the parser gave up, when it says."""
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None and getattr(mark, "index", None) is not None:
+        return int(mark.index)
+    position = getattr(exc, "position", None)  # ReaderError
+    return int(position) if isinstance(position, int) else None
+
+
+def _retry_pure(text: str, file: str, exc: yaml.YAMLError) -> tuple[Diagnostics, yaml.YAMLError | None] | None:
+    """Re-read the text before libyaml's error with the pure-Python parser.
+
+    libyaml stops at its own limits (1,000 nested flow levels, found while it
+    scans ahead for a simple key) before our composer sees depth 101, and its
+    messages are terser.  The pure-Python parser is slower, so it reads only
+    the text up to libyaml's error (plus a little for its look-ahead): the cost
+    is bounded by where the problem is, not by the size of the file.  Returns
+    what it found first (its diagnostics and, for a syntax error, the error),
+    or None when it found nothing before libyaml's error point.
+    """
+    where = _error_index(exc)
+    if where is None or where > _RETRY_LIMIT:
+        return None
+    found = Diagnostics()
+    try:
+        _compose(text[: where + _RETRY_SLACK], file, found, yaml.SafeLoader)
+    except _Stop:
+        return found, None
+    except yaml.YAMLError as py_exc:
+        at = _error_index(py_exc)
+        if at is not None and at <= where:
+            return found, py_exc
+    return None
+
+
 def load_yaml(text: str, file: str, diags: Diagnostics) -> Document | None:
     """Load one YAML document; None (with diagnostics) when nothing usable came out."""
     if not check_text_size(text, file, diags):
         return None
+    fast = Diagnostics()
     try:
-        root = _compose(text, file, diags, _FAST_LOADER)
+        root = _compose(text, file, fast, _FAST_LOADER)
     except _Stop:
+        diags.extend(fast)
         return None
     except yaml.YAMLError as exc:
-        if _FAST_LOADER is not yaml.SafeLoader and len(text) <= _RETRY_LIMIT:
-            try:  # libyaml's messages are terser than PyYAML's; ask the latter
-                _compose(text, file, Diagnostics(), yaml.SafeLoader)
-            except yaml.YAMLError as py_exc:
-                exc = py_exc
-            except _Stop:
-                pass
+        retried = _retry_pure(text, file, exc) if _FAST_LOADER is not yaml.SafeLoader else None
+        if retried is not None:
+            found, py_exc = retried  # the pure-Python reading, so both loaders give the same codes
+            diags.extend(found)
+            if py_exc is not None:
+                _parse_error(py_exc, text, file, diags)
+            return None
+        diags.extend(fast)
         _parse_error(exc, text, file, diags)
         return None
+    diags.extend(fast)
     doc = Document(file, None, text=text)
     if root is None:
         return doc
