@@ -1,31 +1,63 @@
 # Set-up and checks.  `make demo` and `make test` work on a fresh machine:
-# they create .venv when missing, install, then run.  Both are idempotent.
+# they create .venv when missing, install from the committed lock, then run.
+# Both are idempotent and fast when already set up.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+PIP    := $(PY) -m pip install --disable-pip-version-check -q
+# Every install is constrained by requirements.lock (the versions the suite
+# last passed with), so a new upstream release cannot break a fresh clone;
+# pyproject.toml keeps the ranges for `pip install modelspec`.  The lock pins
+# torch==2.13.0: a CPU wheel of exactly that version is on every machine here,
+# and any other version would download GBs of CUDA packages.
+LOCK   := requirements.lock
+CORE   := $(VENV)/.installed-core
+FULL   := $(VENV)/.installed-all
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-# torch first, pinned: a CPU wheel of exactly this version is on every machine here,
-# and any other version (or an unpinned torch) would download GBs of CUDA packages.
-$(STAMP): $(PY) pyproject.toml
-	$(PY) -m pip install --disable-pip-version-check -q torch==2.13.0
-	$(PY) -m pip install --disable-pip-version-check -q -e ".[all]"
-	touch $(STAMP)
+# The demo prints a summary: the front end alone (no torch, no jax).
+# The build back end comes from the lock too (no isolated build env that
+# would take the newest setuptools).
+$(CORE): $(PY) pyproject.toml $(LOCK)
+	$(PIP) -c $(LOCK) setuptools
+	$(PIP) -c $(LOCK) --no-build-isolation -e .
+	touch $(CORE)
 
-demo: $(STAMP)
+# The suite needs every back end and the test tools.
+$(FULL): $(PY) pyproject.toml $(LOCK)
+	$(PIP) -c $(LOCK) setuptools
+	$(PIP) -c $(LOCK) --no-build-isolation -e ".[all]"
+	touch $(FULL) $(CORE)
+
+demo: $(CORE)
 	$(VENV)/bin/modelspec summary specs/dyrcnn_x4.yaml
 
-test: $(STAMP)
+test: $(FULL)
 	$(VENV)/bin/modelspec lint specs/
 	$(PY) -m pytest
 
-bench: $(STAMP)
+lint: $(CORE)
+	$(VENV)/bin/modelspec lint specs/
+
+bench: $(FULL)
 	$(PY) bench/bench_frontend.py
 
+# Refresh the lock: resolve pyproject's ranges afresh in a throw-away venv,
+# then record exactly what was installed.  Run `make test` before committing it.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --disable-pip-version-check -q -U setuptools torch==2.13.0
+	.lock-venv/bin/python -m pip install --disable-pip-version-check -q --no-build-isolation -e ".[all]"
+	{ echo "# The tested versions: \`make lock\` writes this file, \`make demo\`/\`make test\` install with it."; \
+	  echo "# Python $$(.lock-venv/bin/python -c 'import platform; print(platform.python_version())'), $$(uname -sm)."; \
+	  .lock-venv/bin/python -m pip freeze --all --exclude-editable --disable-pip-version-check \
+	    | grep -v '^pip=='; } > $(LOCK)
+	rm -rf .lock-venv
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .lock-venv .pytest_cache .hypothesis
