@@ -56,7 +56,7 @@ def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, An
 
 
 @contextmanager
-def _quiet_gc() -> Iterator[None]:
+def quiet_gc() -> Iterator[None]:
     """Pause the cyclic GC: the front end allocates many small, acyclic objects,
     and generation-2 sweeps over them made large specs super-linear."""
     was = gc.isenabled()
@@ -73,7 +73,7 @@ def compile_file(path: str | os.PathLike[str], overrides: Mapping[str, Any] | No
     """Compile the spec at ``path``; ``trust`` (default: none) says which plugins it may import."""
     diags = diags if diags is not None else Diagnostics()
     spec_trust = _spec_trust(trust, path)
-    with _quiet_gc():
+    with quiet_gc():
         doc = load_document(path, diags, root=spec_trust.root)
         if doc is None:
             return Result(None, diags, None)
@@ -83,7 +83,7 @@ def compile_file(path: str | os.PathLike[str], overrides: Mapping[str, Any] | No
 def compile_text(text: str, file: str = "spec.yaml", overrides: Mapping[str, Any] | None = None,
                  trust: Trust | SpecTrust | None = None) -> Result:
     diags = Diagnostics()
-    with _quiet_gc():
+    with quiet_gc():
         doc = load_text(text, file, diags)
         if doc is None:
             return Result(None, diags, None)

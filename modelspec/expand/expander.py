@@ -225,7 +225,8 @@ class Expander:
         if op is None and (hint or not self.plugins.defer(op_name)):
             self.diags.add("MS030", f"unknown op `{op_name}`", where.pos(),
                            suggestion=hint or did_you_mean(op_name, list(op_names()) + list(namespace)))
-            return prev
+        # an unknown op still makes a node (without attrs): references to it resolve, and shape
+        # inference treats it and what it feeds as unknown instead of reporting follow-on errors
         name = item.get("name")
         if name is None:
             name = self._auto_name(table, item, env, src, op_name)
