@@ -299,3 +299,23 @@ def test_json_and_sarif_reports_carry_no_raw_escape(repo: Path) -> None:
     assert res.diagnostics
     for fmt in ("json", "sarif", "github", "text"):
         assert "\x1b" not in render(res, fmt, False), fmt
+
+
+def test_a_library_names_its_plugins_under_the_spec_s_trust(repo: Path, plugin: tuple[str, str]) -> None:
+    module, op = plugin
+    (repo / "libs").mkdir()
+    os.replace(repo / f"{module}.py", repo / "libs" / f"{module}.py")  # beside the library, not the spec
+    (repo / "libs" / "lib.yaml").write_text(f"modelspec: 1\nplugins: [{module}]\nblocks:\n  B:\n    layers:\n"
+                                            f"      - {{op: {op}}}\n")
+    spec = repo / "s.yaml"
+    spec.write_text("modelspec: 1\nname: T\nimports: {lib: libs/lib.yaml}\ninputs: {x: [B, 8]}\n"
+                    "layers:\n  - {block: lib.B}\n")
+    r = compile_file(spec)
+    refused = [d for d in r.diags if d.code == "MS038"]
+    assert refused and refused[0].pos is not None and refused[0].pos.file.endswith("lib.yaml")
+    assert (refused[0].pos.line, refused[0].pos.col) == (2, 11)
+    assert not [d for d in r.diags if d.code == "MS030"] and not (repo / "libs" / "IMPORTED").exists()
+    assert lint([str(repo / "libs" / "lib.yaml")]).diagnostics[0].code == "MS038"  # linted on its own
+    r = compile_file(spec, trust=Trust(plugins=frozenset({module})))
+    assert r.ok, r.diags.sorted()
+    assert (repo / "libs" / "IMPORTED").read_text() == module

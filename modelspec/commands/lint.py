@@ -107,7 +107,7 @@ def _check(f: str, under: str | None, overrides: Mapping[str, Any] | None, trust
     if doc is not None:
         res.sources[doc.file] = doc.text
         if isinstance(doc.data, dict) and "layers" not in doc.data and "blocks" in doc.data:
-            Importer(d, spec_trust.root).load_library(f, d, doc)
+            Importer(d, spec_trust.root, spec_trust).load_library(f, d, doc)
         else:
             check_document(doc, d, overrides, spec_trust)
     res.diagnostics.extend(d.sorted())

@@ -11,10 +11,12 @@ from pydantic import ValidationError
 from ..diagnostics import Diagnostics, Pos
 from ..load import inside, load_document
 from ..load.document import Document
+from ..trust import SpecTrust
 from ..validate.errors import pos_finder, report
 from ..validate.models import LibraryFile, SpecFile
 from .context import Src
 from .params import ParamDecl, block_params
+from .plugins import PluginScope, load_plugins
 
 
 @dataclass
@@ -52,9 +54,13 @@ class Importer:
     that resolves (symlinks followed) inside ``root``, the tree being checked.
     """
 
-    def __init__(self, diags: Diagnostics, root: str | None = None) -> None:
+    def __init__(self, diags: Diagnostics, root: str | None = None, trust: SpecTrust | None = None,
+                 plugins: PluginScope | None = None) -> None:
         self.diags = diags
         self.root = root
+        #: a library's `plugins:` are loaded under the importing spec's trust, into its scope
+        self.trust = trust
+        self.plugins = plugins
         self._loaded: dict[str, dict[str, BlockDef]] = {}
         self._active: list[str] = []
 
@@ -103,6 +109,7 @@ class Importer:
                 return {}
             self._fail(path, pos, inner, "has errors" if len(inner) else "is not a spec file")
             return {}
+        self.diags.extend(d for d in inner if d.code in ("MS037", "MS038"))  # located in the library
         return local
 
     def load_library(self, path: str, inner: Diagnostics, doc: Document | None = None) -> dict[str, BlockDef] | None:
@@ -120,6 +127,11 @@ class Importer:
         if inner.has_errors:
             return None
         src = Src(doc, ())
+        if doc.data.get("plugins") and self.trust is not None:
+            if self.plugins is None:  # a library linted on its own
+                self.plugins = load_plugins([], src, self.trust, inner)
+            load_plugins(list(doc.data["plugins"]), src, self.trust, inner, self.plugins,
+                         near=os.path.dirname(os.path.abspath(path)))
         file_params = dict(doc.data.get("params") or {})
         namespace: dict[str, BlockDef] = {}
         local = collect_blocks(doc.data, src, file_params, "", namespace)

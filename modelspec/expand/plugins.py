@@ -51,12 +51,19 @@ class PluginScope:
         self.missing[0].notes.append(f"not checked, as they may come from a plugin that was not loaded: {uses}")
 
 
-def load_plugins(modules: list[Any], root: Src, trust: SpecTrust, diags: Diagnostics) -> PluginScope:
-    """Import the trusted modules of `plugins:`; MS038 for the others, MS037 for failures."""
-    scope = PluginScope()
-    for msg in load_entry_points():
-        diags.add("MS037", msg, None)
-    trust.report_problems(diags)
+def load_plugins(modules: list[Any], root: Src, trust: SpecTrust, diags: Diagnostics,
+                 scope: PluginScope | None = None, near: str | None = None) -> PluginScope:
+    """Import the trusted modules of a file's `plugins:`; MS038 for the others, MS037 for failures.
+
+    ``scope`` is the spec's, when the file is a library it imports: the
+    library's plugins serve the blocks the spec expands from it.  ``near``: a
+    directory searched first (the library's own).
+    """
+    if scope is None:
+        scope = PluginScope()
+        for msg in load_entry_points():
+            diags.add("MS037", msg, None)
+        trust.report_problems(diags)
     for k, mod in enumerate(modules):
         at: Pos = root.at("plugins", k).pos()
         name = str(mod)
@@ -66,7 +73,7 @@ def load_plugins(modules: list[Any], root: Src, trust: SpecTrust, diags: Diagnos
                 at, suggestion=trust.how_to_trust(name)))
             continue
         try:
-            load_plugin(name, trust.search_path)
+            load_plugin(name, [near, *trust.search_path] if near else trust.search_path)
             scope.loaded.add(name)
         except PluginError as exc:
             scope.missing.append(diags.add("MS037", str(exc), at))

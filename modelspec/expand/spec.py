@@ -55,7 +55,7 @@ def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | Non
     plugins = load_plugins(g.plugins, root, trust, diags)
     namespace: dict[str, BlockDef] = {}
     local = collect_blocks(data, root, g.params, "", namespace)
-    importer = Importer(diags, trust.root)
+    importer = Importer(diags, trust.root, trust, plugins)
     base_dir = os.path.dirname(os.path.abspath(doc.file))
     for alias, rel in (data.get("imports") or {}).items():
         importer.import_file(alias, str(rel), root.at("imports", alias), base_dir, namespace)
