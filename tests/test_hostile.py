@@ -3,7 +3,7 @@
 CI lints specs that strangers wrote, so every case below must end with exit 1
 or 2, a located message (``FILE:LINE:COL: MS###``), no traceback, no code run
 (no marker file appears), no raw terminal escape in the output, within a
-generous timeout and a bounded peak memory (the child's ``ru_maxrss``).
+generous timeout and a bounded peak memory (the child's VmHWM).
 
 Cases run concurrently, several files per child where one ``lint`` can check
 them together; each case is still judged on its own file's diagnostics.
@@ -27,10 +27,13 @@ from typing import Callable, Iterator
 
 import pytest
 
+pytestmark = pytest.mark.skipif(not hasattr(os, "wait4") or not hasattr(os, "mkfifo"),
+                                reason="FIFOs, symlinks and wait4 are POSIX")
+
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 20  # catches a hang on a loaded 2-core machine; the target is far below it
 MAX_RSS_MB = 300
-ADDRESS_SPACE = 3 << 29  # 1.5 GiB: a safety net for the machine running the tests; the measure is ru_maxrss
+ADDRESS_SPACE = 3 << 29  # 1.5 GiB: a safety net for the machine running the tests; the measure is VmHWM
 NEEDS_BOUNDS = "needs the expansion-bounds branch"
 NEEDS_NAMES = "needs the names branch (MS014 for every name that becomes code)"
 #: control characters that must never reach a terminal raw
@@ -243,13 +246,34 @@ class Outcome:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+#: runs `python -m modelspec` and, at exit, writes the peak resident memory of this process image
+#: (VmHWM). Not ``ru_maxrss``: Linux carries the parent's high-water mark across fork and exec, so a
+#: child of a large pytest process would report pytest's memory.
+CHILD = """\
+import atexit, os, runpy, sys
+
+def _peak():
+    try:
+        with open('/proc/self/status') as fh:
+            kb = next(line.split()[1] for line in fh if line.startswith('VmHWM'))
+    except OSError:
+        return
+    with open(os.environ['HOSTILE_PEAK_FILE'], 'w') as out:
+        out.write(kb)
+
+atexit.register(_peak)
+sys.argv = ['modelspec'] + sys.argv[1:]
+runpy.run_module('modelspec', run_name='__main__', alter_sys=True)
+"""
+
+
 def run_lint(cwd: Path, args: list[str]) -> Outcome:
     """``python -m modelspec lint ARGS`` in ``cwd``; its exit code, output and peak memory."""
+    log, peak = cwd.parent / f"{cwd.name}.out", cwd.parent / f"{cwd.name}.peak"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-               COLUMNS="200")
-    log = cwd.parent / f"{cwd.name}.out"
+               COLUMNS="200", HOSTILE_PEAK_FILE=str(peak))
     with open(log, "wb") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "modelspec", "lint", *args], cwd=cwd, env=env,
+        proc = subprocess.Popen([sys.executable, "-c", CHILD, "lint", *args], cwd=cwd, env=env,
                                 stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT)
         if hasattr(resource, "prlimit"):  # no preexec_fn: the children start from several threads
             resource.prlimit(proc.pid, resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
@@ -266,7 +290,9 @@ def run_lint(cwd: Path, args: list[str]) -> Outcome:
         finally:
             timer.cancel()
         proc.returncode = os.waitstatus_to_exitcode(status)
-    return Outcome(proc.returncode, log.read_text("utf-8", errors="replace"), usage.ru_maxrss / 1024,
+    # where /proc is missing, ru_maxrss (in KiB on Linux, bytes on macOS) is the fallback
+    peak_kb = float(peak.read_text()) if peak.exists() else usage.ru_maxrss / (1024 if sys.platform == "darwin" else 1)
+    return Outcome(proc.returncode, log.read_text("utf-8", errors="replace"), peak_kb / 1024,
                    timed_out.is_set(), cwd)
 
 

@@ -23,6 +23,7 @@ class LintResult:
     sources: dict[str, str] = field(default_factory=dict)
     #: set when the command line itself is wrong (a missing path, no spec found): exit 2
     usage_error: str | None = None
+    seen: set[tuple[object, ...]] = field(default_factory=set, repr=False)
 
     def failed(self, strict: bool) -> bool:
         return any(d.is_error or strict for d in self.diagnostics)
@@ -110,7 +111,11 @@ def _check(f: str, under: str | None, overrides: Mapping[str, Any] | None, trust
             Importer(d, spec_trust.root, spec_trust).load_library(f, d, doc)
         else:
             check_document(doc, d, overrides, spec_trust)
-    res.diagnostics.extend(d.sorted())
+    for x in d.sorted():  # once, not per file: a problem of the project's pyproject.toml
+        key = (x.code, x.message, x.pos)
+        if key not in res.seen:
+            res.seen.add(key)
+            res.diagnostics.append(x)
 
 
 def render(res: LintResult, fmt: str, strict: bool) -> str:
