@@ -319,3 +319,16 @@ def test_a_library_names_its_plugins_under_the_spec_s_trust(repo: Path, plugin: 
     r = compile_file(spec, trust=Trust(plugins=frozenset({module})))
     assert r.ok, r.diags.sorted()
     assert (repo / "libs" / "IMPORTED").read_text() == module
+
+
+def test_trust_is_per_tree_even_after_another_tree_loaded_the_plugin(
+        repo: Path, plugin: tuple[str, str], tmp_path_factory: pytest.TempPathFactory) -> None:
+    module, op = plugin
+    (repo / "pyproject.toml").write_text(f'[tool.modelspec]\nplugins = ["{module}"]\n')
+    (repo / "a.yaml").write_text(spec_text([module], op))
+    other = tmp_path_factory.mktemp("other")
+    (other / ".git").mkdir()
+    (other / "b.yaml").write_text(spec_text([module], op))
+    res = lint([str(repo / "a.yaml"), str(other / "b.yaml")])
+    found = [(d.code, d.pos.file if d.pos else "") for d in res.diagnostics if d.is_error]
+    assert found == [("MS038", str(other / "b.yaml"))]  # no MS030 with a hint to add what is there

@@ -25,6 +25,8 @@ class PluginScope:
 
     loaded: set[str] = field(default_factory=set)
     missing: list[Diagnostic] = field(default_factory=list)
+    #: the modules behind ``missing``
+    missing_names: set[str] = field(default_factory=set)
     #: op name -> how many nodes use it, for ops left unchecked by a refused plugin
     unchecked: dict[str, int] = field(default_factory=dict)
 
@@ -33,6 +35,8 @@ class PluginScope:
         op = get_op(name)
         module = plugin_of(name) if op is not None else None
         if module is not None and module not in self.loaded:
+            if module in self.missing_names:  # named but not loaded here (untrusted): left unchecked
+                return None, None
             return None, f"`{name}` comes from the plugin `{module}`; add it to this spec's `plugins:`"
         return op, None
 
@@ -68,6 +72,7 @@ def load_plugins(modules: list[Any], root: Src, trust: SpecTrust, diags: Diagnos
         at: Pos = root.at("plugins", k).pos()
         name = str(mod)
         if not trust.trusts(name):
+            scope.missing_names.add(name)
             scope.missing.append(diags.add(
                 "MS038", f"plugin `{name}` is not trusted, so it was not imported (a spec cannot enable code)",
                 at, suggestion=trust.how_to_trust(name)))
@@ -76,5 +81,6 @@ def load_plugins(modules: list[Any], root: Src, trust: SpecTrust, diags: Diagnos
             load_plugin(name, [near, *trust.search_path] if near else trust.search_path)
             scope.loaded.add(name)
         except PluginError as exc:
+            scope.missing_names.add(name)
             scope.missing.append(diags.add("MS037", str(exc), at))
     return scope
