@@ -23,11 +23,14 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "build", "load"]
 
 
-def load(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Graph:
-    """The checked IR of a spec; raises `modelspec.diagnostics.SpecError` listing every problem."""
+def load(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None, trust: Any = None) -> Graph:
+    """The checked IR of a spec; raises `modelspec.diagnostics.SpecError` listing every problem.
+
+    ``trust`` (a `modelspec.trust.Trust`) names the plugins the spec may import; none by default.
+    """
     from .pipeline import load as load_spec
 
-    return load_spec(path, overrides)
+    return load_spec(path, overrides, trust)
 
 
 def __getattr__(name: str) -> Any:

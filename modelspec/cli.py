@@ -22,6 +22,23 @@ app = typer.Typer(
 )
 
 SetOpt = typer.Option(None, "--set", metavar="NAME=VALUE", help="Override a spec param (value read as YAML).")
+AllowPluginsOpt = typer.Option(False, "--allow-plugins", help="Trust (import) every plugin module the spec names.")
+PluginOpt = typer.Option(None, "--plugin", metavar="MODULE",
+                         help="Trust this plugin module (repeatable); pyproject.toml can list them too.")
+RootOpt = typer.Option(None, "--root", metavar="DIR",
+                       help="The tree spec files and imports must stay in (default: the repository root).")
+
+
+def _trust(allow_plugins: bool, plugins: Optional[List[str]], root: Optional[str]) -> Any:
+    """The trust the command line grants; the spec never grants any."""
+    import os
+
+    from .trust import Trust
+
+    if root is not None and not os.path.isdir(root):
+        typer.echo(f"error: --root {root!r} is not a directory", err=True)
+        raise typer.Exit(2)
+    return Trust(allow_plugins, frozenset(plugins or ()), root)
 
 
 def _overrides(items: Optional[List[str]]) -> dict[str, Any]:
@@ -37,12 +54,17 @@ def _overrides(items: Optional[List[str]]) -> dict[str, Any]:
     return out
 
 
-def load_or_exit(spec: str, sets: Optional[List[str]], *, strict: bool = False) -> Any:
-    """Compile a spec; print its problems and exit 1 when it has errors."""
-    from .commands.report import text
+def load_or_exit(spec: str, sets: Optional[List[str]], *, strict: bool = False, trust: Any = None) -> Any:
+    """Compile a spec; print its problems and exit 1 when it has errors (2 when it does not exist)."""
+    import os
+
+    from .commands.report import printable, text
     from .pipeline import compile_file
 
-    r = compile_file(spec, _overrides(sets))
+    if not os.path.lexists(spec):
+        typer.echo(f"error: no such file: {printable(spec)}", err=True)
+        raise typer.Exit(2)
+    r = compile_file(spec, _overrides(sets), trust=trust)
     sources = {r.doc.file: r.doc.text} if r.doc else {}
     problems = r.diags.sorted()
     failed = r.graph is None or any(d.is_error or strict for d in problems)
@@ -62,14 +84,23 @@ def lint(
     strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the report to a file."),
     sets: Optional[List[str]] = SetOpt,
+    allow_plugins: bool = AllowPluginsOpt,
+    plugin: Optional[List[str]] = PluginOpt,
+    root: Optional[str] = RootOpt,
 ) -> None:
-    """Validate and shape-check specs; exit 0 clean, 1 problems found, 2 usage error."""
+    """Validate and shape-check specs; exit 0 clean, 1 problems found, 2 usage error (no spec, missing path)."""
     from .commands.lint import FORMATS, lint as run, render
+    from .commands.report import printable, text
 
     if format not in FORMATS:
         typer.echo(f"error: --format must be one of {', '.join(FORMATS)}, not {format!r}", err=True)
         raise typer.Exit(2)
-    res = run(paths, _overrides(sets))
+    res = run(paths, _overrides(sets), _trust(allow_plugins, plugin, root))
+    if res.usage_error:
+        if res.diagnostics:
+            typer.echo(text(res.diagnostics, {}), err=True)
+        typer.echo(f"error: {printable(res.usage_error)}", err=True)
+        raise typer.Exit(2)
     out = render(res, format, strict)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
@@ -86,6 +117,9 @@ def summary(
     depth: Optional[int] = typer.Option(None, "--depth", "-d", help="Collapse scopes deeper than N."),
     backend: Optional[str] = typer.Option(None, "--backend", help="Also build with torch and check the counts."),
     sets: Optional[List[str]] = SetOpt,
+    allow_plugins: bool = AllowPluginsOpt,
+    plugin: Optional[List[str]] = PluginOpt,
+    root: Optional[str] = RootOpt,
 ) -> None:
     """A table of the model: scopes, ops, inputs with delays, shapes, parameters, MACs."""
     from .commands.summary import FORMATS, render_summary
@@ -93,7 +127,7 @@ def summary(
     if format not in FORMATS:
         typer.echo(f"error: --format must be one of {', '.join(FORMATS)}, not {format!r}", err=True)
         raise typer.Exit(2)
-    g = load_or_exit(spec, sets)
+    g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
     render_summary(g, format, depth)
     if backend:
         from .commands.verify import verify_backend
@@ -106,11 +140,14 @@ def graph(
     spec: str = typer.Argument(..., help="The spec file."),
     output: str = typer.Option(..., "--output", "-o", help="model.dot | model.mmd | model.svg | model.png"),
     sets: Optional[List[str]] = SetOpt,
+    allow_plugins: bool = AllowPluginsOpt,
+    plugin: Optional[List[str]] = PluginOpt,
+    root: Optional[str] = RootOpt,
 ) -> None:
     """Draw the graph: DOT and Mermaid always, SVG/PNG through Graphviz's `dot`."""
     from .commands.graph import write_graph
 
-    g = load_or_exit(spec, sets)
+    g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
     raise typer.Exit(write_graph(g, output))
 
 
@@ -119,11 +156,14 @@ def render(
     spec: str = typer.Argument(..., help="The spec file."),
     format: str = typer.Option("yaml", "--format", "-f", help="yaml | json"),
     sets: Optional[List[str]] = SetOpt,
+    allow_plugins: bool = AllowPluginsOpt,
+    plugin: Optional[List[str]] = PluginOpt,
+    root: Optional[str] = RootOpt,
 ) -> None:
     """The fully expanded spec, every default filled in."""
     from .commands.render import render_spec
 
-    g = load_or_exit(spec, sets)
+    g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
     typer.echo(render_spec(g, format))
 
 
@@ -136,11 +176,14 @@ def build(
     dims: Optional[List[str]] = typer.Option(
         None, "--dim", metavar="NAME=SIZE", help="Size of a free input dim for --check (default B=2)."),
     sets: Optional[List[str]] = SetOpt,
+    allow_plugins: bool = AllowPluginsOpt,
+    plugin: Optional[List[str]] = PluginOpt,
+    root: Optional[str] = RootOpt,
 ) -> None:
     """Emit standalone source for a backend; --check runs it once on random inputs."""
     from .commands.build import run_build
 
-    g = load_or_exit(spec, sets)
+    g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
     raise typer.Exit(run_build(g, backend, output, check, dims or []))
 
 
@@ -259,12 +302,15 @@ def train(
     log_every: Optional[int] = typer.Option(None, "--log-every", help="Also log metrics every N batches."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     sets: Optional[List[str]] = SetOpt,
+    allow_plugins: bool = AllowPluginsOpt,
+    plugin: Optional[List[str]] = PluginOpt,
+    root: Optional[str] = RootOpt,
 ) -> None:
     """Train a spec: progress bars, metrics, checkpoints; Ctrl-C saves and --resume continues."""
     from .train.runner import Request, train as run
 
     overrides = _overrides(sets)
-    g = load_or_exit(spec, sets)
+    g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
     flags = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "seed": seed,
              "run_dir": run_dir, "log_every": log_every}
     req = Request(spec, g, overrides, data, backend, device, _dims(dims), resume, progress, flags)
@@ -282,12 +328,15 @@ def eval_(
     dims: Optional[List[str]] = DimOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
     sets: Optional[List[str]] = SetOpt,
+    allow_plugins: bool = AllowPluginsOpt,
+    plugin: Optional[List[str]] = PluginOpt,
+    root: Optional[str] = RootOpt,
 ) -> None:
     """Evaluate a checkpoint of either backend on a data source (its test split)."""
     from .train.runner import Request, evaluate
 
     overrides = _overrides(sets)
-    g = load_or_exit(spec, sets)
+    g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
     req = Request(spec, g, overrides, data, backend, device, _dims(dims), flags={"batch_size": batch_size})
     raise typer.Exit(evaluate(req, checkpoint, as_json))
 

@@ -50,6 +50,13 @@ CODES: dict[str, CodeInfo] = {
            "A mapping names the same key twice. YAML parsers silently keep the last one; "
            "modelspec refuses, so that nothing you wrote is lost.",
            "layers:\n  - {op: Linear, features: 10, features: 20}"),
+        _c("MS006", "file outside the tree or not a regular file", E,
+           "A spec file or an `imports:` entry resolves outside the tree being checked (a symlink "
+           "or `..` leading out, or an absolute import path), or is not a regular file (a FIFO, a "
+           "device, a socket). The tree is `--root DIR` when given, else the nearest directory at or "
+           "above the spec holding `.git` or `pyproject.toml`. Nothing outside it is read, so linting "
+           "an untrusted pull request cannot leak other files or hang.",
+           "imports: {lib: ../../../etc/passwd.yaml}"),
         # --- structure -----------------------------------------------------
         _c("MS010", "missing required key", E,
            "A required key is absent: `modelspec` and `name` at the top, `op`, `block` or "
@@ -118,6 +125,14 @@ CODES: dict[str, CodeInfo] = {
         _c("MS037", "plugin failed", E,
            "A module named in `plugins:` (or registered under the `modelspec.ops` entry point) "
            "cannot be imported or registers an invalid op."),
+        _c("MS038", "plugin not trusted", E,
+           "The spec names a `plugins:` module, but importing it would run its code and nothing "
+           "the user controls trusts it. A spec cannot trust its own plugins. Trust them with "
+           "`--plugin MODULE` (repeatable) or `--allow-plugins` (every module the spec names), or "
+           "list them in the repository's `pyproject.toml` under `[tool.modelspec] plugins`. "
+           "The rest of the spec is still checked; nodes using ops the plugin would provide are "
+           "left unchecked and listed in a note.",
+           "plugins: [evilplug]   # linted without --plugin evilplug"),
         # --- graph ---------------------------------------------------------
         _c("MS040", "unresolved reference", E,
            "An `in`, `from`, `to` or output names nothing: no node, block port or input terminal "

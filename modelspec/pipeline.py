@@ -13,6 +13,7 @@ from .diagnostics import Diagnostics, Pos, SpecError
 from .ir.graph import Graph
 from .load import load_document, load_text
 from .load.document import Document
+from .trust import SpecTrust, Trust
 
 
 @dataclass
@@ -26,7 +27,15 @@ class Result:
         return self.graph is not None and not self.diags.has_errors
 
 
-def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | None = None) -> Graph | None:
+def _spec_trust(trust: Trust | SpecTrust | None, file: str | os.PathLike[str]) -> SpecTrust:
+    """One spec's trust: plugins named on the command line or in the project, files inside its tree."""
+    if isinstance(trust, SpecTrust):
+        return trust
+    return (trust or Trust()).for_spec(file)
+
+
+def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | None = None,
+                   trust: Trust | SpecTrust | None = None) -> Graph | None:
     from .expand.spec import expand, validate
     from .ir.check import check_graph
     from .shapes.infer import infer_shapes
@@ -35,7 +44,7 @@ def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, An
     if not isinstance(doc.data, dict):
         return None
     try:
-        g = expand(doc, diags, overrides)
+        g = expand(doc, diags, overrides, _spec_trust(trust, doc.file))
         check_graph(g, diags)
         infer_shapes(g, diags)
     except Exception:  # noqa: BLE001 - turn a crash into a report, never a traceback
@@ -47,7 +56,7 @@ def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, An
 
 
 @contextmanager
-def _quiet_gc() -> Iterator[None]:
+def quiet_gc() -> Iterator[None]:
     """Pause the cyclic GC: the front end allocates many small, acyclic objects,
     and generation-2 sweeps over them made large specs super-linear."""
     was = gc.isenabled()
@@ -60,27 +69,31 @@ def _quiet_gc() -> Iterator[None]:
 
 
 def compile_file(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None,
-                 diags: Diagnostics | None = None) -> Result:
+                 diags: Diagnostics | None = None, trust: Trust | SpecTrust | None = None) -> Result:
+    """Compile the spec at ``path``; ``trust`` (default: none) says which plugins it may import."""
     diags = diags if diags is not None else Diagnostics()
-    with _quiet_gc():
-        doc = load_document(path, diags)
+    spec_trust = _spec_trust(trust, path)
+    with quiet_gc():
+        doc = load_document(path, diags, root=spec_trust.root)
         if doc is None:
             return Result(None, diags, None)
-        return Result(check_document(doc, diags, overrides), diags, doc)
+        return Result(check_document(doc, diags, overrides, spec_trust), diags, doc)
 
 
-def compile_text(text: str, file: str = "spec.yaml", overrides: Mapping[str, Any] | None = None) -> Result:
+def compile_text(text: str, file: str = "spec.yaml", overrides: Mapping[str, Any] | None = None,
+                 trust: Trust | SpecTrust | None = None) -> Result:
     diags = Diagnostics()
-    with _quiet_gc():
+    with quiet_gc():
         doc = load_text(text, file, diags)
         if doc is None:
             return Result(None, diags, None)
-        return Result(check_document(doc, diags, overrides), diags, doc)
+        return Result(check_document(doc, diags, overrides, trust), diags, doc)
 
 
-def load(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None) -> Graph:
+def load(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None,
+         trust: Trust | SpecTrust | None = None) -> Graph:
     """The checked IR of a spec; raises `SpecError` listing every problem."""
-    r = compile_file(path, overrides)
+    r = compile_file(path, overrides, trust=trust)
     errors = [d for d in r.diags.sorted() if d.is_error]
     if errors or r.graph is None:
         raise SpecError(errors or r.diags.sorted())

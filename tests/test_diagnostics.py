@@ -9,6 +9,7 @@ import pytest
 from modelspec.codes import CODES
 from modelspec.commands.explain import errors_markdown
 from modelspec.pipeline import compile_text
+from modelspec.trust import Trust
 
 HEAD = """\
 modelspec: 1
@@ -18,8 +19,12 @@ inputs:
 """
 
 
+#: the MS037 case names a module that does not exist; trusted, so that importing it is tried
+TRUST = Trust(plugins=frozenset({"no_such_plugin_module_xyz"}))
+
+
 def problems(text: str, file: str = "spec.yaml") -> list[tuple[str, int]]:
-    res = compile_text(textwrap.dedent(text), file)
+    res = compile_text(textwrap.dedent(text), file, trust=TRUST)
     return [(d.code, d.pos.line if d.pos else 0) for d in res.diags.sorted()]
 
 
@@ -27,6 +32,7 @@ def problems(text: str, file: str = "spec.yaml") -> list[tuple[str, int]]:
 CASES: list[tuple[str, str, int]] = [
     ("MS002", "modelspec: 1\nname: [unclosed\n", 3),
     ("MS003", HEAD + "layers:\n  - !!python/object/apply:os.system [ls]\n", 6),
+    ("MS006", HEAD + "imports: {lib: /etc/passwd.yaml}\nlayers: [ReLU]\n", 5),
     ("MS005", HEAD + "layers:\n  - {op: Linear, features: 3, features: 4}\n", 6),
     ("MS010", "modelspec: 1\nname: T\nlayers: [ReLU]\n", 1),
     ("MS010", HEAD + "layers:\n  - {name: a}\n", 6),
@@ -51,6 +57,7 @@ CASES: list[tuple[str, str, int]] = [
     ("MS035", HEAD + "layers:\n  - {name: a, op: ReLU}\n  - {name: a, op: Tanh}\n", 7),
     ("MS036", HEAD + "layers:\n  - {op: ReLU, block: A}\n", 6),
     ("MS037", HEAD + "plugins: [no_such_plugin_module_xyz]\nlayers: [ReLU]\n", 5),
+    ("MS038", HEAD + "plugins: [evilplug]\nlayers: [ReLU]\n", 5),
     ("MS040", HEAD + "layers:\n  - {name: a, op: ReLU}\n  - {op: Add, in: [a, brnch]}\n", 7),
     ("MS041", HEAD + "layers:\n  - {name: a, op: Add, in: [x, b]}\n  - {name: b, op: ReLU}\n", 6),
     ("MS042", HEAD + "layers:\n  - {name: a, op: Add, in: [x, {from: b, delay: 1}]}\n  - {name: b, op: ReLU}\n", 6),

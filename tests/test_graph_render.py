@@ -106,7 +106,7 @@ def test_graph_cli(tmp_path: pathlib.Path) -> None:
     assert res.exit_code == 0, res.output
     assert '"V1.relu" -> "edge:V1.edges.recurrence" [style=dashed, label="t-3"' in out.read_text()
     res = runner.invoke(app, ["graph", str(tmp_path / "missing.yaml"), "-o", str(out)])
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # a missing spec is a usage error
 
 
 # ---- render ------------------------------------------------------------------
@@ -177,4 +177,4 @@ def test_render_cli() -> None:
     res = runner.invoke(app, ["render", str(SPECS / "mlp.yaml"), "--format", "xml"])
     assert res.exit_code == 2
     res = runner.invoke(app, ["render", str(SPECS / "nope.yaml")])
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # a missing spec is a usage error

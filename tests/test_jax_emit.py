@@ -25,8 +25,8 @@ SPECS = sorted(p.name for p in (ROOT / "specs").iterdir() if p.suffix in (".yaml
 ALLOWED_IMPORTS = {"math", "jax", "jax.numpy", "numpy", "jax.lax"}
 
 
-def graph(text: str, file: str = "spec.yaml"):  # noqa: ANN201
-    r = compile_text(text, file)
+def graph(text: str, file: str = "spec.yaml", trust: Any = None):  # noqa: ANN201
+    r = compile_text(text, file, trust=trust)
     assert r.ok, [str(d) for d in r.diags.sorted()]
     return r.graph
 
@@ -179,9 +179,12 @@ def test_plugin_op_has_jax_code(monkeypatch: pytest.MonkeyPatch) -> None:
     if "noise_plugin" not in sys.modules:
         monkeypatch.setitem(sys.modules, "noise_plugin", None)
         monkeypatch.delitem(sys.modules, "noise_plugin")
-    monkeypatch.syspath_prepend(str(ROOT / "tests" / "plugins"))
+    from modelspec.trust import Trust
+
+    # trusted on the "command line"; found beside the spec, without PYTHONPATH
     g = graph("modelspec: 1\nname: Noisy\nplugins: [noise_plugin]\ninputs: {x: [B, 8]}\nlayers:\n"
-              "  - {name: fc, op: Linear, features: 8}\n  - {name: noise, op: MyNoise, std: 0.5}\n")
+              "  - {name: fc, op: Linear, features: 8}\n  - {name: noise, op: MyNoise, std: 0.5}\n",
+              str(ROOT / "tests" / "plugins" / "noisy.yaml"), Trust(plugins=frozenset({"noise_plugin"})))
     mod = build_module(g)
     p = mod.init(jax.random.PRNGKey(0))
     x = np.ones((256, 8), np.float32)

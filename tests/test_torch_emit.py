@@ -143,8 +143,10 @@ def test_hostile_names_and_docs_cannot_inject_code() -> None:
     torch.testing.assert_close(out["t"], torch.nn.functional.linear(f, fwd.weight, fwd.bias))
 
 
-def test_plugin_op_emits_torch_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(ROOT / "tests" / "plugins"))
+def test_plugin_op_emits_torch_code() -> None:
+    from modelspec.trust import Trust
+
+    # the spec sits beside the plugin (found there, no PYTHONPATH), and the command line trusts it
     spec = """
 modelspec: 1
 name: Noisy
@@ -154,7 +156,8 @@ layers:
   - {name: fc, op: Linear, features: 8}
   - {name: noise, op: MyNoise, std: 0.5}
 """
-    r = compile_text(spec, "noisy.yaml")
+    r = compile_text(spec, str(ROOT / "tests" / "plugins" / "noisy.yaml"),
+                     trust=Trust(plugins=frozenset({"noise_plugin"})))
     assert r.ok, r.diags.sorted()
     source = emit_torch(r.graph)
     assert "torch.randn_like(fc) * 0.5 if self.training else fc" in source

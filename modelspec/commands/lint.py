@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..diagnostics import Diagnostic, Diagnostics, Pos
-from ..pipeline import compile_file
+from ..load import inside, load_document
+from ..pipeline import check_document, quiet_gc
+from ..trust import Trust, find_root
 from . import report
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".toml")
@@ -20,51 +21,101 @@ class LintResult:
     files: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    #: set when the command line itself is wrong (a missing path, no spec found): exit 2
+    usage_error: str | None = None
+    seen: set[tuple[object, ...]] = field(default_factory=set, repr=False)
 
     def failed(self, strict: bool) -> bool:
         return any(d.is_error or strict for d in self.diagnostics)
 
 
-def spec_files(paths: Iterable[str]) -> tuple[list[str], list[Diagnostic]]:
-    """Expand directories into the spec files under them, sorted."""
-    files: list[str] = []
+def spec_files(paths: Iterable[str], root: str | None = None) -> tuple[list[tuple[str, str | None]], list[Diagnostic]]:
+    """The spec files named or found under directories, each with the directory it was found under.
+
+    Walking never follows a symlinked directory out of the tree (it reports
+    MS006 instead) and never enters the same directory twice, so a symlink loop
+    ends.  Hidden files and directories (``.git``, ``.venv``) are skipped.
+    """
+    files: list[tuple[str, str | None]] = []
     problems: list[Diagnostic] = []
     for p in paths:
         if os.path.isdir(p):
-            found = sorted(str(f) for f in Path(p).rglob("*") if f.suffix in SPEC_SUFFIXES and f.is_file()
-                           and not any(part.startswith(".") for part in f.parts))
-            files.extend(found)
-        elif os.path.exists(p):
-            files.append(p)
+            top = root or find_root(p, fallback=p)
+            found: list[str] = []
+            _walk(p, top, set(), found, problems)
+            files.extend((f, p) for f in sorted(found))
+        elif os.path.lexists(p):
+            files.append((p, None))
         else:
             problems.append(Diagnostic("MS001", f"no such file or directory: {p}", Pos(p, 1, 1)))
     return files, problems
 
 
-def is_library(path: str) -> bool:
-    """A file with blocks but no `layers` is a block library, linted on import."""
-    from ..load import load_document
-
-    doc = load_document(path, Diagnostics())
-    return doc is not None and isinstance(doc.data, dict) and "layers" not in doc.data and "blocks" in doc.data
-
-
-def lint(paths: Iterable[str], overrides: Mapping[str, Any] | None = None) -> LintResult:
-    files, problems = spec_files(paths)
-    res = LintResult(files=files, diagnostics=list(problems))
-    for f in files:
-        if is_library(f):
-            from ..expand.blocks import Importer
-
-            d = Diagnostics()
-            Importer(d).load_library(f, d)
-            res.diagnostics.extend(d.sorted())
+def _walk(d: str, top: str, seen: set[tuple[int, int]], found: list[str], problems: list[Diagnostic]) -> None:
+    try:
+        st = os.stat(d)
+        if (st.st_dev, st.st_ino) in seen:
+            return
+        seen.add((st.st_dev, st.st_ino))
+        entries = sorted(os.scandir(d), key=lambda e: e.name)
+    except OSError as exc:
+        problems.append(Diagnostic("MS001", f"cannot read the directory {d}: {exc.strerror or exc}", Pos(d, 1, 1)))
+        return
+    for e in entries:
+        if e.name.startswith("."):
             continue
-        r = compile_file(f, overrides)
-        if r.doc is not None:
-            res.sources[r.doc.file] = r.doc.text
-        res.diagnostics.extend(r.diags.sorted())
+        try:
+            is_dir = e.is_dir()  # follows symlinks
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if e.is_symlink() and not inside(e.path, top):
+                problems.append(Diagnostic("MS006", f"`{e.path}` is a symlink to a directory outside the tree "
+                                           f"being checked, `{top}`; not followed", Pos(e.path, 1, 1),
+                                           suggestion="pass `--root DIR` to widen the tree"))
+                continue
+            _walk(e.path, top, seen, found, problems)
+        elif os.path.splitext(e.name)[1].lower() in SPEC_SUFFIXES:
+            found.append(e.path)
+
+
+def lint(paths: Iterable[str], overrides: Mapping[str, Any] | None = None, trust: Trust | None = None) -> LintResult:
+    """Check every spec file named or found; block libraries (blocks, no `layers`) are checked as libraries."""
+    trust = trust or Trust()
+    paths = list(paths)
+    files, problems = spec_files(paths, trust.root)
+    res = LintResult(files=[f for f, _ in files], diagnostics=list(problems))
+    missing = [p for p in paths if not os.path.lexists(p)]
+    if missing:
+        res.usage_error = f"no such file or directory: {', '.join(missing)}"
+    elif not files:
+        res.usage_error = f"no spec files (.yaml, .yml, .toml) found in {', '.join(paths) or 'no paths'}"
+    if res.usage_error:
+        return res
+    with quiet_gc():
+        for f, under in files:
+            _check(f, under, overrides, trust, res)
     return res
+
+
+def _check(f: str, under: str | None, overrides: Mapping[str, Any] | None, trust: Trust, res: LintResult) -> None:
+    """Load ``f`` once; check it as a spec, or as a block library when it has blocks but no `layers`."""
+    from ..expand.blocks import Importer
+
+    spec_trust = trust.for_spec(f, fallback=under)
+    d = Diagnostics()
+    doc = load_document(f, d, root=spec_trust.root)
+    if doc is not None:
+        res.sources[doc.file] = doc.text
+        if isinstance(doc.data, dict) and "layers" not in doc.data and "blocks" in doc.data:
+            Importer(d, spec_trust.root, spec_trust).load_library(f, d, doc)
+        else:
+            check_document(doc, d, overrides, spec_trust)
+    for x in d.sorted():  # once, not per file: a problem of the project's pyproject.toml
+        key = (x.code, x.message, x.pos)
+        if key not in res.seen:
+            res.seen.add(key)
+            res.diagnostics.append(x)
 
 
 def render(res: LintResult, fmt: str, strict: bool) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Iterable, Sequence
 
 from .. import __version__
@@ -16,27 +17,62 @@ def severity_of(d: Diagnostic, strict: bool) -> str:
     return "error" if d.is_error or strict else "warning"
 
 
+#: C0 controls but tab and newline, DEL, C1 controls, bidi overrides and isolates, line separators:
+#: characters that make a terminal (or a CI log) do something, or text read differently than it is
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                     "\u2066-\u2069\ufeff]")
+
+
+def _escape_char(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def printable(s: str, *, newlines: bool = False) -> str:
+    """``s`` with every control character shown as an escape (``\\x1b``, ``\\u202e``).
+
+    A spec is untrusted: an OSC or CSI sequence in a name or comment must not
+    reach the terminal that shows the report.  Tabs stay; newlines only when
+    ``newlines`` (a message is one line, so a newline in it is escaped too).
+    """
+    out = _UNSAFE.sub(_escape_char, s)
+    return out if newlines else out.replace("\n", "\\n")
+
+
+#: line breaks as each loader counts lines (YAML's include NEL and the Unicode separators)
+_YAML_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+_TOML_BREAKS = re.compile("\r?\n")
+
+
+def _source_line(source: str, file: str, line: int) -> str | None:
+    """Line ``line`` of ``source``, split at the line breaks its loader counts."""
+    breaks = _TOML_BREAKS if file.lower().endswith(".toml") else _YAML_BREAKS
+    lines = breaks.split(source)
+    return lines[line - 1] if 0 < line <= len(lines) else None
+
+
 def text(diags: Sequence[Diagnostic], sources: dict[str, str], strict: bool = False) -> str:
-    """``FILE:LINE:COL: MS### message``, the source line, a caret, hints."""
+    """``FILE:LINE:COL: MS### message``, the source line, a caret, hints; control characters escaped."""
     out: list[str] = []
     for d in diags:
-        where = f"{d.pos}: " if d.pos else ""
+        where = f"{printable(str(d.pos))}: " if d.pos else ""
         sev = severity_of(d, strict)
-        out.append(f"{where}{d.code} {sev}: {d.message}")
-        if d.pos and d.pos.file in sources:
-            lines = sources[d.pos.file].splitlines()
-            if 0 < d.pos.line <= len(lines):
-                line = lines[d.pos.line - 1].replace("\t", " ")
-                out.append(f"  {d.pos.line:>4} | {line}")
-                out.append("       | " + " " * max(d.pos.col - 1, 0) + "^")
+        out.append(f"{where}{d.code} {sev}: {printable(d.message)}")
+        line = _source_line(sources[d.pos.file], d.pos.file, d.pos.line) if d.pos and d.pos.file in sources else None
+        if d.pos and line is not None:
+            line = line.replace("\t", " ")
+            out.append(f"  {d.pos.line:>4} | {printable(line)}")
+            out.append("       | " + " " * len(printable(line[:max(d.pos.col - 1, 0)])) + "^")
         if d.suggestion:
-            out.append(f"  = help: {d.suggestion}")
+            out.append(f"  = help: {printable(d.suggestion)}")
         for n in d.notes:
-            out.append(f"  = note: {n}")
+            out.append("  = note: " + printable(n, newlines=True).replace("\n", "\n          "))
     return "\n".join(out)
 
 
 def _gh_escape(s: str, prop: bool = False) -> str:
+    """GitHub's workflow-command escaping, after control characters are made visible."""
+    s = printable(s, newlines=True)
     s = s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         s = s.replace(":", "%3A").replace(",", "%2C")

@@ -22,6 +22,7 @@ from ..validate.errors import data_path
 from .blocks import BlockDef
 from .context import Evaluator, Src
 from .params import check_type, duration_ms, is_duration_text
+from .plugins import PluginScope
 from .scope import AliasT, CopiesT, InstT, NodeT, Ref, Table
 
 RESERVED = {"name", "op", "block", "layers", "in", "repeat", "foreach", "when", "doc"}
@@ -62,8 +63,10 @@ class EdgeDecl:
 
 
 class Expander:
-    def __init__(self, graph: Graph, blocks: dict[str, BlockDef], diags: Diagnostics, ev: Evaluator) -> None:
+    def __init__(self, graph: Graph, blocks: dict[str, BlockDef], diags: Diagnostics, ev: Evaluator,
+                 plugins: PluginScope | None = None) -> None:
         self.g = graph
+        self.plugins = plugins or PluginScope()
         self.blocks = blocks
         self.diags = diags
         self.ev = ev
@@ -217,20 +220,21 @@ class Expander:
     def _op_node(self, op_name: str, item: dict[str, Any], src: Src, table: Table, prefix: str,
                  env: Mapping[str, Any], prev: Link | None, namespace: dict[str, BlockDef], field: str,
                  bare: bool) -> Link | None:
-        op = get_op(op_name)
+        op, hint = self.plugins.lookup(op_name)
         where = src if bare else src.at(field)
-        if op is None:
+        if op is None and (hint or not self.plugins.defer(op_name)):
             self.diags.add("MS030", f"unknown op `{op_name}`", where.pos(),
-                           suggestion=did_you_mean(op_name, list(op_names()) + list(namespace)))
-            return prev
+                           suggestion=hint or did_you_mean(op_name, list(op_names()) + list(namespace)))
+        # an unknown op still makes a node (without attrs): references to it resolve, and shape
+        # inference treats it and what it feeds as unknown instead of reporting follow-on errors
         name = item.get("name")
         if name is None:
             name = self._auto_name(table, item, env, src, op_name)
         path = prefix + str(name)
         raw_attrs = {k: v for k, v in item.items() if k not in RESERVED or k == "layers"}
-        attrs = self.op_attrs(op, raw_attrs, src, env)
+        attrs = self.op_attrs(op, raw_attrs, src, env) if op is not None else None  # None: left unchecked
         inputs = self._inputs(item, src, table, env, prev, path)
-        node = Node(path, op.name, attrs, [], src.pos(), item.get("doc"))
+        node = Node(path, op_name, attrs, [], src.pos(), item.get("doc"))
         for link, delay, pos in inputs:
             conn = Conn("", self.delay_steps(delay, pos), pos)
             node.inputs.append(conn)

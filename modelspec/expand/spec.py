@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from ..diagnostics import Diagnostics
 from ..ir.graph import Graph, InputTerm, OutputTerm, Time
 from ..load.document import Document
-from ..ops.registry import PluginError, load_entry_points, load_plugin
+from ..trust import SpecTrust, untrusted
 from ..validate.errors import pos_finder, report
 from ..validate.models import SpecFile
 from .blocks import BlockDef, Importer, collect_blocks
@@ -18,6 +18,7 @@ from .context import Evaluator, Src
 from .edges import PendingEdge, expand_edge
 from .expander import EdgeDecl, Expander, valid_name
 from .params import apply_overrides
+from .plugins import load_plugins
 from .scope import NodeT, Ref, Resolver, Table
 
 
@@ -35,8 +36,14 @@ def validate(doc: Document, diags: Diagnostics) -> bool:
         return False
 
 
-def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | None = None) -> Graph:
-    """Expand a validated document; problems go to ``diags``."""
+def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | None = None,
+           trust: SpecTrust | None = None) -> Graph:
+    """Expand a validated document; problems go to ``diags``.
+
+    ``trust`` says which `plugins:` may be imported and which tree imports must
+    stay in; by default no plugin beyond the project's own configuration.
+    """
+    trust = trust or untrusted(doc.file)
     data: dict[str, Any] = doc.data
     root = Src(doc, ())
     g = Graph(name=str(data.get("name", "Model")), doc=data.get("doc"), file=doc.file)
@@ -45,22 +52,16 @@ def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | Non
     g.time = _time(data, root, g.params, ev, diags)
     g.plugins = list(data.get("plugins") or [])
     g.train = dict(data.get("train") or {})
-    for msg in load_entry_points():
-        diags.add("MS037", msg, None)
-    for k, mod in enumerate(g.plugins):
-        try:
-            load_plugin(mod)
-        except PluginError as exc:
-            diags.add("MS037", str(exc), root.at("plugins", k).pos())
+    plugins = load_plugins(g.plugins, root, trust, diags)
     namespace: dict[str, BlockDef] = {}
     local = collect_blocks(data, root, g.params, "", namespace)
-    importer = Importer(diags)
+    importer = Importer(diags, trust.root, trust, plugins)
     base_dir = os.path.dirname(os.path.abspath(doc.file))
     for alias, rel in (data.get("imports") or {}).items():
         importer.import_file(alias, str(rel), root.at("imports", alias), base_dir, namespace)
     for d in local.values():
         d.namespace = namespace
-    x = Expander(g, namespace, diags, ev)
+    x = Expander(g, namespace, diags, ev, plugins)
     top = Table("the top level")
     first = _inputs(x, data, root, top)
     last = x.expand_list(data.get("layers"), root.at("layers"), top, "", g.params, first, namespace)
@@ -73,6 +74,7 @@ def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | Non
     x.g.order = list(g.nodes)
     _unused_params(data, root, ev, diags)
     g.creation = x.creation
+    plugins.finish()
     return g
 
 

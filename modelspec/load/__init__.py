@@ -12,12 +12,13 @@ from typing import Callable
 
 from ..diagnostics import Diagnostics, Pos, did_you_mean
 from .document import Document, Path
+from .files import inside, read_bytes
 from .toml_loader import load_toml
 from .yaml_loader import MAX_DEPTH, MAX_TEXT_BYTES, MAX_VALUES, load_yaml
 
 __all__ = [
     "Document", "Path", "load_document", "load_text", "load_yaml", "load_toml",
-    "MAX_DEPTH", "MAX_TEXT_BYTES", "MAX_VALUES", "LOADERS",
+    "MAX_DEPTH", "MAX_TEXT_BYTES", "MAX_VALUES", "LOADERS", "inside", "read_bytes",
 ]
 
 Loader = Callable[[str, str, Diagnostics], "Document | None"]
@@ -58,40 +59,30 @@ def load_text(text: str, file: str, diags: Diagnostics) -> Document | None:
 
 
 def load_document(
-    path: str | os.PathLike[str], diags: Diagnostics, *, display_name: str | None = None
+    path: str | os.PathLike[str], diags: Diagnostics, *, display_name: str | None = None,
+    root: str | None = None, at: Pos | None = None,
 ) -> Document | None:
-    """Read and load the spec file at `path`; positions name `display_name` or `path`."""
+    """Read and load the spec file at `path`; positions name `display_name` or `path`.
+
+    With `root`, a file that resolves outside it (a symlink, `..`) is refused
+    with MS006; only regular files are read, so a FIFO never blocks.  `at` is
+    where a file that cannot be read is reported (an `imports:` entry).
+    """
     file = display_name if display_name is not None else os.fspath(path)
     loader = _loader_for(os.fspath(path), file, diags)
     if loader is None:
         return None
-    at = Pos(file, 1, 1)
-    try:
-        if os.path.getsize(path) > MAX_TEXT_BYTES:
-            diags.add("MS004", "file is larger than the 8 MiB limit for spec files", at)
-            return None
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_TEXT_BYTES + 1)
-    except FileNotFoundError:
-        diags.add("MS001", f"file not found: {file}", at)
-        return None
-    except IsADirectoryError:
-        diags.add("MS001", f"{file} is a directory, not a spec file", at)
-        return None
-    except PermissionError:
-        diags.add("MS001", f"permission denied reading {file}", at)
-        return None
-    except OSError as exc:
-        diags.add("MS001", f"cannot read {file}: {exc.strerror or exc}", at)
+    raw = read_bytes(path, file, diags, limit=MAX_TEXT_BYTES, root=root, at=at)
+    if raw is None:
         return None
     if len(raw) > MAX_TEXT_BYTES:
-        diags.add("MS004", "file is larger than the 8 MiB limit for spec files", at)
+        diags.add("MS004", "file is larger than the 8 MiB limit for spec files", at or Pos(file, 1, 1))
         return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         diags.add("MS001", f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x} on line {line})",
-                  at, suggestion="save the file as UTF-8")
+                  at or Pos(file, 1, 1), suggestion="save the file as UTF-8")
         return None
     return _run(loader, text, file, diags)

@@ -1,15 +1,25 @@
-"""The op registry: built-ins, `plugins:` modules and the `modelspec.ops` entry points."""
+"""The op registry: built-ins, `plugins:` modules and the `modelspec.ops` entry points.
+
+Importing a module runs its code, so `load_plugin` is only called for modules
+the user trusts (see `modelspec.trust`).  Entry points are packages the user
+installed and registered under `modelspec.ops`; they are trusted like any
+installed package.  The registry remembers which `plugins:` module registered
+which ops, so a spec only sees the plugin ops of the modules it names.
+"""
 
 from __future__ import annotations
 
 import importlib
-from typing import Iterable
+import sys
+from typing import Iterable, Sequence
 
 from .base import Op
 
 _REGISTRY: dict[str, Op] = {}
 _BUILTINS_LOADED = False
 _ENTRY_POINTS_LOADED = False
+#: `plugins:` module -> the ops its import registered
+_PLUGIN_OPS: dict[str, frozenset[str]] = {}
 
 BUILTIN_MODULES = (
     "dense", "conv", "pool", "norm", "activation", "shape_ops", "sequence", "dynamics", "recurrence",
@@ -54,12 +64,33 @@ def load_entry_points() -> list[str]:
     return errors
 
 
-def load_plugin(module: str) -> None:
-    """Import a `plugins:` module; its import registers its ops."""
+def load_plugin(module: str, search: Sequence[str] = ()) -> None:
+    """Import a trusted `plugins:` module; its import registers its ops.
+
+    ``search`` (the spec's directory, the tree's root) is put in front of
+    ``sys.path`` for this import only, so a plugin beside the spec is found
+    without `PYTHONPATH` and later imports do not see those directories.
+    """
+    if module in _PLUGIN_OPS and module in sys.modules and _PLUGIN_OPS[module] <= _REGISTRY.keys():
+        return
+    before = set(_REGISTRY)
+    saved = list(sys.path)
+    sys.path[:0] = [d for d in search if d not in sys.path]
     try:
         importlib.import_module(module)
     except Exception as exc:
         raise PluginError(f"cannot import plugin module `{module}`: {exc}") from exc
+    finally:
+        sys.path[:] = saved
+    _PLUGIN_OPS[module] = frozenset(set(_REGISTRY) - before)
+
+
+def plugin_of(op_name: str) -> str | None:
+    """The `plugins:` module whose import registered ``op_name``, if any."""
+    for module, names in _PLUGIN_OPS.items():
+        if op_name in names:
+            return module
+    return None
 
 
 def get_op(name: str) -> Op | None:

@@ -1,9 +1,11 @@
 """An example plugin: Mithril's custom primitive GaussianNoise as the op `MyNoise`.
 
-A spec loads it with ``plugins: [noise_plugin]`` (the module must be importable:
-on ``sys.path``, or installed and registered under the ``modelspec.ops`` entry-point
-group).  Importing the module registers the op; from then on `MyNoise` is used
-like any built-in op::
+A spec loads it with ``plugins: [noise_plugin]`` when the user trusts it
+(``--plugin noise_plugin``, ``--allow-plugins`` or ``[tool.modelspec] plugins``
+in pyproject.toml; a spec alone cannot); it is found beside the spec, at the
+repository root, on ``sys.path``, or installed and registered under the
+``modelspec.ops`` entry-point group.  Importing the module registers the op;
+from then on `MyNoise` is used like any built-in op::
 
     layers:
       - {op: Linear, features: 64}
