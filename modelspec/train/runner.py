@@ -163,6 +163,9 @@ def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI, source: str, setu
     if cfg.batch_size % dist.world:
         raise ConfigError(f"--batch-size {cfg.batch_size} does not split over {dist.world} processes; "
                           "use a multiple of the number of processes")
+    if resumed is None and os.path.isfile(os.path.join(run_dir, ckpt.LAST)):
+        raise ConfigError(f"{run_dir} holds a run already ({ckpt.LAST}): continue it with --resume {run_dir}, "
+                          "or choose another --run-dir")
     run = RunDir(run_dir, writer=dist.main)
     removed, size = run.clean()
     if removed:
@@ -228,11 +231,11 @@ def _write_run_files(req: Request, run: RunDir, resolved: dict[str, Any], source
     when changes were allowed, the new spec kept beside the original with a record of what changed."""
     with open(req.spec, encoding="utf-8") as fh:
         text = fh.read()
+    dropped = run.cut_metrics(resumed.rows if resumed else 0, resumed.pos.step if resumed else 0)
+    if dropped:  # a fresh start: records of a run here that was killed before its first checkpoint
+        ui.message(f"note: {dropped} metrics record(s) that no checkpoint covers were dropped; they are written "
+                   "again")
     if resumed is not None:
-        dropped = run.cut_metrics(resumed.rows, resumed.pos.step)
-        if dropped:
-            ui.message(f"note: {dropped} metrics record(s) written after {os.path.basename(resumed.path)} were "
-                       "dropped; they are written again")
         if resumed.changes:
             import time
 
