@@ -153,6 +153,18 @@ def test_kill_9_at_each_checkpoint_write_then_resume_matches_an_uninterrupted_ru
         assert_same_run(run, ref)
 
 
+def test_a_record_cut_short_is_dropped_and_written_again(base: Path, reference: dict[str, Path],
+                                                        tmp_path: Path) -> None:
+    """A kill while a record is appended leaves half a line after the last checkpoint's records."""
+    run = tmp_path / "run"
+    assert cli(*args(base, "--epochs", "1", "--run-dir", str(run)))[0] == 0
+    with open(run / "metrics.jsonl", "a") as fh:
+        fh.write('{"kind": "batch", "epoch": 2, "batch": 2, "step": 8, "lo')
+    code, out = cli(*args(base, "--epochs", str(EPOCHS), "--resume", str(run)))
+    assert code == 0, out
+    assert_same_run(run, reference["torch"])
+
+
 def test_a_fresh_start_does_not_overwrite_a_run(base: Path, one_epoch: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(one_epoch, run)
@@ -220,6 +232,10 @@ def test_a_flipped_byte_is_refused_for_resume_and_eval(base: Path, tmp_path: Pat
                         str(base / "data.npz"))
         assert code == 3 and "is damaged" in out and "Traceback" not in out, out
     assert counter.calls == 0
+    from modelspec.params import load as load_params
+
+    with pytest.raises(ckpt.CheckpointError, match="weights.safetensors is damaged"):
+        load_params(run / ckpt.WEIGHTS)
     code, out = cli("eval", str(base / "mlp.yaml"), "--checkpoint", str(run / ckpt.BEST), "--data",
                     str(base / "data.npz"))
     assert code == 0 and counter.calls == 2, out  # the untouched checkpoint still evaluates
