@@ -166,11 +166,6 @@ def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI, source: str, setu
     if resumed is None and os.path.isfile(os.path.join(run_dir, ckpt.LAST)):
         raise ConfigError(f"{run_dir} holds a run already ({ckpt.LAST}): continue it with --resume {run_dir}, "
                           "or choose another --run-dir")
-    run = RunDir(run_dir, writer=dist.main)
-    removed, size = run.clean()
-    if removed:
-        ui.message(f"note: removed {removed} temporary file(s) ({size / 2**20:.1f} MiB) that interrupted writes "
-                   f"left in {run.path}")
     io = model_io(req.graph, cfg.output)
     plan = loss_plan(cfg.loss, io)
     full = data_mod.load(source, io, loss=cfg.loss.name, split_name="train", seed=cfg.seed, dims=req.dims,
@@ -186,6 +181,11 @@ def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI, source: str, setu
         if int(meta.get("n_train", len(train_ds))) != len(train_ds):
             ui.warn(f"the training data has {len(train_ds)} samples, the checkpoint saw {meta['n_train']}: "
                     "the run will not match an uninterrupted one")
+    run = RunDir(run_dir, writer=dist.main)  # only now: nothing is written before the data and model are checked
+    removed, size = run.clean()
+    if removed:
+        ui.message(f"note: removed {removed} temporary file(s) ({size / 2**20:.1f} MiB) that interrupted writes "
+                   f"left in {run.path}")
     resolved = cfg.model_dump(mode="json")
     if dist.main:
         _write_run_files(req, run, resolved, source, dist, resumed, ui)
