@@ -283,6 +283,18 @@ def test_bad_metadata_is_refused_before_set_up(key: str, value: str, expect: str
     assert counter.calls == 0
 
 
+def test_bad_metadata_is_refused_by_eval_before_set_up(base: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    run = tmp_path / "run"
+    assert cli(*args(base, "--epochs", "1", "--run-dir", str(run)))[0] == 0
+    t, meta = ckpt.load(str(run / ckpt.LAST))
+    ckpt.save(str(run / ckpt.LAST), t, {**meta, "config": "{not json"})
+    counter = SetUpCounter(monkeypatch)
+    code, out = cli("eval", str(base / "mlp.yaml"), "--checkpoint", str(run), "--data", str(base / "data.npz"))
+    assert code == 3 and "metadata `config` is '{not json', not valid JSON" in out and "Traceback" not in out, out
+    assert counter.calls == 0
+
+
 def test_edited_metadata_breaks_the_digest(base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Metadata edited without modelspec (the digest not recomputed) is damage too."""
     from safetensors.numpy import save_file

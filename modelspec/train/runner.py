@@ -218,7 +218,7 @@ def _with_hint(load: Any, meta: dict[str, str], overrides: dict[str, Any]) -> No
     try:
         load()
     except ckpt.CheckpointError as exc:
-        trained = json.loads(meta.get("overrides", "null"))
+        trained = ckpt.meta_json(meta, "overrides", None, "checkpoint", dict)
         if trained is None or trained == overrides:
             raise
         sets = " ".join(f"--set {k}={json.dumps(v)}" for k, v in trained.items()) or "no --set values"

@@ -40,7 +40,7 @@ def write_error(path: str, exc: OSError, kept: str | None = None) -> WriteError:
     full = exc.errno in _NO_SPACE
     what = "no space left on device" if full else (exc.strerror or str(exc))
     tail = f"; the previous file {kept} is kept" if kept else ""
-    hint = "; free some space (or use another --run-dir) and resume" if full else ""
+    hint = "; free some space, then resume" if full else ""
     return WriteError(f"{what} writing {path}{tail}{hint}", disk_full=full)
 
 
