@@ -406,6 +406,18 @@ def test_what_changes_nothing_is_not_a_change(base: Path, one_epoch: Path, tmp_p
     assert not (run / "changes.jsonl").exists()
 
 
+def test_fingerprints_need_neither_torch_nor_jax() -> None:
+    code = ("import sys; from modelspec.pipeline import load; from modelspec.train import fingerprint as fp; "
+            "from modelspec.train import resume; "
+            f"g = load({str(ROOT / 'specs' / 'resnet18.yaml')!r}, {{}}); d = fp.describe(g); "
+            "assert fp.graph_changes(d, fp.describe(load(g.file, {}))) == []; "
+            "print(len(d['nodes']), 'torch' in sys.modules, 'jax' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    nodes, torch_loaded, jax_loaded = done.stdout.split()
+    assert int(nodes) > 20 and (torch_loaded, jax_loaded) == ("False", "False")
+
+
 # -- 6: a resume in the middle of an epoch writes the records of an uninterrupted run -----------------------
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])
