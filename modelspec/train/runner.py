@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import shlex
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -237,26 +239,24 @@ def _write_run_files(req: Request, run: RunDir, resolved: dict[str, Any], source
                    "again")
     if resumed is not None:
         if resumed.changes:
-            import time
-
             name = run.record_changes(req.spec, text, req.overrides, {
                 "checkpoint": resumed.path, "epoch": resumed.pos.epoch, "batch": resumed.pos.batch,
                 "step": resumed.pos.step, "changes": resumed.changes, "train": resolved, "data": source,
                 "argv": sys.argv[1:], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
             ui.warn(f"resuming with changes (--allow-changes), recorded in {run.file('changes.jsonl')}, the new "
                     f"spec kept as {run.file(name)}:\n{listing(resumed.changes)}")
-        if os.path.isfile(run.file(run.spec_name(req.spec))) and os.path.isfile(run.file("config.json")):
-            return  # the record of what the run was stays as it was written
-    rendered = None
-    try:
-        from ..commands.render import render_spec  # written by the front end; optional here
-
-        rendered = render_spec(req.graph, "yaml")
-    except Exception:  # noqa: BLE001 - the raw text is always kept; the rendering is a bonus
+    # on resume, the record of how the run started stays as it was written (unless it was lost)
+    if resumed is None or not os.path.isfile(run.file(run.spec_name(req.spec))):
         rendered = None
-    run.write_spec(req.spec, text, req.overrides, rendered)
-    import platform
+        try:
+            from ..commands.render import render_spec  # written by the front end; optional here
 
+            rendered = render_spec(req.graph, "yaml")
+        except Exception:  # noqa: BLE001 - the raw text is always kept; the rendering is a bonus
+            rendered = None
+        run.write_spec(req.spec, text, req.overrides, rendered)
+    if resumed is not None and os.path.isfile(run.file("config.json")):
+        return
     versions = {"python": platform.python_version()}
     for mod in ("torch", "jax", "optax", "numpy"):
         m = sys.modules.get(mod)
