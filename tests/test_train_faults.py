@@ -174,6 +174,22 @@ def test_a_fresh_start_does_not_overwrite_a_run(base: Path, one_epoch: Path, tmp
     assert ((run / ckpt.LAST).read_bytes(), (run / "metrics.jsonl").read_text()) == before
 
 
+def test_a_folder_another_process_writes_is_refused(base: Path, one_epoch: Path, tmp_path: Path) -> None:
+    """While a run holds its folder, a second start there neither trains nor cleans its temporaries."""
+    fcntl = pytest.importorskip("fcntl")
+    run = tmp_path / "run"
+    shutil.copytree(one_epoch, run)
+    live = run / ".last.safetensors.abcd1234.tmp"  # what a live writer has half-written
+    live.write_bytes(b"\0" * 100)
+    with open(run / storage.LOCK, "a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, out = cli(*args(base, "--epochs", "2", "--resume", str(run)))
+    assert code == 2 and "another modelspec process is training in" in out, out
+    assert live.exists() and ckpt.load(str(run / ckpt.LAST))[1]["epoch"] == "1"
+    code, out = cli(*args(base, "--epochs", "2", "--resume", str(run)))  # released: now it goes on
+    assert code == 0 and not live.exists(), out
+
+
 def test_temporaries_of_other_programs_are_left_alone(base: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     assert cli(*args(base, "--epochs", "1", "--run-dir", str(run)))[0] == 0

@@ -17,7 +17,7 @@ import os
 import time
 from typing import Any, Iterable
 
-from .storage import atomic_write, clean_temporaries, write_error
+from .storage import atomic_write, clean_temporaries, lock_folder, unlock_folder, write_error
 
 #: files `atomic_write` replaces in a run folder: their temporaries are ours to clean
 OWN_FILES = ["last.safetensors", "best.safetensors", "weights.safetensors", "spec.yaml", "spec.toml",
@@ -43,15 +43,22 @@ class RunDir:
         self.writer = writer
         self._plot_warned = False
         self.rows = 0  # complete records in metrics.jsonl
+        self._lock: int | None = None
         if writer:
             try:
                 os.makedirs(path, exist_ok=True)
             except OSError as exc:
                 raise write_error(path, exc) from None
+            self._lock = lock_folder(path)
             self.rows = len(self.read_metrics())
             metrics = self.file("metrics.jsonl")
             if os.path.isfile(metrics) and os.path.getsize(metrics) and not _ends_with_newline(metrics):
                 self.cut_metrics(self.rows, 0)  # a record a kill cut short: appending would glue onto it
+
+    def close(self) -> None:
+        """Let another process write here (the lock also ends with the process)."""
+        unlock_folder(self._lock)
+        self._lock = None
 
     def file(self, name: str) -> str:
         return os.path.join(self.path, name)

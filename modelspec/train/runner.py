@@ -34,14 +34,14 @@ from .fingerprint import config_view, graph_changes, describe, listing
 from .resume import Resume, open_resume, run_meta
 from .rundir import RunDir, new_path
 from .sources import DataError
-from .storage import WriteError
+from .storage import FolderBusy, WriteError
 from .terminals import model_io
 from .ui import UI, error, warning
 
 EXIT_USAGE = 2
 EXIT_CHECKPOINT = 3
 EXIT_WRITE = 4
-USER_ERRORS = (ConfigError, DataError, ckpt.CheckpointError, WriteError)
+USER_ERRORS = (ConfigError, DataError, ckpt.CheckpointError, WriteError, FolderBusy)
 
 
 def exit_code(exc: Exception) -> int:
@@ -184,35 +184,39 @@ def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI, source: str, setu
             ui.warn(f"the training data has {len(train_ds)} samples, the checkpoint saw {meta['n_train']}: "
                     "the run will not match an uninterrupted one")
     run = RunDir(run_dir, writer=dist.main)  # only now: nothing is written before the data and model are checked
-    removed, size = run.clean()
-    if removed:
-        ui.message(f"note: removed {removed} temporary file(s) ({size / 2**20:.1f} MiB) that interrupted writes "
-                   f"left in {run.path}")
-    resolved = cfg.model_dump(mode="json")
-    if dist.main:
-        _write_run_files(req, run, resolved, source, dist, resumed, ui)
-    for note in full.notes:
-        ui.message(f"note: {note}")
-    base_meta = {"backend": req.backend, "model": req.graph.name, "seed": str(cfg.seed), "world": str(dist.world),
-                 "config": json.dumps(resolved), "n_train": str(len(train_ds)), "batch_size": str(cfg.batch_size),
-                 "overrides": json.dumps(req.overrides), **run_meta(req.graph, setup_view)}
-    loop = Loop(trainer, cfg, train_ds, val_ds, dist, ui, run, base_meta, _hint(req, run.path, source), pos,
-                req.on_batch)
-    n_params = sum(int(v.size) for k, v in trainer.model_tensors().items() if k in req.graph.param_names())
-    ui.table(f"modelspec train: {req.graph.name}", [
-        ("backend", f"{req.backend} on {dist.device}" + (f", {dist.world} processes" if dist.active else "")),
-        ("parameters", f"{n_params:,}"),
-        ("data", f"{source}: {len(train_ds)} train, {len(val_ds) if val_ds else 0} validation samples"),
-        ("optimizer", f"{cfg.optimizer.name}, lr {cfg.optimizer.lr:g}, {cfg.schedule.name} schedule"),
-        ("epochs", f"{cfg.epochs} x {loop.steps_per_epoch} steps of {cfg.batch_size}"
-         + (f" (resuming at epoch {pos.epoch + 1}, batch {pos.batch})" if resumed else "")),
-        ("run folder", run.path)])
-    with ui:
-        code = loop.fit()
-    if code == 0 and dist.main:
-        ui.message(f"done: checkpoints {ckpt.LAST} and {ckpt.BEST}, final weights {ckpt.WEIGHTS}, metrics and "
-                   f"learning curve in {run.path}")
-    return code
+    try:
+        removed, size = run.clean()
+        if removed:
+            ui.message(f"note: removed {removed} temporary file(s) ({size / 2**20:.1f} MiB) that interrupted "
+                       f"writes left in {run.path}")
+        resolved = cfg.model_dump(mode="json")
+        if dist.main:
+            _write_run_files(req, run, resolved, source, dist, resumed, ui)
+        for note in full.notes:
+            ui.message(f"note: {note}")
+        base_meta = {"backend": req.backend, "model": req.graph.name, "seed": str(cfg.seed),
+                     "world": str(dist.world), "config": json.dumps(resolved), "n_train": str(len(train_ds)),
+                     "batch_size": str(cfg.batch_size), "overrides": json.dumps(req.overrides),
+                     **run_meta(req.graph, setup_view)}
+        loop = Loop(trainer, cfg, train_ds, val_ds, dist, ui, run, base_meta, _hint(req, run.path, source), pos,
+                    req.on_batch)
+        n_params = sum(int(v.size) for k, v in trainer.model_tensors().items() if k in req.graph.param_names())
+        ui.table(f"modelspec train: {req.graph.name}", [
+            ("backend", f"{req.backend} on {dist.device}" + (f", {dist.world} processes" if dist.active else "")),
+            ("parameters", f"{n_params:,}"),
+            ("data", f"{source}: {len(train_ds)} train, {len(val_ds) if val_ds else 0} validation samples"),
+            ("optimizer", f"{cfg.optimizer.name}, lr {cfg.optimizer.lr:g}, {cfg.schedule.name} schedule"),
+            ("epochs", f"{cfg.epochs} x {loop.steps_per_epoch} steps of {cfg.batch_size}"
+             + (f" (resuming at epoch {pos.epoch + 1}, batch {pos.batch})" if resumed else "")),
+            ("run folder", run.path)])
+        with ui:
+            code = loop.fit()
+        if code == 0 and dist.main:
+            ui.message(f"done: checkpoints {ckpt.LAST} and {ckpt.BEST}, final weights {ckpt.WEIGHTS}, metrics "
+                       f"and learning curve in {run.path}")
+        return code
+    finally:
+        run.close()
 
 
 def _with_hint(load: Any, meta: dict[str, str], overrides: dict[str, Any]) -> None:

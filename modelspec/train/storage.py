@@ -23,6 +23,7 @@ import tempfile
 
 KILL_ENV = "MODELSPEC_TEST_KILL_DURING_SAVE"
 DISK_FULL_ENV = "MODELSPEC_TEST_DISK_FULL_AT_SAVE"
+LOCK = ".modelspec.lock"
 _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _saves = 0
 
@@ -115,6 +116,36 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+class FolderBusy(Exception):
+    """Another process is writing the same run folder."""
+
+
+def lock_folder(folder: str) -> int | None:
+    """Hold an exclusive lock on ``folder`` for the life of this process (the kernel drops it at exit,
+    even after kill -9), so that cleaning temporaries never removes a live writer's file."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock, cleaning still only touches our own names
+        return None
+    path = os.path.join(folder, LOCK)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, _MODE)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise FolderBusy(f"another modelspec process is training in {folder}; wait for it to finish, or stop "
+                         "it (Ctrl-C saves a checkpoint) and resume") from None
+    return fd
+
+
+def unlock_folder(fd: int | None) -> None:
+    if fd is not None:
+        os.close(fd)
 
 
 def temporary_pattern(names: list[str]) -> re.Pattern[str]:
