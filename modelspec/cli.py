@@ -301,19 +301,25 @@ def train(
     dims: Optional[List[str]] = DimOpt,
     log_every: Optional[int] = typer.Option(None, "--log-every", help="Also log metrics every N batches."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    allow_changes: bool = typer.Option(False, "--allow-changes",
+                                       help="--resume even though the spec or config changed (recorded)."),
     sets: Optional[List[str]] = SetOpt,
     allow_plugins: bool = AllowPluginsOpt,
     plugin: Optional[List[str]] = PluginOpt,
     root: Optional[str] = RootOpt,
 ) -> None:
-    """Train a spec: progress bars, metrics, checkpoints; Ctrl-C saves and --resume continues."""
+    """Train a spec: progress bars, metrics, checkpoints; Ctrl-C saves and --resume continues.
+
+    Exit codes: 0 done, 1 spec errors or a nan/inf loss, 2 usage or data problem, 3 checkpoint refused
+    (damaged, or from another spec/config), 4 a run file could not be written (disk full), 130/143 signal."""
     from .train.runner import Request, train as run
 
     overrides = _overrides(sets)
     g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
     flags = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "seed": seed,
              "run_dir": run_dir, "log_every": log_every}
-    req = Request(spec, g, overrides, data, backend, device, _dims(dims), resume, progress, flags)
+    req = Request(spec, g, overrides, data, backend, device, _dims(dims), resume, progress, flags,
+                  allow_changes=allow_changes)
     raise typer.Exit(run(req))
 
 

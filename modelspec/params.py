@@ -70,10 +70,19 @@ def save(path: PathLike, params: Mapping[str, Any], metadata: Mapping[str, Any] 
 
 
 def load(path: PathLike) -> dict[str, np.ndarray]:
-    """``name -> numpy array`` from a safetensors file (in the file's header order)."""
+    """``name -> numpy array`` from a safetensors file (in the file's header order).
+
+    A file modelspec's training wrote carries a digest; a mismatch raises
+    `CheckpointError` rather than handing back damaged weights."""
     from safetensors.numpy import load_file
 
-    return dict(load_file(os.fspath(path)))
+    from .train.checkpoint import DIGEST, verify
+
+    arrays = dict(load_file(os.fspath(path)))
+    meta = metadata(path)
+    if DIGEST in meta:
+        verify(os.fspath(path), arrays, meta)
+    return arrays
 
 
 def metadata(path: PathLike) -> dict[str, str]:

@@ -67,7 +67,7 @@ def test_resume_with_the_other_backend_is_refused(tmp_path: Path) -> None:
     run = tmp_path / "run"
     assert cli("train", MLP, *TINY, "--epochs", "1", "--run-dir", str(run), "--backend", "jax")[0] == 0
     code, out = cli("train", MLP, *TINY, "--epochs", "2", "--resume", str(run))
-    assert code == 2 and "written by the jax backend" in out
+    assert code == 3 and "written by the jax backend" in out
 
 
 @pytest.mark.parametrize("steps", ["all", "last", (1, 4), (-2, 5)])

@@ -57,17 +57,20 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path: Path) -> None:
 
 def test_kill_9_during_a_checkpoint_write_keeps_the_previous_one(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    # saves: epoch 1 last (1) and best (2), epoch 2 last (3): killed half-way through that one
+    # saves: epoch 1 best (1) and last (2); epoch 2 best (if it is) and last: the 3rd is one of those,
+    # killed half-way through, and last.safetensors is still epoch 1's
     proc = modelspec("train", MLP, *TINY, "--epochs", "4", "--run-dir", str(run),
                      env={"MODELSPEC_TEST_KILL_DURING_SAVE": "3"})
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == -signal.SIGKILL, out
-    assert any(p.name.startswith(".last.safetensors.") for p in run.iterdir())  # the torn temporary file
+    torn = [p.name for p in run.iterdir() if p.name.endswith(".tmp")]
+    assert len(torn) == 1 and torn[0].startswith((".last.safetensors.", ".best.safetensors.")), torn
     tensors, meta = ckpt.load(str(run / "last.safetensors"))
     assert meta["epoch"] == "1" and all(np.isfinite(v).all() for v in ckpt.model_tensors(tensors).values())
     res = CliRunner().invoke(app, ["train", MLP, *TINY, "--epochs", "2", "--resume", str(run)])
     assert res.exit_code == 0, res.output
     assert ckpt.load(str(run / "last.safetensors"))[1]["epoch"] == "2"
+    assert not [p.name for p in run.iterdir() if p.name.endswith(".tmp")]  # cleaned on the next start
 
 
 def _free_port() -> int:

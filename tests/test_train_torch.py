@@ -126,7 +126,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> No
     run = tmp_path / "run"
     assert cli("train", MLP, *TINY, "--epochs", "1", "--run-dir", str(run))[0] == 0
     before = weights(run)
-    code, out = cli("train", MLP, *TINY, "--epochs", "3", "--resume", str(run), "--lr", "1e30")
+    code, out = cli("train", MLP, *TINY, "--epochs", "3", "--resume", str(run), "--lr", "1e30", "--allow-changes")
     assert code == 1
     assert "the loss became nan" in out and "last good checkpoint is kept" in out and "Traceback" not in out
     assert same(before, weights(run))
@@ -157,7 +157,7 @@ def test_user_errors_are_one_line(tmp_path: Path) -> None:
     code, out = cli("train", str(spec), "--data", "synthetic:32", "--run-dir", str(tmp_path / "r"))
     assert code == 2 and "no node `rleu`" in out and "relu" in out
     code, out = cli("train", MLP, *TINY, "--resume", str(tmp_path / "nowhere"))
-    assert code == 2 and "does not exist" in out
+    assert code == 2 and "does not exist" in out  # a usage error (2), not a refused checkpoint (3)
     code, out = cli("train", MLP, "--set", "hidden=[16]", "--set", "input_size=8")
     assert code == 2 and "no data" in out
     assert "Traceback" not in out

@@ -3,91 +3,75 @@
 Tensor names are namespaced: ``model.<state_dict name>`` (parameters and
 buffers, the names both backends share), ``optim.<...>`` (optimiser state,
 flattened), ``rng.<...>`` (random generator states).  Scalars and structure go
-in the string metadata: ``epoch``, ``step``, ``batch``, the resolved config.
+in the string metadata: ``epoch``, ``step``, ``batch``, the resolved config,
+the fingerprint of the checked IR, the number of metrics rows it covers.
 
-Writes are atomic: a temporary file in the same folder is written, flushed
-and fsynced, then renamed over the target with `os.replace`, and the folder is
-fsynced; a crash at any moment leaves the previous file whole.
+Every file carries a sha256 ``digest`` of its tensors and metadata, checked on
+every load: storage that flips a bit must not hand back different weights in
+silence.  Writes are atomic (`storage.atomic_write`): a crash at any moment
+leaves the previous file whole.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import random
-import tempfile
 from typing import Any
 
 import numpy as np
 
-FORMAT = "modelspec-checkpoint-1"
+from .storage import atomic_write, count_save
+
+__all__ = ["atomic_write", "CheckpointError", "CheckpointNotFound", "save", "load", "locate", "digest"]
+
+FORMAT = "modelspec-checkpoint-2"
+FORMATS = ("modelspec-checkpoint-1", FORMAT)  # 1: before digests; its files load as unverified weights
 LAST, BEST, WEIGHTS = "last.safetensors", "best.safetensors", "weights.safetensors"
-_KILL_ENV = "MODELSPEC_TEST_KILL_DURING_SAVE"  # test hook: SIGKILL half-way through the Nth checkpoint
-_saves = 0
-
-
-def _umask() -> int:
-    old = os.umask(0)
-    os.umask(old)
-    return old
-
-
-_MODE = 0o666 & ~_umask()  # mkstemp makes 0600 files; results should be readable like any other
+DIGEST = "digest"
 
 
 class CheckpointError(Exception):
-    """A checkpoint that cannot be found, read or used; printed without a traceback."""
+    """A checkpoint that cannot be read or used (damaged, or from another run); printed without a traceback."""
 
 
-def _fsync_dir(path: str) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return  # not supported here (e.g. Windows): the rename is still atomic
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+class CheckpointNotFound(CheckpointError):
+    """``--resume``/``--checkpoint`` names nothing: a usage error rather than a bad file."""
 
 
-def atomic_write(path: str, data: bytes, *, _die_midway: bool = False) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never a part."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    try:
-        os.chmod(tmp, _MODE)
-        with os.fdopen(fd, "wb") as fh:
-            if _die_midway:
-                fh.write(data[: len(data) // 2])
-                fh.flush()
-                os.kill(os.getpid(), 9)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(folder)
+def digest(tensors: dict[str, np.ndarray], meta: dict[str, str]) -> str:
+    """sha256 over every tensor (name, dtype, shape, bytes) and every metadata item, in sorted order.
+
+    Stored in the file's metadata and checked on every load, so that a flipped
+    bit anywhere in the data is refused instead of trained on."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        arr = np.asarray(tensors[name])
+        h.update(json.dumps([name, arr.dtype.name, list(arr.shape)]).encode())
+        h.update(np.ascontiguousarray(arr).reshape(-1).view(np.uint8).data)
+    for key in sorted(k for k in meta if k != DIGEST):
+        h.update(json.dumps([key, meta[key]]).encode())
+    return "sha256:" + h.hexdigest()
 
 
 def save(path: str, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> None:
-    """Save a checkpoint (tensors as numpy arrays, metadata as strings) atomically."""
+    """Save a checkpoint (tensors as numpy arrays, metadata as strings) atomically, with its digest."""
     from safetensors.numpy import save as st_save
 
-    global _saves
-    _saves += 1
-    meta = {"format": FORMAT, **meta}
+    meta = {"format": FORMAT, **{k: v for k, v in meta.items() if k != DIGEST}}
     arrays = {k: np.require(v, requirements="C") for k, v in tensors.items()}  # keeps 0-d arrays 0-d
-    kill_at = os.environ.get(_KILL_ENV, "")
-    atomic_write(path, st_save(arrays, metadata=meta), _die_midway=kill_at.isdigit() and int(kill_at) == _saves)
+    meta[DIGEST] = digest(arrays, meta)
+    atomic_write(path, st_save(arrays, metadata=meta), fault=count_save())
 
 
-def load(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The tensors and metadata of a checkpoint (or of a plain weights file)."""
+def load(path: str, *, verified: bool = True) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The tensors and metadata of a checkpoint (or of a plain weights file).
+
+    A file that carries a digest must match it; a modelspec checkpoint of the
+    current format must carry one.  Plain weights files (exported, converted:
+    no modelspec format) have nothing to check and load as they are."""
     from safetensors import safe_open
 
     try:
@@ -95,10 +79,33 @@ def load(path: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
             meta = dict(fh.metadata() or {})
             tensors = {k: fh.get_tensor(k) for k in fh.keys()}
     except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {path} does not exist") from None
+        raise CheckpointNotFound(f"checkpoint {path} does not exist") from None
     except Exception as exc:  # noqa: BLE001 - a damaged file is a user-facing problem
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}; the file is damaged or not a "
+                              "safetensors file") from None
+    if verified:
+        verify(path, tensors, meta)
     return tensors, meta
+
+
+def verify(path: str, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> None:
+    """Refuse a file whose content does not match its stored digest."""
+    stored = meta.get(DIGEST)
+    if stored is None:
+        if meta.get("format") == FORMAT:
+            raise CheckpointError(f"{path} is damaged: a modelspec checkpoint must carry a `{DIGEST}` and this "
+                                  "one has none; use another checkpoint of the run (best.safetensors) or retrain")
+        return
+    actual = digest(tensors, meta)
+    if actual != stored:
+        raise CheckpointError(f"{path} is damaged: its content does not match the sha256 digest stored when it "
+                              f"was written (stored {stored[:19]}..., now {actual[:19]}...); do not use it: take "
+                              "another checkpoint of the run (best.safetensors) or retrain")
+
+
+def is_checkpoint(meta: dict[str, str]) -> bool:
+    """Written by modelspec's training loop (rather than a plain weights file)."""
+    return meta.get("format", "") in FORMATS
 
 
 def locate(where: str) -> str:
@@ -106,10 +113,10 @@ def locate(where: str) -> str:
     if os.path.isdir(where):
         path = os.path.join(where, LAST)
         if not os.path.isfile(path):
-            raise CheckpointError(f"{where} holds no {LAST}: nothing to resume from")
+            raise CheckpointNotFound(f"{where} holds no {LAST}: nothing to resume from")
         return path
     if not os.path.isfile(where):
-        raise CheckpointError(f"checkpoint {where} does not exist (give a run folder or a .safetensors file)")
+        raise CheckpointNotFound(f"checkpoint {where} does not exist (give a run folder or a .safetensors file)")
     return where
 
 
@@ -136,6 +143,52 @@ def check_names(have: dict[str, np.ndarray], want: dict[str, tuple[int, ...]], w
                               "this spec with the same --set values?")
 
 
+# -- metadata, read defensively: a bad value is a refused file, never a crash ---------------------------------
+
+def _bad(path: str, key: str, value: Any, want: str) -> CheckpointError:
+    shown = value if len(str(value)) <= 60 else str(value)[:57] + "..."
+    return CheckpointError(f"{path}: metadata `{key}` is {shown!r}, not {want}; the file is damaged or was not "
+                           "written by modelspec")
+
+
+def meta_int(meta: dict[str, str], key: str, path: str, default: int | None = None) -> int:
+    """A whole number >= 0 from the metadata."""
+    if key not in meta:
+        if default is None:
+            raise CheckpointError(f"{path}: metadata `{key}` is missing; the file was not written by modelspec's "
+                                  "training loop")
+        return default
+    value = meta[key]
+    if not (isinstance(value, str) and value.isdigit() and len(value) < 19):
+        raise _bad(path, key, value, "a whole number")
+    return int(value)
+
+
+def meta_json(meta: dict[str, str], key: str, default: Any = None, path: str = "checkpoint",
+              kind: type | tuple[type, ...] | None = None) -> Any:
+    """A JSON value from the metadata, of type ``kind`` when given."""
+    if key not in meta:
+        return default
+    try:
+        value = json.loads(meta[key])
+    except (TypeError, ValueError):
+        raise _bad(path, key, meta[key], "valid JSON") from None
+    if kind is not None and not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise _bad(path, key, meta[key], f"a JSON {names}")
+    return value
+
+
+def meta_number(meta: dict[str, str], key: str, path: str) -> float | None:
+    """A finite float or null from the metadata."""
+    value = meta_json(meta, key, None, path)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _bad(path, key, meta[key], "a number")
+    return float(value)
+
+
 # -- random generator states ----------------------------------------------------------------------------------
 
 def host_rng_state() -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -148,14 +201,16 @@ def host_rng_state() -> tuple[dict[str, np.ndarray], dict[str, str]]:
     return tensors, meta
 
 
-def restore_host_rng(tensors: dict[str, np.ndarray], meta: dict[str, str]) -> None:
-    if "rng.python" in tensors and "rng.python" in meta:
-        version, gauss = json.loads(meta["rng.python"])
-        random.setstate((version, tuple(int(v) for v in tensors["rng.python"]), gauss))
-    if "rng.numpy" in tensors and "rng.numpy" in meta:
-        name, pos, has_gauss, cached = json.loads(meta["rng.numpy"])
-        np.random.set_state((name, tensors["rng.numpy"].astype(np.uint32), pos, has_gauss, cached))
+def restore_host_rng(tensors: dict[str, np.ndarray], meta: dict[str, str], path: str = "checkpoint") -> None:
+    try:
+        if "rng.python" in tensors and "rng.python" in meta:
+            version, gauss = json.loads(meta["rng.python"])
+            random.setstate((version, tuple(int(v) for v in tensors["rng.python"]), gauss))
+        if "rng.numpy" in tensors and "rng.numpy" in meta:
+            name, pos, has_gauss, cached = json.loads(meta["rng.numpy"])
+            np.random.set_state((name, tensors["rng.numpy"].astype(np.uint32), pos, has_gauss, cached))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: its random generator state cannot be restored ({exc}); the file is "
+                              "damaged or was not written by modelspec") from None
 
 
-def meta_json(meta: dict[str, str], key: str, default: Any = None) -> Any:
-    return json.loads(meta[key]) if key in meta else default

@@ -38,6 +38,13 @@ def env_world() -> int:
         return 1
 
 
+def env_rank() -> int:
+    try:
+        return int(os.environ.get("RANK", "0"))
+    except ValueError:
+        return 0
+
+
 def setup(device: str) -> Dist:
     """Join the process group when launched by torchrun; pick this process's device."""
     world = env_world()

@@ -24,14 +24,19 @@ import numpy as np
 from . import checkpoint as ckpt
 from .config import TrainConfig
 from .data import Dataset, batch_indices, epoch_order
-from .distributed import Dist, all_sum, any_flags, barrier
+from .distributed import Dist, all_gather, all_sum, any_flags, barrier
 from .optim import lr_at
 from .rundir import RunDir
 from .signals import StopRequest, signal_name
+from .storage import WriteError
 from .ui import UI, error
 
 EXIT_BAD_LOSS = 1
 PLOT_EVERY_S = 30.0  # redraw learning_curve.png at most this often (and after the last epoch)
+
+
+def _zero_sums() -> dict[str, float]:
+    return {"loss": 0.0, "correct": 0.0, "count": 0.0}
 
 
 @dataclass
@@ -42,18 +47,33 @@ class Position:
     batch: int = 0  # batches done in that epoch
     step: int = 0  # optimiser steps done
     best: float = math.inf  # best validation (or training) loss so far
-    sums: dict[str, float] = field(default_factory=lambda: {"loss": 0.0, "correct": 0.0, "count": 0.0})
+    #: this process's running sums over the batches done in the epoch (the running average of the records)
+    sums: dict[str, float] = field(default_factory=_zero_sums)
 
-    def meta(self) -> dict[str, str]:
+    def meta(self, all_sums: list[dict[str, float]]) -> dict[str, str]:
+        """Metadata; ``all_sums``: every process's sums, in rank order (each resumes its own)."""
         return {"epoch": str(self.epoch), "batch": str(self.batch), "step": str(self.step),
-                "best": json.dumps(self.best if math.isfinite(self.best) else None), "sums": json.dumps(self.sums)}
+                "best": json.dumps(self.best if math.isfinite(self.best) else None), "sums": json.dumps(all_sums)}
 
     @classmethod
-    def from_meta(cls, meta: dict[str, str]) -> "Position":
-        best = json.loads(meta.get("best", "null"))
-        return cls(int(meta.get("epoch", 0)), int(meta.get("batch", 0)), int(meta.get("step", 0)),
-                   math.inf if best is None else float(best),
-                   json.loads(meta.get("sums", "null")) or {"loss": 0.0, "correct": 0.0, "count": 0.0})
+    def from_meta(cls, meta: dict[str, str], path: str, rank: int = 0, world: int = 1) -> "Position":
+        """The position a checkpoint records; a bad value is a `CheckpointError` naming the key."""
+        best = ckpt.meta_number(meta, "best", path)
+        raw = ckpt.meta_json(meta, "sums", None, path, (list, dict))
+        per_rank = [raw] if isinstance(raw, dict) else list(raw or [])
+        for item in per_rank:
+            if not (isinstance(item, dict) and set(item) <= {"loss", "correct", "count"}
+                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                            for v in item.values())):
+                raise ckpt.CheckpointError(f"{path}: metadata `sums` is not a list of running sums; the file is "
+                                           "damaged or was not written by modelspec")
+        if len(per_rank) == world:
+            sums = per_rank[rank]
+        else:  # another number of processes: the first one carries everything done so far
+            sums = {k: sum(float(s.get(k, 0.0)) for s in per_rank) for k in _zero_sums()} if rank == 0 else {}
+        return cls(ckpt.meta_int(meta, "epoch", path, 0), ckpt.meta_int(meta, "batch", path, 0),
+                   ckpt.meta_int(meta, "step", path, 0), math.inf if best is None else best,
+                   {**_zero_sums(), **{k: float(v) for k, v in sums.items()}})
 
 
 @dataclass
@@ -77,11 +97,19 @@ class Loop:
 
     # -- checkpoints --------------------------------------------------------------------------------------------
     def save(self, names: tuple[str, ...] = (ckpt.LAST,)) -> None:
-        """Rank 0 writes; every rank takes part in gathering the state (per-rank generators)."""
+        """Rank 0 writes; every rank takes part in gathering the state (per-rank generators and sums).
+
+        The checkpoint records how many metrics rows it covers (they are on disk
+        first), so a resume can cut metrics.jsonl back to exactly its state.
+        ``names`` are written in order: `BEST` before `LAST`, since `LAST` is
+        what marks the epoch done."""
         tensors, meta = self.trainer.checkpoint_state()
+        all_sums = all_gather(self.dist, dict(self.pos.sums))
         if self.dist.main:
+            self.run.sync_metrics()
             meta.update(self.base_meta)
-            meta.update(self.pos.meta())
+            meta.update(self.pos.meta(all_sums))
+            meta["metrics_rows"] = str(self.run.rows)
             for name in names:
                 ckpt.save(self.run.file(name), tensors, meta)
         barrier(self.dist)
@@ -89,15 +117,21 @@ class Loop:
     # -- the loop -----------------------------------------------------------------------------------------------
     def fit(self) -> int:
         """Train to ``cfg.epochs``; the exit code (0, 130/143 after a signal, 1 after a bad loss)."""
-        with StopRequest(self._on_signal) as stop:
-            self.ui.start_run(self.cfg.epochs, self.pos.epoch)
-            while self.pos.epoch < self.cfg.epochs:
-                code = self._epoch(stop)
-                if code:
-                    return code
-        if self.dist.main:  # the final model alone, plain state_dict names: for params.load, other tools
-            ckpt.save(self.run.file(ckpt.WEIGHTS), self.trainer.model_tensors(),
-                      {"model": self.base_meta.get("model", ""), "epoch": str(self.pos.epoch)})
+        try:
+            with StopRequest(self._on_signal) as stop:
+                self.ui.start_run(self.cfg.epochs, self.pos.epoch)
+                while self.pos.epoch < self.cfg.epochs:
+                    code = self._epoch(stop)
+                    if code:
+                        return code
+            if self.dist.main:  # the final model alone, plain state_dict names: for params.load, other tools
+                ckpt.save(self.run.file(ckpt.WEIGHTS), self.trainer.model_tensors(),
+                          {"model": self.base_meta.get("model", ""), "epoch": str(self.pos.epoch)})
+        except WriteError as exc:
+            if os.path.isfile(self.run.file(ckpt.LAST)):
+                raise WriteError(f"{exc}\nthe run can go on from {self.run.file(ckpt.LAST)}: {self.resume_hint}",
+                                 disk_full=exc.disk_full) from None
+            raise
         return 0
 
     def _on_signal(self, signum: int) -> None:
@@ -113,7 +147,7 @@ class Loop:
         total = cfg.epochs * self.steps_per_epoch
         self.ui.start_epoch(pos.epoch, cfg.epochs, len(mine), pos.batch)
         t0, seen = time.perf_counter(), 0
-        local = {"loss": 0.0, "correct": 0.0, "count": 0.0}
+        local = pos.sums  # restored by a resume in the middle of an epoch: the running average goes on
         pending: tuple[Any, int, int, int] | None = None
         bad: str | None = None
         for k in range(pos.batch, len(mine)):
@@ -142,9 +176,7 @@ class Loop:
         if nonfinite:
             return self._bad_loss(bad)
         if sig:
-            self._merge(local)
             return self._interrupted(sig)
-        self._merge(local)
         return self._end_epoch(time.perf_counter() - t0, seen, lr_at(cfg, max(0, pos.step - 1), total))
 
     def _take(self, pending: tuple[Any, int, int, int], local: dict[str, float]) -> str | None:
@@ -166,14 +198,10 @@ class Loop:
             self.ui.batch(done, local["loss"] / local["count"], acc, rate, force=force)
 
     def _log_batch(self, local: dict[str, float], lr: float) -> None:
-        c = max(1.0, local["count"])
+        c = local["count"]  # losses are read a batch late: none yet at the first batch of an epoch
         self.run.log({"kind": "batch", "epoch": self.pos.epoch + 1, "batch": self.pos.batch, "step": self.pos.step,
-                      "loss": local["loss"] / c, "lr": lr,
-                      "acc": local["correct"] / c if self.cfg.loss.name == "cross_entropy" else None})
-
-    def _merge(self, local: dict[str, float]) -> None:
-        for k in ("loss", "correct", "count"):
-            self.pos.sums[k] = self.pos.sums.get(k, 0.0) + local[k]
+                      "loss": local["loss"] / c if c else None, "lr": lr,
+                      "acc": local["correct"] / c if c and self.cfg.loss.name == "cross_entropy" else None})
 
     def _bad_loss(self, what: str | None) -> int:
         where = self.run.file(ckpt.LAST)
@@ -204,17 +232,19 @@ class Loop:
                                else None}
         if self.val is not None:
             row.update(evaluate_metrics(self.trainer, self.val, cfg.batch_size, self.dist, prefix="val_"))
-        row.update(lr=lr, time=round(seconds, 3), samples_per_s=seen / max(seconds, 1e-9))
+        row.update(lr=lr)
         score = row.get("val_loss", row["train_loss"])
         row["best"] = bool(score < pos.best)
+        row.update(wall_time_s=round(seconds, 3), wall_samples_per_s=seen / max(seconds, 1e-9))  # the clock's
         if row["best"]:
             pos.best = score
         pos.epoch += 1
         pos.batch = 0
-        pos.sums = {"loss": 0.0, "correct": 0.0, "count": 0.0}
-        self.save((ckpt.LAST, ckpt.BEST) if row["best"] else (ckpt.LAST,))
+        pos.sums = _zero_sums()
         if self.dist.main:
-            self.run.log(row)
+            self.run.log(row, sync=True)  # the record first: the checkpoint that marks the epoch done covers it
+        self.save((ckpt.BEST, ckpt.LAST) if row["best"] else (ckpt.LAST,))
+        if self.dist.main:
             now = time.monotonic()
             if pos.epoch == cfg.epochs or now - self._plotted > PLOT_EVERY_S:  # plotting costs ~0.2 s
                 self.run.plot(self.ui.warn)

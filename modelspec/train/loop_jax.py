@@ -148,12 +148,15 @@ class JaxTrainer:
         self.load_weights(tensors, what)
         info = json.loads(meta.get("optim", "{}"))
         names, leaves, treedef = self._opt_leaves()
-        missing = [n for n in names if n not in tensors]
+        missing = [n for n, old in zip(names, leaves) if n not in tensors or np.shape(tensors[n]) != np.shape(old)]
         if info.get("name") != self.cfg.optimizer.name or missing:
             raise CheckpointError(f"{what}: its optimiser state ({info.get('name')!r}) does not fit this run's "
                                   f"{self.cfg.optimizer.name!r}; resume with the same optimizer and backend")
         restored = [jnp.asarray(np.asarray(tensors[n]), dtype=jnp.asarray(old).dtype) for n, old in zip(names, leaves)]
         self.opt_state = self.jax.tree_util.tree_unflatten(treedef, restored)
         if "rng.jax_key" in tensors:
-            self.key = jnp.asarray(np.asarray(tensors["rng.jax_key"]), dtype=jnp.uint32)
-        restore_host_rng(tensors, meta)
+            key = np.asarray(tensors["rng.jax_key"])
+            if key.shape != np.shape(self.key):
+                raise CheckpointError(f"{what}: its JAX random key has shape {key.shape}, not {np.shape(self.key)}")
+            self.key = jnp.asarray(key, dtype=jnp.uint32)
+        restore_host_rng(tensors, meta, what)

@@ -182,9 +182,12 @@ class TorchTrainer:
         except (ValueError, KeyError) as exc:
             raise CheckpointError(f"{what}: the optimiser state does not fit this model: {exc}") from None
         mine = "rng.torch" if self.dist.rank == 0 else f"rng.torch.rank{self.dist.rank}"
-        if mine in tensors:
-            torch.set_rng_state(torch.from_numpy(np.array(tensors[mine])))
         cuda = sorted(k for k in tensors if k.startswith("rng.torch_cuda."))
-        if cuda and self.device.type == "cuda":
-            torch.cuda.set_rng_state_all([torch.from_numpy(np.array(tensors[k])) for k in cuda])
-        restore_host_rng(tensors, meta)
+        try:
+            if mine in tensors:
+                torch.set_rng_state(torch.from_numpy(np.array(tensors[mine])))
+            if cuda and self.device.type == "cuda":
+                torch.cuda.set_rng_state_all([torch.from_numpy(np.array(tensors[k])) for k in cuda])
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise CheckpointError(f"{what}: its random generator state cannot be restored ({exc})") from None
+        restore_host_rng(tensors, meta, what)

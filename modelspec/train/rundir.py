@@ -4,7 +4,10 @@
 text as trained, overrides noted at the top), ``spec.rendered.yaml`` when the
 renderer is available, ``config.json`` (the resolved train config, data,
 backend, versions), ``metrics.jsonl`` (one JSON object per epoch, and per N
-batches with ``log_every``), ``learning_curve.png`` and the checkpoints.
+batches with ``log_every``), ``learning_curve.png`` and the checkpoints; after
+a resume that was allowed to change the spec or config, ``changes.jsonl`` and
+``spec.resume-N.yaml``.  The files of the first start are never overwritten by
+a resume: they are the record of what the run was.
 """
 
 from __future__ import annotations
@@ -14,7 +17,12 @@ import os
 import time
 from typing import Any, Iterable
 
-from .checkpoint import atomic_write
+from .storage import atomic_write, clean_temporaries, lock_folder, unlock_folder, write_error
+
+#: files `atomic_write` replaces in a run folder: their temporaries are ours to clean
+OWN_FILES = ["last.safetensors", "best.safetensors", "weights.safetensors", "spec.yaml", "spec.toml",
+             "spec.rendered.yaml", "config.json", "metrics.jsonl"]
+PLOT_TMP = "learning_curve.png.tmp.png"
 
 
 def new_path(name: str, base: str = "runs") -> str:
@@ -34,27 +42,75 @@ class RunDir:
         self.path = path
         self.writer = writer
         self._plot_warned = False
+        self.rows = 0  # complete records in metrics.jsonl
+        self._lock: int | None = None
         if writer:
-            os.makedirs(path, exist_ok=True)
+            try:
+                os.makedirs(path, exist_ok=True)
+            except OSError as exc:
+                raise write_error(path, exc) from None
+            self._lock = lock_folder(path)
+            self.rows = len(self.read_metrics())
+            metrics = self.file("metrics.jsonl")
+            if os.path.isfile(metrics) and os.path.getsize(metrics) and not _ends_with_newline(metrics):
+                self.cut_metrics(self.rows, 0)  # a record a kill cut short: appending would glue onto it
+
+    def close(self) -> None:
+        """Let another process write here (the lock also ends with the process)."""
+        unlock_folder(self._lock)
+        self._lock = None
 
     def file(self, name: str) -> str:
         return os.path.join(self.path, name)
 
-    def write_spec(self, spec_path: str, text: str, overrides: dict[str, Any], rendered: str | None) -> None:
+    def clean(self) -> tuple[int, int]:
+        """Remove the temporary files that killed writes left here; (files, bytes)."""
         if not self.writer:
-            return
-        ext = ".toml" if spec_path.lower().endswith(".toml") else ".yaml"
+            return 0, 0
+        count, size = clean_temporaries(self.path, OWN_FILES)
+        plot = self.file(PLOT_TMP)
+        if os.path.isfile(plot) and not os.path.islink(plot):
+            size += os.path.getsize(plot)
+            os.unlink(plot)
+            count += 1
+        return count, size
+
+    @staticmethod
+    def _spec_text(spec_path: str, text: str, overrides: dict[str, Any]) -> str:
         head = f"# trained from {spec_path}\n"
         if overrides:
             sets = " ".join(f"--set {k}={json.dumps(v)}" for k, v in overrides.items())
             head += f"# overrides: {sets}\n"
-        atomic_write(self.file("spec" + ext), (head + text).encode("utf-8"))
+        return head + text
+
+    def spec_name(self, spec_path: str) -> str:
+        return "spec.toml" if spec_path.lower().endswith(".toml") else "spec.yaml"
+
+    def write_spec(self, spec_path: str, text: str, overrides: dict[str, Any], rendered: str | None) -> None:
+        if not self.writer:
+            return
+        atomic_write(self.file(self.spec_name(spec_path)), self._spec_text(spec_path, text, overrides).encode())
         if rendered is not None:
             atomic_write(self.file("spec.rendered.yaml"), rendered.encode("utf-8"))
 
     def write_config(self, config: dict[str, Any]) -> None:
         if self.writer:
             atomic_write(self.file("config.json"), (json.dumps(config, indent=2, default=str) + "\n").encode())
+
+    def record_changes(self, spec_path: str, text: str, overrides: dict[str, Any], record: dict[str, Any]) -> str:
+        """Keep the spec a resume was allowed to change as ``spec.resume-N``; log the change; its file name."""
+        if not self.writer:
+            return ""
+        changes = self.file("changes.jsonl")
+        n = 1
+        if os.path.isfile(changes):
+            with open(changes, encoding="utf-8") as fh:
+                n += sum(1 for line in fh if line.strip())
+        stem, ext = os.path.splitext(self.spec_name(spec_path))
+        name = f"{stem}.resume-{n}{ext}"
+        atomic_write(self.file(name), self._spec_text(spec_path, text, overrides).encode())
+        self._append(changes, {"resume": n, "spec": name, **record})
+        return name
 
     def read_metrics(self) -> list[dict[str, Any]]:
         path = self.file("metrics.jsonl")
@@ -66,24 +122,57 @@ class RunDir:
                 line = line.strip()
                 if line:
                     try:
-                        out.append(json.loads(line))
+                        row = json.loads(line)
                     except json.JSONDecodeError:
                         continue  # a line cut short by a crash
+                    if isinstance(row, dict):
+                        out.append(row)
         return out
 
-    def keep_metrics_until(self, step: int) -> None:
-        """On resume: drop records written after the checkpoint (they will be written again)."""
+    def cut_metrics(self, rows: int | None, step: int) -> int:
+        """On resume: keep what the checkpoint covers, the first ``rows`` records (older checkpoints:
+        those up to ``step``); later ones are written again.  The number of records dropped."""
         if not self.writer:
-            return
-        rows = [r for r in self.read_metrics() if int(r.get("step", 0)) <= step]
-        atomic_write(self.file("metrics.jsonl"), "".join(json.dumps(r) + "\n" for r in rows).encode())
+            return 0
+        have = self.read_metrics()
+        keep = have[:rows] if rows is not None else [r for r in have if _step(r) <= step]
+        path = self.file("metrics.jsonl")
+        data = "".join(json.dumps(r) + "\n" for r in keep).encode()
+        if keep != have or not os.path.isfile(path) or os.path.getsize(path) != len(data):
+            atomic_write(path, data)  # also drops a line a kill cut short
+        self.rows = len(keep)
+        return len(have) - len(keep)
 
-    def log(self, record: dict[str, Any]) -> None:
+    def _append(self, path: str, record: dict[str, Any], sync: bool = False) -> None:
+        try:
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+                fh.flush()
+                if sync:
+                    os.fsync(fh.fileno())
+        except OSError as exc:
+            raise write_error(path, exc) from None
+
+    def log(self, record: dict[str, Any], sync: bool = False) -> None:
+        """Append a record; ``sync``: on disk before returning (an epoch's record, before its checkpoint)."""
         if not self.writer:
             return
-        with open(self.file("metrics.jsonl"), "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
-            fh.flush()
+        self._append(self.file("metrics.jsonl"), record, sync)
+        self.rows += 1
+
+    def sync_metrics(self) -> None:
+        """Put every record on disk (before a checkpoint that says it covers them)."""
+        path = self.file("metrics.jsonl")
+        if not self.writer or not os.path.isfile(path):
+            return
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise write_error(path, exc) from None
 
     def plot(self, warn: Any = None) -> str | None:
         """learning_curve.png from metrics.jsonl; matplotlib is optional (told once)."""
@@ -116,11 +205,28 @@ class RunDir:
                 ax.legend()
         fig.tight_layout()
         out = self.file("learning_curve.png")
-        tmp = out + ".tmp.png"
-        fig.savefig(tmp, dpi=100)
-        plt.close(fig)
-        os.replace(tmp, out)
+        tmp = self.file(PLOT_TMP)
+        try:
+            fig.savefig(tmp, dpi=100)
+            os.replace(tmp, out)
+        except OSError as exc:  # a picture is not worth stopping a run for; the checkpoints will tell
+            if warn is not None:
+                warn(f"cannot write {out}: {exc.strerror or exc}")
+            return None
+        finally:
+            plt.close(fig)
         return out
+
+
+def _ends_with_newline(path: str) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) == b"\n"
+
+
+def _step(row: dict[str, Any]) -> int:
+    value = row.get("step", 0)
+    return value if isinstance(value, int) else 0
 
 
 def records(rows: Iterable[dict[str, Any]], kind: str) -> list[dict[str, Any]]:

@@ -2,15 +2,23 @@
 
 Setting up is where user errors surface (a bad flag, data that does not fit,
 a checkpoint from another model): each raises one of the errors below and
-becomes a one-line message and exit code 2 before any training starts.
+becomes a one-line message and an exit code before any training starts.  A
+checkpoint to resume is opened and checked first of all (`resume`), before
+the data is read or the model built.  Exit codes: 0 done, 1 the loss became
+nan/inf (the CLI also uses 1 for a spec with errors), 2 usage (a bad flag, no
+such file, data that does not fit), 3 a checkpoint refused (damaged, bad
+metadata, from another run), 4 a run file could not be written (disk full),
+130/143 stopped by SIGINT/SIGTERM after saving.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import platform
 import shlex
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,17 +26,31 @@ from ..ir.graph import Graph
 from . import checkpoint as ckpt
 from . import data as data_mod
 from .config import ConfigError, TrainConfig, resolve
-from .distributed import Dist, env_world, setup, teardown
+from .distributed import Dist, env_rank, env_world, setup, teardown
 from .engine import Loop, Position, evaluate_metrics
 from .losses import plan as loss_plan
 from .models import with_outputs
+from .fingerprint import config_view, graph_changes, describe, listing
+from .resume import Resume, open_resume, run_meta
 from .rundir import RunDir, new_path
 from .sources import DataError
+from .storage import FolderBusy, WriteError
 from .terminals import model_io
-from .ui import UI, error
+from .ui import UI, error, warning
 
 EXIT_USAGE = 2
-USER_ERRORS = (ConfigError, DataError, ckpt.CheckpointError)
+EXIT_CHECKPOINT = 3
+EXIT_WRITE = 4
+USER_ERRORS = (ConfigError, DataError, ckpt.CheckpointError, WriteError, FolderBusy)
+
+
+def exit_code(exc: Exception) -> int:
+    """The exit code of a user-facing error (see the module docstring)."""
+    if isinstance(exc, WriteError):
+        return EXIT_WRITE
+    if isinstance(exc, ckpt.CheckpointError) and not isinstance(exc, ckpt.CheckpointNotFound):
+        return EXIT_CHECKPOINT
+    return EXIT_USAGE
 
 
 @dataclass
@@ -46,6 +68,7 @@ class Request:
     progress: bool = True
     flags: dict[str, Any] = field(default_factory=dict)  # epochs, batch_size, lr, optimizer, seed, ...
     on_batch: Any = None  # called after every batch with the Loop (tests: interrupt at a known step)
+    allow_changes: bool = False  # --resume may go on with another spec or config (recorded in the run folder)
 
 
 def _trainer(backend: str, graph: Graph, cfg: TrainConfig, plan: Any, io: Any, dist: Dist, train: bool) -> Any:
@@ -113,44 +136,40 @@ def train(req: Request) -> int:
     try:
         cfg = resolve(req.graph.train, req.flags)
         _check_device(req.device, req.backend)
-        if req.backend == "jax" and env_world() > 1:
+        world = env_world()
+        if req.backend == "jax" and world > 1:
             raise ConfigError("multi-process training (torchrun) is supported with --backend torch only")
+        source = _source(req, cfg)
+        setup_view = config_view(cfg.model_dump(mode="json"), data=source, dims=req.dims, world=world)
+        resumed = None
+        if req.resume:  # first of all: a checkpoint that cannot be continued is refused before any set-up
+            resumed = open_resume(str(req.resume), req.graph, cfg, backend=req.backend, setup=setup_view,
+                                  rank=env_rank(), world=world, allow_changes=req.allow_changes)
         dist = setup(req.device if req.backend == "torch" else "cpu")
         ui = UI(enabled=dist.main, progress=req.progress)
-        return _train(req, cfg, dist, ui)
+        return _train(req, cfg, dist, ui, source, setup_view, resumed)
     except USER_ERRORS as exc:
         error(str(exc))
-        return EXIT_USAGE
+        return exit_code(exc)
     finally:
         if dist is not None:
             teardown(dist)
 
 
-def _open_resume(req: Request) -> tuple[str, dict[str, Any], dict[str, str]]:
-    """The checkpoint ``--resume`` names, checked to be one this run can continue."""
-    path = ckpt.locate(str(req.resume))
-    tensors, meta = ckpt.load(path)
-    if "optim" not in meta:
-        raise ckpt.CheckpointError(f"{path} holds weights only; --resume needs a checkpoint with optimiser "
-                                   f"state ({ckpt.LAST} or {ckpt.BEST} of a run folder)")
-    if meta.get("backend", req.backend) != req.backend:
-        raise ckpt.CheckpointError(f"{path} was written by the {meta['backend']} backend; resume with "
-                                   f"--backend {meta['backend']}")
-    return path, tensors, meta
-
-
-def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI) -> int:
-    resumed = _open_resume(req) if req.resume else None
+def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI, source: str, setup_view: dict[str, Any],
+           resumed: Resume | None) -> int:
     if resumed is not None:
-        run_dir = os.path.dirname(os.path.abspath(resumed[0]))
+        run_dir = os.path.dirname(os.path.abspath(resumed.path))
     else:
         run_dir = req.flags.get("run_dir") or cfg.run_dir or new_path(req.graph.name)
     if cfg.batch_size % dist.world:
         raise ConfigError(f"--batch-size {cfg.batch_size} does not split over {dist.world} processes; "
                           "use a multiple of the number of processes")
+    if resumed is None and os.path.isfile(os.path.join(run_dir, ckpt.LAST)):
+        raise ConfigError(f"{run_dir} holds a run already ({ckpt.LAST}): continue it with --resume {run_dir}, "
+                          "or choose another --run-dir")
     io = model_io(req.graph, cfg.output)
     plan = loss_plan(cfg.loss, io)
-    source = _source(req, cfg)
     full = data_mod.load(source, io, loss=cfg.loss.name, split_name="train", seed=cfg.seed, dims=req.dims,
                          target=cfg.target)
     train_ds, val_ds = data_mod.split(full, cfg.val_split, cfg.seed)
@@ -158,41 +177,46 @@ def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI) -> int:
     trainer = _trainer(req.backend, graph, cfg, plan, io, dist, train=True)
     pos = Position()
     if resumed is not None:
-        path, tensors, meta = resumed
-        _with_hint(lambda: trainer.load_checkpoint(tensors, meta, path), meta, req.overrides)
-        pos = Position.from_meta(meta)
-        if pos.batch and int(meta.get("batch_size", cfg.batch_size)) != cfg.batch_size:
-            raise ConfigError(f"{path} stopped inside an epoch with batch size {meta['batch_size']}; "
-                              "resume with the same --batch-size")
+        meta = resumed.meta
+        _with_hint(lambda: trainer.load_checkpoint(resumed.tensors, meta, resumed.path), meta, req.overrides)
+        pos = resumed.pos
         if int(meta.get("n_train", len(train_ds))) != len(train_ds):
             ui.warn(f"the training data has {len(train_ds)} samples, the checkpoint saw {meta['n_train']}: "
                     "the run will not match an uninterrupted one")
-    run = RunDir(run_dir, writer=dist.main)
-    resolved = cfg.model_dump(mode="json")
-    if dist.main:
-        _write_run_files(req, run, resolved, source, dist, resumed=pos.step if resumed else None)
-    for note in full.notes:
-        ui.message(f"note: {note}")
-    base_meta = {"backend": req.backend, "model": req.graph.name, "seed": str(cfg.seed), "world": str(dist.world),
-                 "config": json.dumps(resolved), "n_train": str(len(train_ds)), "batch_size": str(cfg.batch_size),
-                 "overrides": json.dumps(req.overrides)}
-    loop = Loop(trainer, cfg, train_ds, val_ds, dist, ui, run, base_meta, _hint(req, run.path, source), pos,
-                req.on_batch)
-    n_params = sum(int(v.size) for k, v in trainer.model_tensors().items() if k in req.graph.param_names())
-    ui.table(f"modelspec train: {req.graph.name}", [
-        ("backend", f"{req.backend} on {dist.device}" + (f", {dist.world} processes" if dist.active else "")),
-        ("parameters", f"{n_params:,}"),
-        ("data", f"{source}: {len(train_ds)} train, {len(val_ds) if val_ds else 0} validation samples"),
-        ("optimizer", f"{cfg.optimizer.name}, lr {cfg.optimizer.lr:g}, {cfg.schedule.name} schedule"),
-        ("epochs", f"{cfg.epochs} x {loop.steps_per_epoch} steps of {cfg.batch_size}"
-         + (f" (resuming at epoch {pos.epoch + 1}, batch {pos.batch})" if resumed else "")),
-        ("run folder", run.path)])
-    with ui:
-        code = loop.fit()
-    if code == 0 and dist.main:
-        ui.message(f"done: checkpoints {ckpt.LAST} and {ckpt.BEST}, final weights {ckpt.WEIGHTS}, metrics and "
-                   f"learning curve in {run.path}")
-    return code
+    run = RunDir(run_dir, writer=dist.main)  # only now: nothing is written before the data and model are checked
+    try:
+        removed, size = run.clean()
+        if removed:
+            ui.message(f"note: removed {removed} temporary file(s) ({size / 2**20:.1f} MiB) that interrupted "
+                       f"writes left in {run.path}")
+        resolved = cfg.model_dump(mode="json")
+        if dist.main:
+            _write_run_files(req, run, resolved, source, dist, resumed, ui)
+        for note in full.notes:
+            ui.message(f"note: {note}")
+        base_meta = {"backend": req.backend, "model": req.graph.name, "seed": str(cfg.seed),
+                     "world": str(dist.world), "config": json.dumps(resolved), "n_train": str(len(train_ds)),
+                     "batch_size": str(cfg.batch_size), "overrides": json.dumps(req.overrides),
+                     **run_meta(req.graph, setup_view)}
+        loop = Loop(trainer, cfg, train_ds, val_ds, dist, ui, run, base_meta, _hint(req, run.path, source), pos,
+                    req.on_batch)
+        n_params = sum(int(v.size) for k, v in trainer.model_tensors().items() if k in req.graph.param_names())
+        ui.table(f"modelspec train: {req.graph.name}", [
+            ("backend", f"{req.backend} on {dist.device}" + (f", {dist.world} processes" if dist.active else "")),
+            ("parameters", f"{n_params:,}"),
+            ("data", f"{source}: {len(train_ds)} train, {len(val_ds) if val_ds else 0} validation samples"),
+            ("optimizer", f"{cfg.optimizer.name}, lr {cfg.optimizer.lr:g}, {cfg.schedule.name} schedule"),
+            ("epochs", f"{cfg.epochs} x {loop.steps_per_epoch} steps of {cfg.batch_size}"
+             + (f" (resuming at epoch {pos.epoch + 1}, batch {pos.batch})" if resumed else "")),
+            ("run folder", run.path)])
+        with ui:
+            code = loop.fit()
+        if code == 0 and dist.main:
+            ui.message(f"done: checkpoints {ckpt.LAST} and {ckpt.BEST}, final weights {ckpt.WEIGHTS}, metrics "
+                       f"and learning curve in {run.path}")
+        return code
+    finally:
+        run.close()
 
 
 def _with_hint(load: Any, meta: dict[str, str], overrides: dict[str, Any]) -> None:
@@ -200,7 +224,7 @@ def _with_hint(load: Any, meta: dict[str, str], overrides: dict[str, Any]) -> No
     try:
         load()
     except ckpt.CheckpointError as exc:
-        trained = json.loads(meta.get("overrides", "null"))
+        trained = ckpt.meta_json(meta, "overrides", None, "checkpoint", dict)
         if trained is None or trained == overrides:
             raise
         sets = " ".join(f"--set {k}={json.dumps(v)}" for k, v in trained.items()) or "no --set values"
@@ -208,19 +232,35 @@ def _with_hint(load: Any, meta: dict[str, str], overrides: dict[str, Any]) -> No
 
 
 def _write_run_files(req: Request, run: RunDir, resolved: dict[str, Any], source: str, dist: Dist,
-                     resumed: int | None) -> None:
+                     resumed: Resume | None, ui: UI) -> None:
+    """spec, rendering and config of a new run; on resume, the metrics cut back to the checkpoint and,
+    when changes were allowed, the new spec kept beside the original with a record of what changed."""
     with open(req.spec, encoding="utf-8") as fh:
         text = fh.read()
-    rendered = None
-    try:
-        from ..commands.render import render_spec  # written by the front end; optional here
-
-        rendered = render_spec(req.graph, "yaml")
-    except Exception:  # noqa: BLE001 - the raw text is always kept; the rendering is a bonus
+    dropped = run.cut_metrics(resumed.rows if resumed else 0, resumed.pos.step if resumed else 0)
+    if dropped:  # a fresh start: records of a run here that was killed before its first checkpoint
+        ui.message(f"note: {dropped} metrics record(s) that no checkpoint covers were dropped; they are written "
+                   "again")
+    if resumed is not None:
+        if resumed.changes:
+            name = run.record_changes(req.spec, text, req.overrides, {
+                "checkpoint": resumed.path, "epoch": resumed.pos.epoch, "batch": resumed.pos.batch,
+                "step": resumed.pos.step, "changes": resumed.changes, "train": resolved, "data": source,
+                "argv": sys.argv[1:], "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+            ui.warn(f"resuming with changes (--allow-changes), recorded in {run.file('changes.jsonl')}, the new "
+                    f"spec kept as {run.file(name)}:\n{listing(resumed.changes)}")
+    # on resume, the record of how the run started stays as it was written (unless it was lost)
+    if resumed is None or not os.path.isfile(run.file(run.spec_name(req.spec))):
         rendered = None
-    run.write_spec(req.spec, text, req.overrides, rendered)
-    import platform
+        try:
+            from ..commands.render import render_spec  # written by the front end; optional here
 
+            rendered = render_spec(req.graph, "yaml")
+        except Exception:  # noqa: BLE001 - the raw text is always kept; the rendering is a bonus
+            rendered = None
+        run.write_spec(req.spec, text, req.overrides, rendered)
+    if resumed is not None and os.path.isfile(run.file("config.json")):
+        return
     versions = {"python": platform.python_version()}
     for mod in ("torch", "jax", "optax", "numpy"):
         m = sys.modules.get(mod)
@@ -230,17 +270,28 @@ def _write_run_files(req: Request, run: RunDir, resolved: dict[str, Any], source
                       "device": req.device, "world_size": dist.world, "data": source, "dims": req.dims,
                       "overrides": req.overrides, "train": resolved, "versions": versions,
                       "argv": sys.argv[1:]})
-    if resumed is not None:
-        run.keep_metrics_until(resumed)
+
+
+def _eval_notes(path: str, meta: dict[str, str], graph: Graph) -> None:
+    """Say what cannot be vouched for: an unverified file, or weights trained from another spec."""
+    if ckpt.DIGEST not in meta:
+        warning(f"{path} carries no digest (it was not written by modelspec's training loop, or by an older "
+                "version): its content cannot be verified")
+    old = ckpt.meta_json(meta, "ir", None, path, dict)
+    if old is not None:
+        changes = graph_changes(old, describe(graph))
+        if changes:
+            warning(f"{path} was trained from another spec; evaluating it with this one:\n{listing(changes)}")
 
 
 def evaluate(req: Request, checkpoint: str, as_json: bool = False) -> int:
     """Run `modelspec eval`: a checkpoint (of either backend) on the test split of a source."""
     try:
         path = ckpt.locate(checkpoint)
-        tensors, meta = ckpt.load(path)
+        tensors, meta = ckpt.load(path)  # the digest is checked before anything is set up
+        _eval_notes(path, meta, req.graph)
         section = dict(req.graph.train or {})
-        trained = json.loads(meta["config"]) if "config" in meta else {}
+        trained = ckpt.meta_json(meta, "config", {}, path, dict)
         for key in ("seed", "loss", "output", "target"):  # the data and loss the run was trained with
             if key in trained:
                 section[key] = trained[key]
@@ -257,7 +308,7 @@ def evaluate(req: Request, checkpoint: str, as_json: bool = False) -> int:
         metrics = evaluate_metrics(trainer, ds, cfg.batch_size, dist)
     except USER_ERRORS as exc:
         error(str(exc))
-        return EXIT_USAGE
+        return exit_code(exc)
     metrics = {"checkpoint": path, "backend": req.backend, "data": source, "samples": len(ds), **metrics}
     if as_json:
         print(json.dumps(metrics))

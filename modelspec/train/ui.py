@@ -95,7 +95,7 @@ class UI:
         t.add_row("train", _fmt(row.get("train_loss")), _fmt(row.get("train_acc")))
         if row.get("val_loss") is not None:
             t.add_row("val", _fmt(row.get("val_loss")), _fmt(row.get("val_acc")))
-        t.caption = (f"{row.get('time', 0.0):.1f} s, {row.get('samples_per_s', 0.0):,.0f} samples/s, "
+        t.caption = (f"{row.get('wall_time_s', 0.0):.1f} s, {row.get('wall_samples_per_s', 0.0):,.0f} samples/s, "
                      f"lr {row.get('lr', 0.0):.3g}" + ("  (best so far)" if row.get("best") else ""))
         t.caption_justify = "left"
         self.console.print(t)
@@ -117,6 +117,11 @@ class UI:
     def warn(self, text: str) -> None:
         if self.enabled:
             self.console.print(f"warning: {text}", markup=False, style="yellow")
+
+
+def warning(text: str) -> None:
+    """A warning line on stderr, where it cannot spoil machine-readable output on stdout."""
+    print(f"warning: {text}", file=sys.stderr, flush=True)
 
 
 def error(text: str) -> None:
