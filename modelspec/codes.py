@@ -93,6 +93,12 @@ CODES: dict[str, CodeInfo] = {
         _c("MS025", "unused param", W,
            "A top-level param is never used by any expression. It may be a leftover, or a "
            "misspelt use of it elsewhere."),
+        _c("MS026", "huge size", W,
+           "A layer's parameters, or its output for one sample, would take more than 8 GiB as "
+           "float32 (2**31 values), or the whole model's parameters more than 32 GiB. A spec this "
+           "large is most likely a typo; the message says the memory it implies. Sizes past "
+           "2**63-1, which no torch or jax tensor can hold, are errors (MS012).",
+           "- {op: Linear, features: 1000000000000}"),
         # --- nodes and blocks ----------------------------------------------
         _c("MS030", "unknown op", E,
            "No built-in or plugin op has this name. Op names are case-sensitive.",

@@ -9,6 +9,7 @@ expansion goes on so that one run finds as many as it can.
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -19,8 +20,10 @@ from ..diagnostics import Diagnostics, did_you_mean
 from ..ir.graph import Conn, Graph, Node, Scope
 from ..ops.registry import get_op, op_names
 from ..validate.errors import data_path
+from ..validate.limits import MAX_INT, MAX_STEPS, big_ints, fmt_int
 from .blocks import BlockDef
-from .context import Evaluator, Src
+from .budget import Budget
+from .context import Evaluator, Src, layered
 from .params import check_type, duration_ms, is_duration_text
 from .scope import AliasT, CopiesT, InstT, NodeT, Ref, Table
 
@@ -72,6 +75,9 @@ class Expander:
         self._stack: list[str] = []
         self._counters: dict[int, dict[str, int]] = {}
         self.creation: dict[str, int] = {}
+        self.budget = Budget(diags)
+        #: ids of the block definitions whose names were checked (MS014)
+        self.checked_blocks: set[int] = set()
 
     # ---- lists -------------------------------------------------------------
     def expand_list(self, items: Any, src: Src, table: Table, prefix: str, env: Mapping[str, Any],
@@ -85,6 +91,7 @@ class Expander:
 
     def expand_item(self, item: Any, src: Src, table: Table, prefix: str, env: Mapping[str, Any],
                     prev: Link | None, namespace: dict[str, BlockDef]) -> Link | None:
+        self.budget.charge(src, "this item")
         if isinstance(item, str):
             item = {"op": item}
             bare = True
@@ -128,23 +135,36 @@ class Expander:
         name = item.get("name")
         if name is not None and not self._check_name(name, src):
             return prev
+        what = "this `repeat`" if "repeat" in item else "this `foreach`"
+        at = src.at("repeat" if "repeat" in item else "foreach")
         if name is None:
             if "layers" in body:  # unnamed group: copies inline into this scope
-                for b in bindings:
-                    inner_env = {**env, **b}
-                    prev = self._group_body(body, src, table, prefix, inner_env, prev, namespace)
+                for k, b in enumerate(bindings):
+                    start = self._copy_start(at, what)
+                    prev = self._group_body(body, src, table, prefix, layered(b, env), prev, namespace)
+                    self._copy_done(at, what, start, k, len(bindings))
                 return prev
             name = self._auto_name(table, body, env, src)
         copies = []
         self.g.scopes[prefix + name] = Scope(prefix + name, "repeat", "", src.pos(), item.get("doc"))
         for k, b in enumerate(bindings):
-            inner_env = {**env, **b}
+            start = self._copy_start(at, what)
             sub = Table(f"copy `{prefix}{name}.{k}`", parent=table)
             copy = dict(body, name=str(k))
-            prev = self._single(copy, src, sub, f"{prefix}{name}.", inner_env, prev, namespace, copy_of=name)
+            prev = self._single(copy, src, sub, f"{prefix}{name}.", layered(b, env), prev, namespace, copy_of=name)
             copies.append(sub.names.get(str(k)) or AliasT(prev if prev is not None else Ref(name, table)))
+            self._copy_done(at, what, start, k, len(bindings))
         table.define(name, CopiesT(copies), src.pos(), self.diags)
         return prev
+
+    def _copy_start(self, at: Src, what: str) -> tuple[int, int]:
+        self.budget.charge(at, what)
+        return self.budget.work, self.budget.nodes
+
+    def _copy_done(self, at: Src, what: str, start: tuple[int, int], k: int, n: int) -> None:
+        """After the first copy: fail now if the others, as costly, cannot fit."""
+        if k == 0 and n > 1:
+            self.budget.fits(at, what, n - 1, self.budget.work - start[0] + 1, self.budget.nodes - start[1])
 
     def _copy_bindings(self, item: dict[str, Any], src: Src, env: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         if "repeat" in item and "foreach" in item:
@@ -245,9 +265,13 @@ class Expander:
             if value < 0:
                 self.diags.add("MS045", f"a delay cannot be negative, got {value}", pos)
                 return 0
+            if value > MAX_STEPS:
+                self.diags.add("MS045", f"a delay of {fmt_int(value)} steps is more than the {MAX_STEPS:,} "
+                               "steps a time model may have", pos)
+                return 0
             return value
         ms = duration_ms(value) if isinstance(value, str) else None
-        if ms is None:
+        if ms is None or not math.isfinite(ms):
             self.diags.add("MS045", f"a delay is a whole number of steps or a duration such as \"6ms\", got {value!r}",
                            pos)
             return 0
@@ -255,6 +279,10 @@ class Expander:
             self.diags.add("MS042", f"the duration {value!r} needs `time: {{dt: ...}}` to become steps", pos)
             return 0
         steps = ms / self.g.time.dt
+        if not math.isfinite(steps) or abs(steps) > MAX_STEPS:
+            self.diags.add("MS045", f"the duration {value!r} is {steps:g} steps of dt={self.g.time.dt:g} ms, more "
+                           f"than the {MAX_STEPS:,} steps a time model may have", pos)
+            return 0
         if abs(steps - round(steps)) > 1e-9:
             self.diags.add("MS043", f"the duration {value!r} is {steps:g} steps of dt={self.g.time.dt:g} ms; "
                            f"rounded to {round(steps)}", pos)
@@ -264,6 +292,7 @@ class Expander:
         return int(round(steps))
 
     def add_node(self, node: Node) -> None:
+        self.budget.node(node.pos)
         if node.path in self.g.nodes:
             self.diags.add("MS035", f"two nodes have the path `{node.path}`", node.pos)
             return
@@ -273,6 +302,12 @@ class Expander:
     def op_attrs(self, op: Any, raw: dict[str, Any], src: Src, env: Mapping[str, Any]) -> Any:
         ok, values = self.ev.value(raw, env, src)
         if not ok:
+            return None
+        huge = list(big_ints(values))
+        for path, v in huge:
+            self.diags.add("MS012", f"`{path[0]}` of {op.name}: {fmt_int(v)} is larger than {MAX_INT:,} "
+                           "(2**63-1), the largest size torch and jax can hold", src.at(*path).pos())
+        if huge:
             return None
         fields = op.Attrs.model_fields
         for k, v in list(values.items()):

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..diagnostics import did_you_mean
 from ..ir.graph import Scope
 from .blocks import BlockDef
-from .context import Src
+from .context import Src, layered
+from .names import check_block_names
 from .params import TYPES, check_type
 from .scope import AliasT, InstT, Ref, Table
 
@@ -32,6 +33,10 @@ def expand_instance(x: "Expander", bname: str, item: dict[str, Any], src: Src, t
         x.diags.add("MS032", f"block `{d.qualname}` uses itself: {chain}", where.pos(),
                     suggestion="a block cannot contain itself; use `repeat` to chain copies")
         return prev
+    x.budget.charge(where, "this block instance")
+    if id(d) not in x.checked_blocks:  # imported blocks too, located in their own file
+        x.checked_blocks.add(id(d))
+        check_block_names(d.name, d.raw, d.src, x.diags)
     name = item.get("name")
     if name is None:
         name = x._auto_name(table, item, env, src, d.name)
@@ -39,7 +44,7 @@ def expand_instance(x: "Expander", bname: str, item: dict[str, Any], src: Src, t
     bound = _bind_params(x, d, item, src, env)
     if bound is None:
         return prev
-    body_env = {**d.file_params, **bound}
+    body_env = layered(bound, d.file_params)
     sub = Table(f"block `{d.qualname}` (instance `{path}`)")
     ports = _bind_ports(x, d, item, src, table, env, prev, path)
     for port, (link, delay) in ports.items():
