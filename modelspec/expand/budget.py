@@ -5,8 +5,10 @@ Each `repeat` is capped on its own, but nesting multiplies: three nested
 block of four instances ... grows as 4**depth without any repeat at all.  So
 all expansion work draws on one budget, and the construct that would overspend
 it gets a located MS004 and ends expansion at once (no follow-on errors).
-A repeat whose first copy shows that all of them cannot fit fails before it
-expands the rest, so the usual bombs stop after a few thousand steps.
+What the spec text already says (literal counts, block names) is checked before
+anything is built (see `estimate`), and a repeat whose first copy shows that all
+of them cannot fit fails before it expands the rest, so the usual bombs stop
+after a few steps, not after the whole budget.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from ..diagnostics import Diagnostics, Pos
 #: IR nodes one spec may expand to (the 10,000-layer MLP of bench/ has 20,001)
 MAX_NODES = 50_000
 #: steps of expansion work in all: items, copies, instances, nodes and edges each cost one
-MAX_WORK = 200_000
+MAX_WORK = 100_000
 
 
 class BudgetExceeded(Exception):
@@ -51,6 +53,13 @@ class Budget:
         if self.nodes > self.max_nodes:
             self.stop(pos, f"the spec expands to more than {self.max_nodes:,} nodes")
         self.charge(pos, "this node")
+
+    def ahead(self, pos: Any, what: str, steps: int) -> None:
+        """Stop now when work known to lie ahead (`estimate.Estimator`) cannot fit."""
+        if self.work + steps > self.max_work:
+            more = f"{steps:,}" if steps <= self.max_work else f"more than {self.max_work:,}"
+            self.stop(pos, f"{what} expands to {more} steps (items, copies, block instances and nodes), "
+                      f"over the budget of {self.max_work:,}")
 
     def fits(self, pos: Any, what: str, copies: int, work: int, nodes: int) -> None:
         """Stop now when `copies` more copies, each costing what the first did, cannot fit."""

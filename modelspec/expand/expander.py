@@ -23,6 +23,7 @@ from ..validate.errors import data_path
 from ..validate.limits import MAX_INT, MAX_STEPS, big_ints, fmt_int
 from .blocks import BlockDef
 from .budget import Budget
+from .estimate import Estimator
 from .context import Evaluator, Src, layered
 from .params import check_type, duration_ms, is_duration_text
 from .scope import AliasT, CopiesT, InstT, NodeT, Ref, Table
@@ -76,6 +77,7 @@ class Expander:
         self._counters: dict[int, dict[str, int]] = {}
         self.creation: dict[str, int] = {}
         self.budget = Budget(diags)
+        self.estimate = Estimator(self.budget.max_work + 1)
         #: ids of the block definitions whose names were checked (MS014)
         self.checked_blocks: set[int] = set()
 
@@ -137,6 +139,7 @@ class Expander:
             return prev
         what = "this `repeat`" if "repeat" in item else "this `foreach`"
         at = src.at("repeat" if "repeat" in item else "foreach")
+        self.budget.ahead(at, what, len(bindings) * (1 + self.estimate.body(body, namespace)))
         if name is None:
             if "layers" in body:  # unnamed group: copies inline into this scope
                 for k, b in enumerate(bindings):

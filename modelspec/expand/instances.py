@@ -34,6 +34,7 @@ def expand_instance(x: "Expander", bname: str, item: dict[str, Any], src: Src, t
                     suggestion="a block cannot contain itself; use `repeat` to chain copies")
         return prev
     x.budget.charge(where, "this block instance")
+    x.budget.ahead(where, f"this instance of block `{d.qualname}`", x.estimate.block(d))
     if id(d) not in x.checked_blocks:  # imported blocks too, located in their own file
         x.checked_blocks.add(id(d))
         check_block_names(d.name, d.raw, d.src, x.diags)

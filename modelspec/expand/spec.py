@@ -80,7 +80,8 @@ def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | Non
     outputs = _outputs(x, data, root, top, last)
     _resolve(x, pending_edges, outputs)
     x.g.order = list(g.nodes)
-    _unused_params(data, root, ev, diags)
+    if not any(v is FAILED for v in g.params.values()):  # uses of a failed param were never evaluated
+        _unused_params(data, root, ev, diags)
     g.creation = x.creation
     return g
 
