@@ -33,10 +33,10 @@ class Budget:
     Places are a `Pos` or a `Src` (a `Src` is located only if it is reported).
     """
 
-    def __init__(self, diags: Diagnostics, work: int = MAX_WORK, nodes: int = MAX_NODES) -> None:
+    def __init__(self, diags: Diagnostics, work: int | None = None, nodes: int | None = None) -> None:
         self.diags = diags
-        self.max_work = work
-        self.max_nodes = nodes
+        self.max_work = MAX_WORK if work is None else work
+        self.max_nodes = MAX_NODES if nodes is None else nodes
         self.work = 0
         self.nodes = 0
 

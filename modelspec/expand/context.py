@@ -8,6 +8,7 @@ from typing import Any, Iterator, Mapping
 
 from ..diagnostics import Diagnostics, Pos
 from ..load.document import Document, Path
+from .budget import BudgetExceeded
 from .expressions import ExprError, Meter, substitute
 
 #: expression work (items built, see `expressions.Meter`) one whole expansion may do
@@ -69,6 +70,8 @@ class Evaluator:
             except ExprError as exc:
                 if exc.code:  # no code: it read a param whose own error is reported already
                     self.diags.add(exc.code, exc.message, src.value_pos(exc.offset), suggestion=exc.suggestion)
+                if exc.code == "MS004":  # the spec's expressions spent their budget: expansion ends
+                    raise BudgetExceeded(exc.message) from None
                 ok[0] = False
                 return None
         if isinstance(raw, dict):

@@ -24,12 +24,13 @@ from ..validate.limits import MAX_INT, MAX_STEPS, big_ints, fmt_int
 from .blocks import BlockDef
 from .budget import Budget
 from .estimate import Estimator
+from .names import shown
 from .context import Evaluator, Src, layered
 from .params import check_type, duration_ms, is_duration_text
 from .scope import AliasT, CopiesT, InstT, NodeT, Ref, Table
 
 RESERVED = {"name", "op", "block", "layers", "in", "repeat", "foreach", "when", "doc"}
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 MAX_COPIES = 100_000
 
 Link = Ref | str  # a reference to resolve later, or an already known path
@@ -438,7 +439,7 @@ class Expander:
     def _check_name(self, name: Any, src: Src) -> bool:
         if valid_name(name):
             return True
-        self.diags.add("MS014", f"`{name}` is not a valid name: use letters, digits and underscores, "
+        self.diags.add("MS014", f"`{shown(name)}` is not a valid name: use letters, digits and underscores, "
                        "not starting with a digit, and no Python keyword", src.at("name").pos())
         return False
 

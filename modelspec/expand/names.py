@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Any, Iterable
+from typing import Any
 
 from ..diagnostics import Diagnostics
 from .context import Src
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _RULE = "use letters, digits and underscores, not starting with a digit, and no Python keyword"
 
 
@@ -32,11 +32,12 @@ def shown(name: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def check_identifier(name: Any, what: str, src: Src, diags: Diagnostics, *, key: bool = True) -> bool:
+def check_identifier(name: Any, what: str, src: Src, diags: Diagnostics, *, key: bool = True,
+                     owner: str = "") -> bool:
     """True for a good name; else MS014 at ``src`` (the key that holds it, by default)."""
     if is_identifier(name):
         return True
-    diags.add("MS014", f"{what} `{shown(name)}` is not a valid name: {_RULE}", src.pos(key=key))
+    diags.add("MS014", f"{owner}{what} `{shown(name)}` is not a valid name: {_RULE}", src.pos(key=key))
     return False
 
 
@@ -46,17 +47,13 @@ def check_block_names(name: Any, raw: Any, src: Src, diags: Diagnostics) -> None
     if not isinstance(raw, dict):
         return
     params = raw.get("params")
+    owner = f"block `{shown(name)}`: "
     for p in params if isinstance(params, dict) else ():
-        check_identifier(p, f"param name (block `{shown(name)}`)", src.at("params", p), diags)
+        check_identifier(p, "param name", src.at("params", p), diags, owner=owner)
     inputs = raw.get("inputs")
     for k, port in enumerate(inputs if isinstance(inputs, list) else ()):
-        check_identifier(port, f"input port (block `{shown(name)}`)", src.at("inputs", k), diags, key=False)
+        check_identifier(port, "input port", src.at("inputs", k), diags, key=False, owner=owner)
     outputs = raw.get("outputs")
     for port in outputs if isinstance(outputs, dict) else ():
-        check_identifier(port, f"output port (block `{shown(name)}`)", src.at("outputs", port), diags)
+        check_identifier(port, "output port", src.at("outputs", port), diags, owner=owner)
 
-
-def check_keys(names: Iterable[Any], what: str, src: Src, diags: Diagnostics) -> None:
-    """Every key of a mapping (``src`` is the mapping)."""
-    for n in names:
-        check_identifier(n, what, src.at(n), diags)

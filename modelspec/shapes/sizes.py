@@ -47,6 +47,8 @@ def check_node(node: Node, diags: Diagnostics) -> bool:
                   "2**63-1, the most a torch or jax tensor can hold", node.pos)
         return False
     held = sum(numel(s) for s in tensors.values())
+    if max(held, sample) > WARN_ELEMENTS and _warned(node, diags):
+        return True  # once per place in the spec, not once per repeated copy
     if held > WARN_ELEMENTS:
         diags.add("MS026", f"{label} has {fmt_int(held)} parameters: {fmt_bytes(held * BYTES)} as float32",
                   node.pos, suggestion="check the sizes of this layer; a typo such as an extra 000 is likely")
