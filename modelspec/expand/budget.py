@@ -57,9 +57,10 @@ class Budget:
     def ahead(self, pos: Any, what: str, steps: int) -> None:
         """Stop now when work known to lie ahead (`estimate.Estimator`) cannot fit."""
         if self.work + steps > self.max_work:
-            more = f"{steps:,}" if steps <= self.max_work else f"more than {self.max_work:,}"
-            self.stop(pos, f"{what} expands to {more} steps (items, copies, block instances and nodes), "
-                      f"over the budget of {self.max_work:,}")
+            more = f"at least {steps:,}" if steps <= self.max_work else f"more than {self.max_work:,}"
+            before = f", after {self.work:,} steps before it" if steps <= self.max_work else ""
+            self.stop(pos, f"{what} expands to {more} steps (items, copies, block instances and nodes){before}; "
+                      f"that is over the budget of {self.max_work:,}")
 
     def fits(self, pos: Any, what: str, copies: int, work: int, nodes: int) -> None:
         """Stop now when `copies` more copies, each costing what the first did, cannot fit."""

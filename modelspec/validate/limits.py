@@ -41,7 +41,7 @@ def big_ints(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tup
 
 def fmt_int(n: int) -> str:
     """An integer for a message: digits with separators, or a power of ten when huge."""
-    if abs(n) < 10**15:
+    if abs(n) < 10**21:
         return f"{n:,}"
     return f"about {'-' if n < 0 else ''}10**{len(str(abs(n))) - 1}"
 
