@@ -23,9 +23,9 @@ from ..validate.errors import data_path
 from ..validate.limits import MAX_INT, MAX_STEPS, big_ints, fmt_int
 from .blocks import BlockDef
 from .budget import Budget
-from .estimate import Estimator
-from .names import shown
 from .context import Evaluator, Src, layered
+from .estimate import Estimator
+from .names import is_identifier, shown
 from .params import check_type, duration_ms, is_duration_text
 from .scope import AliasT, CopiesT, InstT, NodeT, Ref, Table
 
@@ -196,8 +196,9 @@ class Expander:
             self.diags.add("MS012", f"`foreach` needs a list to loop over, got {values!r}",
                            src.at("foreach", var).pos())
             return None
-        if not valid_name(var):
-            self.diags.add("MS014", f"loop variable `{var}` is not an identifier", src.at("foreach", var).pos(key=True))
+        if not is_identifier(var):
+            self.diags.add("MS014", f"loop variable `{shown(var)}` is not an identifier",
+                           src.at("foreach", var).pos(key=True))
             return None
         return [{var: v, "i": k} for k, v in enumerate(values)]
 

@@ -20,7 +20,7 @@ from .context import Evaluator, Src
 from .edges import PendingEdge, expand_edge
 from .expander import EdgeDecl, Expander
 from .expressions import FAILED
-from .names import check_block_names, check_identifier, is_identifier, shown
+from .names import check_block_names, check_identifier, shown
 from .params import apply_overrides
 from .scope import NodeT, Ref, Resolver, Table
 
