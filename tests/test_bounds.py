@@ -49,6 +49,15 @@ def budgets(monkeypatch: pytest.MonkeyPatch) -> list[budget_mod.Budget]:
     return made
 
 
+def traced(fn: Any) -> tuple[Any, int]:
+    """fn() and the peak of Python memory it allocated (tracemalloc: deterministic)."""
+    tracemalloc.start()
+    try:
+        return fn(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def fan_out(levels: int, fan: int, dynamic: bool = False) -> str:
     """Block L<k> holds `fan` instances of L<k-1>: fan**levels ReLUs without a single repeat."""
     lines = [HEAD.rstrip(), "blocks:", "  L0:", "    layers: [ReLU]"]
@@ -72,9 +81,9 @@ NESTED = HEAD + textwrap.dedent("""\
 
 
 def test_nested_repeats_stop_at_the_outer_repeat(budgets: list[budget_mod.Budget]) -> None:
-    res = compile_text(NESTED)
+    res, peak = traced(lambda: compile_text(NESTED))
     assert found(res) == [("MS004", 5, 13)]  # one message, at the outermost `repeat:`
-    assert res.graph is None
+    assert res.graph is None and peak < 20e6
     assert budgets[0].work < 100 and budgets[0].nodes == 0  # refused before building anything
 
 
@@ -88,10 +97,10 @@ def test_nested_computed_repeats_stop_after_one_inner_copy(budgets: list[budget_
 
 def test_block_fan_out_stops_at_the_instance(budgets: list[budget_mod.Budget]) -> None:
     spec = fan_out(20, 4)
-    res = compile_text(spec)
+    res, peak = traced(lambda: compile_text(spec))
     line = spec.splitlines().index("  - {block: L20}") + 1
     assert found(res) == [("MS004", line, 13)]
-    assert budgets[0].work < 100
+    assert budgets[0].work < 100 and peak < 20e6
 
 
 def test_computed_fan_out_stops_at_the_budget(budgets: list[budget_mod.Budget], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -149,12 +158,7 @@ def test_a_10000_layer_mlp_still_compiles() -> None:
 def test_squaring_params_stops_at_the_first_overflow() -> None:
     params = ["  p0: \"${2**62}\""] + [f"  p{k}: \"${{p{k - 1}*p{k - 1}}}\"" for k in range(1, 40)]
     spec = HEAD + "params:\n" + "\n".join(params) + "\nlayers:\n  - {op: Linear, features: \"${p39}\"}\n"
-    tracemalloc.start()
-    try:
-        res = compile_text(spec)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    res, peak = traced(lambda: compile_text(spec))
     assert errors(res) == [("MS023", 6)]  # p1; its uses fail quietly
     assert "larger than 2**63" in res.diags.sorted()[0].message
     assert peak < 50e6
