@@ -285,6 +285,21 @@ def test_copies_and_instances_do_not_copy_the_env() -> None:
     assert env.reads == 1
 
 
+def test_did_you_mean_hints_share_one_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each hint compares with every name in scope; past the budget, errors come without hints."""
+    from modelspec.expand import expressions
+
+    monkeypatch.setattr(expressions, "MAX_HINTS", 50_000)
+    n = 1000
+    params = [f"  a{k}: 1" for k in range(n)] + [f"  b{k}: \"${{a{k}x}}\"" for k in range(n)]
+    res = compile_text(HEAD + "params:\n" + "\n".join(params) + "\nlayers: [ReLU]\n")
+    misspelt = [d for d in res.diags if d.code == "MS021"]
+    hinted = [d for d in misspelt if d.suggestion]
+    assert len(misspelt) == n
+    assert hinted and hinted[0].suggestion == "did you mean `a0`?"
+    assert len(hinted) <= 50_000 // n
+
+
 def test_100k_params_compile(tmp_path: Path) -> None:
     """Quadratic before (20k took 2.4 s, so 100k about a minute); a generous timeout catches that."""
     n = 100_000

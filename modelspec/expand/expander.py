@@ -25,6 +25,7 @@ from .blocks import BlockDef
 from .budget import Budget
 from .context import Evaluator, Src, layered
 from .estimate import Estimator
+from .expressions import suggest
 from .names import is_identifier, shown
 from .params import check_type, duration_ms, is_duration_text
 from .scope import AliasT, CopiesT, InstT, NodeT, Ref, Table
@@ -246,7 +247,7 @@ class Expander:
         where = src if bare else src.at(field)
         if op is None:
             self.diags.add("MS030", f"unknown op `{op_name}`", where.pos(),
-                           suggestion=did_you_mean(op_name, list(op_names()) + list(namespace)))
+                           suggestion=suggest(op_name, list(op_names()) + list(namespace), self.ev.meter))
             return prev
         name = item.get("name")
         if name is None:

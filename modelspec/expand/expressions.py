@@ -24,6 +24,7 @@ MAX_ITEMS = 1_000_000  # items of one list or string
 MAX_WORK = 10_000_000  # items created by one evaluation, in all
 MAX_EXPONENT = 64
 MAX_MAGNITUDE = 2**63  # of every integer an expression reads, writes or computes
+MAX_HINTS = 1_000_000  # names compared for did-you-mean hints, per Meter
 
 _ALIASES: dict[str, object] = {"true": True, "false": False, "null": None}
 _PLAIN = (bool, int, float, str, list, tuple, dict, type(None))
@@ -99,12 +100,28 @@ class Meter:
     that many modest expressions (one per repeated node) cannot add up to a hang.
     """
 
-    __slots__ = ("work", "steps", "limit")
+    __slots__ = ("work", "steps", "limit", "hints")
 
     def __init__(self, limit: int | None = None) -> None:
         self.work = 0
         self.steps = 0
         self.limit = limit
+        #: names that did-you-mean hints may still compare (see `suggest`)
+        self.hints = MAX_HINTS
+
+
+def suggest(word: str, choices: Any, meter: Meter | None) -> str | None:
+    """A did-you-mean hint, while `meter` has comparisons left.
+
+    Each hint compares the word with every choice; a spec with 100,000 params
+    and as many misspelt uses would make that quadratic, so the hints of one
+    expansion share a budget, and the messages lose only their hints past it.
+    """
+    if meter is not None:
+        meter.hints -= len(choices)
+        if meter.hints < 0:
+            return None
+    return did_you_mean(word, choices)
 
 
 def _col(src: str, node: ast.AST) -> int:
@@ -345,8 +362,8 @@ class _Eval:
         except IndexError:
             self.fail(f"index {key} is out of range for a {kind} of length {len(value)}", node)
         except KeyError:
-            hint = did_you_mean(key, [k for k in value if isinstance(k, str)]) \
-                if isinstance(key, str) else None
+            hint = suggest(key, [k for k in value if isinstance(k, str)], self.meter) \
+                if isinstance(key, str) and (self.meter is None or self.meter.hints > 0) else None
             self.fail(f"key {key!r} is not in `{self.text(node.value)}`", node, hint)
         except (TypeError, ValueError) as e:
             self.fail(f"cannot evaluate `{self.text(node)}`: {e}", node)
@@ -390,9 +407,10 @@ def evaluate(expr: str, env: Mapping[str, object], *, offset: int = 0, meter: Me
         src, shift, tree, names = _parse(expr)
         for n in names:  # every name, even in an untaken branch: typos show, uses count
             if n.id not in env:
-                choices = [k for k in env if isinstance(k, str)] + list(_ALIASES)
-                raise ExprError("MS021", f"undefined name `{n.id}` in expression",
-                                shift + _col(src, n), did_you_mean(n.id, choices))
+                hint = None
+                if meter is None or meter.hints > 0:  # listing a large env is itself the cost
+                    hint = suggest(n.id, [k for k in env if isinstance(k, str)] + list(_ALIASES), meter)
+                raise ExprError("MS021", f"undefined name `{n.id}` in expression", shift + _col(src, n), hint)
             _ = env[n.id]  # a tracking env (unused-param warnings) sees the read
         run = _Eval(env, src, meter)
         try:

@@ -8,7 +8,8 @@ from ..diagnostics import did_you_mean
 from ..ir.graph import Scope
 from .blocks import BlockDef
 from .context import Src, layered
-from .names import check_block_names
+from .expressions import suggest
+from .names import check_block_names, listing
 from .params import TYPES, check_type
 from .scope import AliasT, InstT, Ref, Table
 
@@ -25,7 +26,7 @@ def expand_instance(x: "Expander", bname: str, item: dict[str, Any], src: Src, t
     where = src.at(field) if field in item else src
     if d is None:
         x.diags.add("MS031", f"unknown block `{bname}`", where.pos(),
-                    suggestion=did_you_mean(bname, namespace) or _known(namespace))
+                    suggestion=suggest(bname, namespace, x.ev.meter) or _known(namespace))
         return prev
     if d.qualname in x._stack or id(d) in {id(namespace.get(s)) for s in x._stack}:
         chain = " -> ".join(x._stack[x._stack.index(d.qualname):] + [d.qualname]) if d.qualname in x._stack \
@@ -79,7 +80,7 @@ def _bind_params(x: "Expander", d: BlockDef, item: dict[str, Any], src: Src,
     for k in given:
         if k not in d.params:
             x.diags.add("MS011", f"`{k}` is not a param of block `{d.qualname}`", src.at(k).pos(key=True),
-                        suggestion=did_you_mean(k, d.params) or _param_list(d))
+                        suggestion=suggest(k, d.params, x.ev.meter) or _param_list(d))
             ok_all = False
     for pname, decl in d.params.items():
         if decl.type is not None and (not isinstance(decl.type, str) or decl.type not in TYPES):
@@ -122,7 +123,7 @@ def _bind_ports(x: "Expander", d: BlockDef, item: dict[str, Any], src: Src, tabl
         for port, it in raw.items():
             if port not in d.inputs:
                 x.diags.add("MS033", f"block `{d.qualname}` has no input port `{port}`", s.at(port).pos(key=True),
-                            suggestion=did_you_mean(port, d.inputs) or f"ports: {', '.join(d.inputs)}")
+                            suggestion=suggest(port, d.inputs, x.ev.meter) or f"ports: {listing(d.inputs)}")
                 continue
             got = x.in_item(it, s.at(port), table, env)
             if got:
@@ -156,9 +157,9 @@ def _first_link(ports: dict[str, tuple["Link", int]], d: BlockDef, sub: Table) -
 
 
 def _known(namespace: Mapping[str, Any]) -> str | None:
-    return ("blocks defined here: " + ", ".join(sorted(namespace))) if namespace else "this spec defines no blocks"
+    return ("blocks defined here: " + listing(sorted(namespace))) if namespace else "this spec defines no blocks"
 
 
 def _param_list(d: BlockDef) -> str:
-    return ("params of " + d.qualname + ": " + ", ".join(f"`{p}`" for p in d.params)) if d.params \
+    return ("params of " + d.qualname + ": " + listing(d.params)) if d.params \
         else f"block `{d.qualname}` takes no params"

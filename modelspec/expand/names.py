@@ -32,6 +32,13 @@ def shown(name: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def listing(names: Any, limit: int = 20) -> str:
+    """Names for a hint, in order, cut after `limit` (a spec may define thousands)."""
+    shown_names = [f"`{shown(n)}`" for n in list(names)[:limit + 1]]
+    more = len(names) - limit
+    return ", ".join(shown_names[:limit]) + (f" and {more:,} more" if more > 0 else "")
+
+
 def check_identifier(name: Any, what: str, src: Src, diags: Diagnostics, *, key: bool = True,
                      owner: str = "") -> bool:
     """True for a good name; else MS014 at ``src`` (the key that holds it, by default)."""

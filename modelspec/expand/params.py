@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from ..diagnostics import Diagnostics, Pos, did_you_mean
 from ..load.document import Document
 from ..load import load_yaml
-from .names import is_identifier
+from .names import is_identifier, listing
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|us)\s*$")
 _UNIT_MS = {"ms": 1.0, "s": 1000.0, "us": 0.001}
@@ -87,7 +87,7 @@ def _short(text: str) -> str:
 
 
 def _listing(params: Mapping[str, Any]) -> str | None:
-    return ("params of this spec: " + ", ".join(sorted(params))) if params else "this spec has no params"
+    return ("params of this spec: " + listing(sorted(params))) if params else "this spec has no params"
 
 
 @dataclass

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..diagnostics import Diagnostics, Pos, did_you_mean
+from ..diagnostics import Diagnostics, Pos
+from .expressions import Meter, suggest
 
 
 @dataclass
@@ -87,8 +88,9 @@ class Table:
 class Resolver:
     """Resolves `Ref`s to node paths (or input terminal names)."""
 
-    def __init__(self, diags: Diagnostics) -> None:
+    def __init__(self, diags: Diagnostics, meter: Meter | None = None) -> None:
         self.diags = diags
+        self.meter = meter  # shared budget of did-you-mean comparisons
         self._active: set[int] = set()
 
     def resolve(self, ref: "Ref | str") -> tuple[str, int] | None:
@@ -153,4 +155,4 @@ class Resolver:
     def _unknown(self, name: str, table: Table, ref: Ref, inside: str | None = None) -> None:
         where = f"inside `{inside}`" if inside else f"in {table.label}"
         self.diags.add("MS040", f"`{ref.name}` names nothing: no node, port or input `{name}` {where}", ref.pos,
-                       suggestion=did_you_mean(name, table.names))
+                       suggestion=suggest(name, table.names, self.meter))

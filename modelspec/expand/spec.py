@@ -210,7 +210,7 @@ def _outputs(x: Expander, data: dict[str, Any], root: Src, top: Table, last: Any
 
 
 def _resolve(x: Expander, edges: list[PendingEdge], outputs: dict[str, Ref | str]) -> None:
-    r = Resolver(x.diags)
+    r = Resolver(x.diags, x.ev.meter)
     for p in x.pending:
         got = r.resolve(p.link)
         if got:
