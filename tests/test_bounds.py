@@ -153,6 +153,23 @@ def test_a_10000_layer_mlp_still_compiles() -> None:
     assert res.ok and len(res.graph.nodes) == 20_000  # type: ignore[union-attr]
 
 
+def test_long_pass_through_chains_resolve_once(budgets: list[budget_mod.Budget]) -> None:
+    """5,000 nodes dropped by `when`, each passing its input on, read by 5,000 nodes: no
+    recursion limit, and the chain is walked once (the Resolver remembers every ref)."""
+    n = 5_000
+    lines = [HEAD.rstrip(), "outputs: {y: r0}", "layers:", "  - {name: n0, op: ReLU}"]
+    lines += [f"  - {{name: n{k}, op: ReLU, when: false, in: n{k - 1}}}" for k in range(1, n)]
+    lines += [f"  - {{name: r{k}, op: Tanh, in: n{n - 1}}}" for k in range(n)]
+    res = compile_text("\n".join(lines) + "\n")
+    assert not res.diags.has_errors, found(res)[:3]
+    assert res.graph is not None and res.graph.nodes["r7"].inputs[0].source == "n0"
+
+
+def test_an_unresolved_input_is_reported_once() -> None:
+    res = compile_text(HEAD + "layers:\n  - {name: a, op: ReLU, in: nope}\n  - {op: Tanh}\n")
+    assert found(res) == [("MS040", 5, 29)]  # at `nope`; nothing about `a` or the Tanh after it
+
+
 # --- 2. numbers -----------------------------------------------------------------------------
 
 def test_squaring_params_stops_at_the_first_overflow() -> None:

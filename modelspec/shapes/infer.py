@@ -30,7 +30,8 @@ def infer_shapes(g: Graph, diags: Diagnostics) -> None:
         for p in pending:
             node = g.nodes[p]
             ins = [shapes.get(c.source) for c in node.inputs]
-            if node.attrs is None or any(c.source in failed for c in node.inputs) or not node.inputs and False:
+            # an unresolved input (MS040, source "") or a failed one was reported already
+            if node.attrs is None or any(c.source in failed or not c.source for c in node.inputs):
                 failed.add(p)
                 progress = True
                 continue
