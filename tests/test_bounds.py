@@ -153,6 +153,15 @@ def test_a_10000_layer_mlp_still_compiles() -> None:
     assert res.ok and len(res.graph.nodes) == 20_000  # type: ignore[union-attr]
 
 
+@pytest.mark.parametrize("levels", [150, 3000])
+def test_deep_block_chains_stop_at_a_nesting_limit(levels: int) -> None:
+    """A block using a block ... thousands deep: a located MS004, not a RecursionError (MS090)."""
+    res = compile_text(fan_out(levels, 1))
+    assert [c for c, _, _ in found(res)] == ["MS004"]
+    assert "nest more than" in res.diags.sorted()[0].message
+    assert compile_text(fan_out(budget_mod.MAX_NESTING - 2, 1)).ok
+
+
 def test_long_pass_through_chains_resolve_once(budgets: list[budget_mod.Budget]) -> None:
     """5,000 nodes dropped by `when`, each passing its input on, read by 5,000 nodes: no
     recursion limit, and the chain is walked once (the Resolver remembers every ref)."""

@@ -21,6 +21,8 @@ from ..diagnostics import Diagnostics, Pos
 MAX_NODES = 50_000
 #: steps of expansion work in all: items, copies, instances, nodes and edges each cost one
 MAX_WORK = 100_000
+#: `layers` lists inside each other (groups and block bodies): expansion recurses per level
+MAX_NESTING = 100
 
 
 class BudgetExceeded(Exception):
@@ -71,9 +73,9 @@ class Budget:
             self.stop(pos, f"{what} would make about {nodes * copies:,} more nodes ({copies:,} more copies "
                       f"of {nodes:,}), over the limit of {self.max_nodes:,} nodes")
 
-    def stop(self, pos: Any, message: str) -> None:
+    def stop(self, pos: Any, message: str, suggestion: str | None = None) -> None:
         where = pos.pos() if hasattr(pos, "doc") else pos  # a Src, located only now that it is needed
         self.diags.add("MS004", message, where,
-                       suggestion="a spec this large is most likely a mistake (nested repeats multiply); "
-                       "reduce the repeat counts or the nesting")
+                       suggestion=suggestion or "a spec this large is most likely a mistake (nested repeats "
+                       "multiply); reduce the repeat counts or the nesting")
         raise BudgetExceeded(message)

@@ -17,6 +17,10 @@ from typing import Any, Mapping
 from ..ops.registry import get_op
 from .blocks import BlockDef
 
+#: blocks followed inside each other; deeper ones count as nothing (still a lower bound),
+#: so the estimate's own recursion stays far from Python's limit
+MAX_DEPTH = 40
+
 
 class Estimator:
     """Memoised lower bounds, saturating at `cap` so the numbers stay small."""
@@ -48,6 +52,8 @@ class Estimator:
             return self._blocks[key]
         if key in self._active:  # recursive: reported as MS032, expands nothing
             return 0
+        if len(self._active) >= MAX_DEPTH:
+            return 0  # not memoised: from a shallower start it may count more
         self._active.add(key)
         try:
             layers = d.raw.get("layers")

@@ -22,7 +22,7 @@ from ..ops.registry import get_op, op_names
 from ..validate.errors import data_path
 from ..validate.limits import MAX_INT, MAX_STEPS, big_ints, fmt_int
 from .blocks import BlockDef
-from .budget import Budget
+from .budget import MAX_NESTING, Budget
 from .context import Evaluator, Src, layered
 from .estimate import Estimator
 from .expressions import suggest
@@ -82,6 +82,7 @@ class Expander:
         self.estimate = Estimator(self.budget.max_work + 1)
         #: ids of the block definitions whose names were checked (MS014)
         self.checked_blocks: set[int] = set()
+        self._depth = 0  # `layers` lists being expanded, one inside the other
 
     # ---- lists -------------------------------------------------------------
     def expand_list(self, items: Any, src: Src, table: Table, prefix: str, env: Mapping[str, Any],
@@ -89,8 +90,15 @@ class Expander:
         """Expand a ``layers`` list; returns the link to its last value."""
         if not isinstance(items, list):
             return prev
-        for k, item in enumerate(items):
-            prev = self.expand_item(item, src.at(k), table, prefix, env, prev, namespace)
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                self.budget.stop(src, f"groups and blocks nest more than {MAX_NESTING} levels deep here",
+                                 "flatten the nesting: a block may use a block, but not a hundred deep")
+            for k, item in enumerate(items):
+                prev = self.expand_item(item, src.at(k), table, prefix, env, prev, namespace)
+        finally:
+            self._depth -= 1
         return prev
 
     def expand_item(self, item: Any, src: Src, table: Table, prefix: str, env: Mapping[str, Any],
