@@ -47,7 +47,8 @@ CODES: dict[str, CodeInfo] = {
            "values (a 'billion laughs' file); or the spec expands to too much: nested repeats and "
            "blocks multiply. Limits: 8 MiB of text, nesting depth 100, one million values after "
            "alias expansion; 50,000 nodes and 100,000 steps of expansion (items, copies, block "
-           "instances, nodes, edges), 20 million items built by expressions in all. The message "
+           "instances, nodes, edges), groups and blocks nested 100 deep, 20 million items built by "
+           "expressions in all. The message "
            "points at the repeat or instance that would cross the limit.",
            "layers:\n  - repeat: 1000\n    layers:\n      - repeat: 1000\n        layers: [ReLU]"),
         _c("MS005", "duplicate key", E,

@@ -203,6 +203,15 @@ def test_every_arithmetic_result_is_bounded(expr: str) -> None:
     assert meter.work <= MAX_WORK  # refused before it was built
 
 
+def test_expressions_per_string_are_bounded() -> None:
+    from modelspec.expand.expressions import MAX_PARTS, substitute
+
+    assert substitute("${a}" * MAX_PARTS, {"a": 1}) == "1" * MAX_PARTS
+    with pytest.raises(ExprError) as info:
+        substitute("${a}" * 1_000_000, {"a": 1}, meter=(meter := Meter()))
+    assert info.value.code == "MS023" and meter.steps == 0  # refused before evaluating any
+
+
 def test_env_integers_are_bounded_when_read() -> None:
     with pytest.raises(ExprError) as info:
         evaluate("p + 0", {"p": 2**70})

@@ -25,6 +25,7 @@ MAX_WORK = 10_000_000  # items created by one evaluation, in all
 MAX_EXPONENT = 64
 MAX_MAGNITUDE = 2**63  # of every integer an expression reads, writes or computes
 MAX_HINTS = 1_000_000  # names compared for did-you-mean hints, per Meter
+MAX_PARTS = 1_000  # `${...}` in one string
 
 _ALIASES: dict[str, object] = {"true": True, "false": False, "null": None}
 _PLAIN = (bool, int, float, str, list, tuple, dict, type(None))
@@ -480,6 +481,8 @@ def _substitute_str(text: str, env: Mapping[str, object], meter: Meter | None) -
     if "$" not in text:
         return text
     parts = _split(text)
+    if len(parts) > MAX_PARTS:
+        raise ExprError("MS023", f"a string may hold at most {MAX_PARTS:,} `${{...}}` expressions", parts[MAX_PARTS][2])
     if len(parts) == 1 and parts[0][0] == "expr":
         return evaluate(parts[0][1], env, offset=parts[0][2], meter=meter)  # whole string: keep the type
     out: list[str] = []
