@@ -95,6 +95,19 @@ def test_nested_computed_repeats_stop_after_one_inner_copy(budgets: list[budget_
     assert budgets[0].work < 5_000
 
 
+def test_a_costly_first_copy_is_not_taken_for_all() -> None:
+    """Copies that differ (here by `when` on the loop index) are not judged by the first one."""
+    spec = HEAD + textwrap.dedent("""\
+        layers:
+          - repeat: 1000
+            layers:
+              - {repeat: 200, op: ReLU, when: "${i == 0}"}
+              - Tanh
+        """)
+    res = compile_text(spec)
+    assert res.ok and len(res.graph.nodes) == 1200, found(res)  # type: ignore[union-attr]
+
+
 def test_block_fan_out_stops_at_the_instance(budgets: list[budget_mod.Budget]) -> None:
     spec = fan_out(20, 4)
     res, peak = traced(lambda: compile_text(spec))

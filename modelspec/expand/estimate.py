@@ -16,6 +16,7 @@ from typing import Any, Mapping
 
 from ..ops.registry import get_op
 from .blocks import BlockDef
+from .expressions import names_in
 
 #: blocks followed inside each other; deeper ones count as nothing (still a lower bound),
 #: so the estimate's own recursion stays far from Python's limit
@@ -95,6 +96,22 @@ class Estimator:
                 return len(values) if isinstance(values, list) else 0
             return 0
         return None
+
+    @staticmethod
+    def uniform(body: Any, loop_vars: set[str]) -> bool:
+        """Whether every copy of ``body`` expands alike: no loop variable in anything but
+        names, inputs and docs (so one copy's cost tells the cost of all of them)."""
+        stack = [body]
+        while stack:
+            v = stack.pop()
+            if isinstance(v, str):
+                if "${" in v and names_in(v) & loop_vars:
+                    return False
+            elif isinstance(v, list):
+                stack.extend(v)
+            elif isinstance(v, dict):
+                stack.extend(x for k, x in v.items() if k not in ("name", "in", "doc"))
+        return True
 
     def _sat(self, n: int) -> int:
         return n if n < self.cap else self.cap

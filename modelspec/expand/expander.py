@@ -150,12 +150,14 @@ class Expander:
         what = "this `repeat`" if "repeat" in item else "this `foreach`"
         at = src.at("repeat" if "repeat" in item else "foreach")
         self.budget.ahead(at, what, len(bindings) * (1 + self.estimate.body(body, namespace)))
+        # copies that cannot differ: the first one's cost is every one's (see _copy_done)
+        n = len(bindings) if bindings and self.estimate.uniform(body, set(bindings[0])) else 0
         if name is None:
             if "layers" in body:  # unnamed group: copies inline into this scope
                 for k, b in enumerate(bindings):
                     start = self._copy_start(at, what)
                     prev = self._group_body(body, src, table, prefix, layered(b, env), prev, namespace)
-                    self._copy_done(at, what, start, k, len(bindings))
+                    self._copy_done(at, what, start, k, n)
                 return prev
             name = self._auto_name(table, body, env, src)
         copies = []
@@ -166,7 +168,7 @@ class Expander:
             copy = dict(body, name=str(k))
             prev = self._single(copy, src, sub, f"{prefix}{name}.", layered(b, env), prev, namespace, copy_of=name)
             copies.append(sub.names.get(str(k)) or AliasT(prev if prev is not None else Ref(name, table)))
-            self._copy_done(at, what, start, k, len(bindings))
+            self._copy_done(at, what, start, k, n)
         table.define(name, CopiesT(copies), src.pos(), self.diags)
         return prev
 
@@ -175,7 +177,7 @@ class Expander:
         return self.budget.work, self.budget.nodes
 
     def _copy_done(self, at: Src, what: str, start: tuple[int, int], k: int, n: int) -> None:
-        """After the first copy: fail now if the others, as costly, cannot fit."""
+        """After the first of `n` alike copies: fail now if the others, as costly, cannot fit."""
         if k == 0 and n > 1:
             self.budget.fits(at, what, n - 1, self.budget.work - start[0] + 1, self.budget.nodes - start[1])
 
