@@ -6,8 +6,8 @@ block of four instances ... grows as 4**depth without any repeat at all.  So
 all expansion work draws on one budget, and the construct that would overspend
 it gets a located MS004 and ends expansion at once (no follow-on errors).
 What the spec text already says (literal counts, block names) is checked before
-anything is built (see `estimate`), and a repeat whose first copy shows that all
-of them cannot fit fails before it expands the rest, so the usual bombs stop
+anything is built (see `estimate`), and a repeat of alike copies whose first copy
+shows that all of them cannot fit fails before it expands the rest, so the usual bombs stop
 after a few steps, not after the whole budget.
 """
 
