@@ -44,12 +44,13 @@ def _trust(allow_plugins: bool, plugins: Optional[List[str]], root: Optional[str
 def _overrides(items: Optional[List[str]]) -> dict[str, Any]:
     from .commands.report import text
     from .diagnostics import Diagnostics
-    from .expand.params import parse_overrides
+    from .expand.params import parse_overrides, set_label
 
     diags = Diagnostics()
     out = parse_overrides(items or [], diags)
-    if diags.has_errors:
-        typer.echo(text(diags.sorted(), {}), err=True)
+    if diags.has_errors:  # located in the argument: `<--set 2>:1:9`, echoed when short
+        sources = {set_label(k): item for k, item in enumerate(items or []) if len(item) <= 200}
+        typer.echo(text(diags.sorted(), sources), err=True)
         raise typer.Exit(2)
     return out
 

@@ -44,8 +44,13 @@ CODES: dict[str, CodeInfo] = {
            "features: !!python/object:os.system ls"),
         _c("MS004", "resource limit exceeded", E,
            "The file is too large, nests too deeply, or its YAML aliases expand to too many "
-           "values (a 'billion laughs' file). Limits: 8 MiB of text, nesting depth 100, one "
-           "million values after alias expansion."),
+           "values (a 'billion laughs' file); or the spec expands to too much: nested repeats and "
+           "blocks multiply. Limits: 8 MiB of text, nesting depth 100, one million values after "
+           "alias expansion; 50,000 nodes and 100,000 steps of expansion (items, copies, block "
+           "instances, nodes, edges), groups and blocks nested 100 deep, 20 million items built by "
+           "expressions in all. The message "
+           "points at the repeat or instance that would cross the limit.",
+           "layers:\n  - repeat: 1000\n    layers:\n      - repeat: 1000\n        layers: [ReLU]"),
         _c("MS005", "duplicate key", E,
            "A mapping names the same key twice. YAML parsers silently keep the last one; "
            "modelspec refuses, so that nothing you wrote is lost.",
@@ -69,14 +74,16 @@ CODES: dict[str, CodeInfo] = {
            "- {op: Linear, featrues: 10}"),
         _c("MS012", "wrong type or value", E,
            "A value has the wrong type (a list where a number belongs) or is out of range (a "
-           "negative kernel size, a probability above 1).",
+           "negative kernel size, a probability above 1, an integer or a tensor size above "
+           "2**63-1, which torch and jax cannot hold).",
            "- {op: Dropout, p: 1.5}"),
         _c("MS013", "unsupported format version", E,
            "`modelspec:` must be 1, the only version of the language so far."),
         _c("MS014", "invalid name", E,
-           "Names of nodes, blocks, params, terminals and edges are identifiers: a letter or "
-           "underscore, then letters, digits and underscores. Python keywords are not allowed, "
-           "since names become attributes in generated code.",
+           "Names that become code are identifiers: a letter or underscore, then letters, digits "
+           "and underscores. That is the model name, block names, their params and ports, nodes, "
+           "groups, edges, inputs, outputs, params, loop variables and dim symbols. Python keywords "
+           "are not allowed; builtins such as `input` are.",
            "- {name: 2nd-layer, op: ReLU}"),
         # --- expressions and params ----------------------------------------
         _c("MS020", "expression syntax error", E,
@@ -100,6 +107,12 @@ CODES: dict[str, CodeInfo] = {
         _c("MS025", "unused param", W,
            "A top-level param is never used by any expression. It may be a leftover, or a "
            "misspelt use of it elsewhere."),
+        _c("MS026", "huge size", W,
+           "A layer's parameters, or its output for one sample, would take more than 8 GiB as "
+           "float32 (2**31 values), or the whole model's parameters more than 32 GiB. A spec this "
+           "large is most likely a typo; the message says the memory it implies. Sizes past "
+           "2**63-1, which no torch or jax tensor can hold, are errors (MS012).",
+           "- {op: Linear, features: 1000000000000}"),
         # --- nodes and blocks ----------------------------------------------
         _c("MS030", "unknown op", E,
            "No built-in or plugin op has this name. Op names are case-sensitive.",
@@ -180,7 +193,7 @@ CODES: dict[str, CodeInfo] = {
         # --- time ----------------------------------------------------------
         _c("MS060", "bad time settings", E,
            "`time.steps` must be a positive integer, `dt` a positive number of milliseconds, "
-           "`idle` a non-negative integer."),
+           "`idle` a non-negative integer. Steps and idle steps are at most 1,000,000."),
         _c("MS061", "time-only feature in a static model", E,
            "`static:` on an input, `steps:` on an output, or a stateful op such as `EulerStep` "
            "appears in a spec without `time:`."),

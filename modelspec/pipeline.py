@@ -36,6 +36,7 @@ def _spec_trust(trust: Trust | SpecTrust | None, file: str | os.PathLike[str]) -
 
 def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | None = None,
                    trust: Trust | SpecTrust | None = None) -> Graph | None:
+    from .expand.budget import BudgetExceeded
     from .expand.spec import expand, validate
     from .ir.check import check_graph
     from .shapes.infer import infer_shapes
@@ -47,6 +48,8 @@ def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, An
         g = expand(doc, diags, overrides, _spec_trust(trust, doc.file))
         check_graph(g, diags)
         infer_shapes(g, diags)
+    except BudgetExceeded:  # reported (MS004) where it ran out; checking a partial graph says nothing
+        return None
     except Exception:  # noqa: BLE001 - turn a crash into a report, never a traceback
         if valid and not diags.has_errors:
             tb = traceback.format_exc(limit=-3)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections import ChainMap
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from ..diagnostics import Diagnostics, Pos
 from ..load.document import Document, Path
-from .expressions import ExprError, substitute
+from .budget import BudgetExceeded
+from .expressions import ExprError, Meter, substitute
+
+#: expression work (items built, see `expressions.Meter`) one whole expansion may do
+MAX_EXPR_WORK = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -31,10 +36,23 @@ class Src:
         return Pos(p.file, p.line, p.col + quote + offset)
 
 
+def layered(inner: Mapping[str, Any], outer: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``outer`` with ``inner``'s names on top, without copying either.
+
+    Copies, loop items and block bodies each get an env; copying the enclosing
+    one each time made expansion quadratic in the number of params.
+    """
+    if isinstance(outer, ChainMap):
+        return ChainMap(dict(inner), *outer.maps)
+    return ChainMap(dict(inner), outer)  # type: ignore[arg-type]
+
+
 @dataclass
 class Evaluator:
     diags: Diagnostics
     used: set[str] = field(default_factory=set)
+    #: work done by every expression of this expansion, bounded by MAX_EXPR_WORK
+    meter: Meter = field(default_factory=lambda: Meter(MAX_EXPR_WORK))
 
     def value(self, raw: Any, env: Mapping[str, Any], src: Src) -> tuple[bool, Any]:
         """Substitute expressions in ``raw``; (ok, value).  Errors are reported."""
@@ -48,9 +66,12 @@ class Evaluator:
             if "${" not in raw:
                 return raw
             try:
-                return substitute(raw, env)
+                return substitute(raw, env, meter=self.meter)
             except ExprError as exc:
-                self.diags.add(exc.code, exc.message, src.value_pos(exc.offset), suggestion=exc.suggestion)
+                if exc.code:  # no code: it read a param whose own error is reported already
+                    self.diags.add(exc.code, exc.message, src.value_pos(exc.offset), suggestion=exc.suggestion)
+                if exc.code == "MS004":  # the spec's expressions spent their budget: expansion ends
+                    raise BudgetExceeded(exc.message) from None
                 ok[0] = False
                 return None
         if isinstance(raw, dict):
@@ -60,18 +81,28 @@ class Evaluator:
         return raw
 
 
-class _Tracking(dict):  # type: ignore[type-arg]
-    """An env that remembers which names were read (for unused-param warnings)."""
+class _Tracking(Mapping[str, Any]):
+    """A view of an env that remembers which names were read (for unused-param warnings).
+
+    A view, not a copy: it is made for every value evaluated.
+    """
+
+    __slots__ = ("_env", "_used")
 
     def __init__(self, env: Mapping[str, Any], used: set[str]) -> None:
-        super().__init__(env)
+        self._env = env
         self._used = used
 
     def __getitem__(self, key: str) -> Any:
+        value = self._env[key]
         self._used.add(key)
-        return super().__getitem__(key)
+        return value
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
-        if key in self:
-            self._used.add(key)
-        return super().get(key, default)
+    def __contains__(self, key: object) -> bool:
+        return key in self._env
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)

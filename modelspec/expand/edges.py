@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..ir.graph import Edge
+from .names import check_identifier
 from .scope import AliasT, Ref, Table
 
 if TYPE_CHECKING:
@@ -24,6 +25,10 @@ class PendingEdge:
 
 def expand_edge(x: "Expander", decl: "EdgeDecl") -> PendingEdge | None:
     raw, src = decl.raw, decl.src
+    x.budget.charge(src, "this edge")
+    if raw.get("name") is not None and not check_identifier(raw["name"], "edge name", src.at("name"), x.diags,
+                                                            key=False):
+        return None
     if "when" in raw:
         ok, keep = x.ev.value(raw["when"], decl.env, src.at("when"))
         if ok and not isinstance(keep, bool):

@@ -9,6 +9,7 @@ expansion goes on so that one run finds as many as it can.
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -19,14 +20,19 @@ from ..diagnostics import Diagnostics, did_you_mean
 from ..ir.graph import Conn, Graph, Node, Scope
 from ..ops.registry import get_op, op_names
 from ..validate.errors import data_path
+from ..validate.limits import MAX_INT, MAX_STEPS, big_ints, fmt_int
 from .blocks import BlockDef
-from .context import Evaluator, Src
+from .budget import MAX_NESTING, Budget
+from .context import Evaluator, Src, layered
+from .estimate import Estimator
+from .expressions import suggest
+from .names import is_identifier, shown
 from .params import check_type, duration_ms, is_duration_text
 from .plugins import PluginScope
 from .scope import AliasT, CopiesT, InstT, NodeT, Ref, Table
 
 RESERVED = {"name", "op", "block", "layers", "in", "repeat", "foreach", "when", "doc"}
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 MAX_COPIES = 100_000
 
 Link = Ref | str  # a reference to resolve later, or an already known path
@@ -75,6 +81,11 @@ class Expander:
         self._stack: list[str] = []
         self._counters: dict[int, dict[str, int]] = {}
         self.creation: dict[str, int] = {}
+        self.budget = Budget(diags)
+        self.estimate = Estimator(self.budget.max_work + 1)
+        #: ids of the block definitions whose names were checked (MS014)
+        self.checked_blocks: set[int] = set()
+        self._depth = 0  # `layers` lists being expanded, one inside the other
 
     # ---- lists -------------------------------------------------------------
     def expand_list(self, items: Any, src: Src, table: Table, prefix: str, env: Mapping[str, Any],
@@ -82,12 +93,20 @@ class Expander:
         """Expand a ``layers`` list; returns the link to its last value."""
         if not isinstance(items, list):
             return prev
-        for k, item in enumerate(items):
-            prev = self.expand_item(item, src.at(k), table, prefix, env, prev, namespace)
+        self._depth += 1
+        try:
+            if self._depth > MAX_NESTING:
+                self.budget.stop(src, f"groups and blocks nest more than {MAX_NESTING} levels deep here",
+                                 "flatten the nesting: a block may use a block, but not a hundred deep")
+            for k, item in enumerate(items):
+                prev = self.expand_item(item, src.at(k), table, prefix, env, prev, namespace)
+        finally:
+            self._depth -= 1
         return prev
 
     def expand_item(self, item: Any, src: Src, table: Table, prefix: str, env: Mapping[str, Any],
                     prev: Link | None, namespace: dict[str, BlockDef]) -> Link | None:
+        self.budget.charge(src, "this item")
         if isinstance(item, str):
             item = {"op": item}
             bare = True
@@ -131,23 +150,39 @@ class Expander:
         name = item.get("name")
         if name is not None and not self._check_name(name, src):
             return prev
+        what = "this `repeat`" if "repeat" in item else "this `foreach`"
+        at = src.at("repeat" if "repeat" in item else "foreach")
+        self.budget.ahead(at, what, len(bindings) * (1 + self.estimate.body(body, namespace)))
+        # copies that cannot differ: the first one's cost is every one's (see _copy_done)
+        n = len(bindings) if bindings and self.estimate.uniform(body, set(bindings[0])) else 0
         if name is None:
             if "layers" in body:  # unnamed group: copies inline into this scope
-                for b in bindings:
-                    inner_env = {**env, **b}
-                    prev = self._group_body(body, src, table, prefix, inner_env, prev, namespace)
+                for k, b in enumerate(bindings):
+                    start = self._copy_start(at, what)
+                    prev = self._group_body(body, src, table, prefix, layered(b, env), prev, namespace)
+                    self._copy_done(at, what, start, k, n)
                 return prev
             name = self._auto_name(table, body, env, src)
         copies = []
         self.g.scopes[prefix + name] = Scope(prefix + name, "repeat", "", src.pos(), item.get("doc"))
         for k, b in enumerate(bindings):
-            inner_env = {**env, **b}
+            start = self._copy_start(at, what)
             sub = Table(f"copy `{prefix}{name}.{k}`", parent=table)
             copy = dict(body, name=str(k))
-            prev = self._single(copy, src, sub, f"{prefix}{name}.", inner_env, prev, namespace, copy_of=name)
+            prev = self._single(copy, src, sub, f"{prefix}{name}.", layered(b, env), prev, namespace, copy_of=name)
             copies.append(sub.names.get(str(k)) or AliasT(prev if prev is not None else Ref(name, table)))
+            self._copy_done(at, what, start, k, n)
         table.define(name, CopiesT(copies), src.pos(), self.diags)
         return prev
+
+    def _copy_start(self, at: Src, what: str) -> tuple[int, int]:
+        self.budget.charge(at, what)
+        return self.budget.work, self.budget.nodes
+
+    def _copy_done(self, at: Src, what: str, start: tuple[int, int], k: int, n: int) -> None:
+        """After the first of `n` alike copies: fail now if the others, as costly, cannot fit."""
+        if k == 0 and n > 1:
+            self.budget.fits(at, what, n - 1, self.budget.work - start[0] + 1, self.budget.nodes - start[1])
 
     def _copy_bindings(self, item: dict[str, Any], src: Src, env: Mapping[str, Any]) -> list[dict[str, Any]] | None:
         if "repeat" in item and "foreach" in item:
@@ -175,8 +210,9 @@ class Expander:
             self.diags.add("MS012", f"`foreach` needs a list to loop over, got {values!r}",
                            src.at("foreach", var).pos())
             return None
-        if not valid_name(var):
-            self.diags.add("MS014", f"loop variable `{var}` is not an identifier", src.at("foreach", var).pos(key=True))
+        if not is_identifier(var):
+            self.diags.add("MS014", f"loop variable `{shown(var)}` is not an identifier",
+                           src.at("foreach", var).pos(key=True))
             return None
         return [{var: v, "i": k} for k, v in enumerate(values)]
 
@@ -224,7 +260,7 @@ class Expander:
         where = src if bare else src.at(field)
         if op is None and (hint or not self.plugins.defer(op_name)):
             self.diags.add("MS030", f"unknown op `{op_name}`", where.pos(),
-                           suggestion=hint or did_you_mean(op_name, list(op_names()) + list(namespace)))
+                           suggestion=hint or suggest(op_name, list(op_names()) + list(namespace), self.ev.meter))
         # an unknown op still makes a node (without attrs): references to it resolve, and shape
         # inference treats it and what it feeds as unknown instead of reporting follow-on errors
         name = item.get("name")
@@ -249,9 +285,13 @@ class Expander:
             if value < 0:
                 self.diags.add("MS045", f"a delay cannot be negative, got {value}", pos)
                 return 0
+            if value > MAX_STEPS:
+                self.diags.add("MS045", f"a delay of {fmt_int(value)} steps is more than the {MAX_STEPS:,} "
+                               "steps a time model may have", pos)
+                return 0
             return value
         ms = duration_ms(value) if isinstance(value, str) else None
-        if ms is None:
+        if ms is None or not math.isfinite(ms):
             self.diags.add("MS045", f"a delay is a whole number of steps or a duration such as \"6ms\", got {value!r}",
                            pos)
             return 0
@@ -259,6 +299,10 @@ class Expander:
             self.diags.add("MS042", f"the duration {value!r} needs `time: {{dt: ...}}` to become steps", pos)
             return 0
         steps = ms / self.g.time.dt
+        if not math.isfinite(steps) or abs(steps) > MAX_STEPS:
+            self.diags.add("MS045", f"the duration {value!r} is {steps:g} steps of dt={self.g.time.dt:g} ms, more "
+                           f"than the {MAX_STEPS:,} steps a time model may have", pos)
+            return 0
         if abs(steps - round(steps)) > 1e-9:
             self.diags.add("MS043", f"the duration {value!r} is {steps:g} steps of dt={self.g.time.dt:g} ms; "
                            f"rounded to {round(steps)}", pos)
@@ -268,6 +312,7 @@ class Expander:
         return int(round(steps))
 
     def add_node(self, node: Node) -> None:
+        self.budget.node(node.pos)
         if node.path in self.g.nodes:
             self.diags.add("MS035", f"two nodes have the path `{node.path}`", node.pos)
             return
@@ -277,6 +322,12 @@ class Expander:
     def op_attrs(self, op: Any, raw: dict[str, Any], src: Src, env: Mapping[str, Any]) -> Any:
         ok, values = self.ev.value(raw, env, src)
         if not ok:
+            return None
+        huge = list(big_ints(values))
+        for path, v in huge:
+            self.diags.add("MS012", f"`{path[0]}` of {op.name}: {fmt_int(v)} is larger than {MAX_INT:,} "
+                           "(2**63-1), the largest size torch and jax can hold", src.at(*path).pos())
+        if huge:
             return None
         fields = op.Attrs.model_fields
         for k, v in list(values.items()):
@@ -404,7 +455,7 @@ class Expander:
     def _check_name(self, name: Any, src: Src) -> bool:
         if valid_name(name):
             return True
-        self.diags.add("MS014", f"`{name}` is not a valid name: use letters, digits and underscores, "
+        self.diags.add("MS014", f"`{shown(name)}` is not a valid name: use letters, digits and underscores, "
                        "not starting with a digit, and no Python keyword", src.at("name").pos())
         return False
 

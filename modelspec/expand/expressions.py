@@ -23,7 +23,9 @@ MAX_DEPTH = 50  # nesting of expression nodes
 MAX_ITEMS = 1_000_000  # items of one list or string
 MAX_WORK = 10_000_000  # items created by one evaluation, in all
 MAX_EXPONENT = 64
-MAX_MAGNITUDE = 2**63
+MAX_MAGNITUDE = 2**63  # of every integer an expression reads, writes or computes
+MAX_HINTS = 1_000_000  # names compared for did-you-mean hints, per Meter
+MAX_PARTS = 1_000  # `${...}` in one string
 
 _ALIASES: dict[str, object] = {"true": True, "false": False, "null": None}
 _PLAIN = (bool, int, float, str, list, tuple, dict, type(None))
@@ -62,7 +64,11 @@ _ALLOWED = {ast.BoolOp, ast.IfExp, ast.List, ast.Tuple, ast.BinOp, ast.UnaryOp, 
 
 
 class ExprError(Exception):
-    """An expression problem, located by `offset` in the original string value."""
+    """An expression problem, located by `offset` in the original string value.
+
+    An empty `code` means the expression read a value whose own failure was
+    reported already (see `FAILED`): callers say nothing more about it.
+    """
 
     def __init__(self, code: str, message: str, offset: int = 0,
                  suggestion: str | None = None) -> None:
@@ -74,6 +80,49 @@ class ExprError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code} at offset {self.offset}: {self.message}"
+
+
+class _Failed:
+    """The value of a param whose expression failed: reading it fails quietly."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<failed>"
+
+
+FAILED = _Failed()
+
+
+class Meter:
+    """Work done by evaluations, summed: items built (`work`) and tree nodes visited (`steps`).
+
+    With a `limit`, the items of all evaluations together are bounded too, so
+    that many modest expressions (one per repeated node) cannot add up to a hang.
+    """
+
+    __slots__ = ("work", "steps", "limit", "hints")
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.work = 0
+        self.steps = 0
+        self.limit = limit
+        #: names that did-you-mean hints may still compare (see `suggest`)
+        self.hints = MAX_HINTS
+
+
+def suggest(word: str, choices: Any, meter: Meter | None) -> str | None:
+    """A did-you-mean hint, while `meter` has comparisons left.
+
+    Each hint compares the word with every choice; a spec with 100,000 params
+    and as many misspelt uses would make that quadratic, so the hints of one
+    expansion share a budget, and the messages lose only their hints past it.
+    """
+    if meter is not None:
+        meter.hints -= len(choices)
+        if meter.hints < 0:
+            return None
+    return did_you_mean(word, choices)
 
 
 def _col(src: str, node: ast.AST) -> int:
@@ -169,13 +218,15 @@ def _parse(expr: str) -> tuple[str, int, ast.expr, tuple[ast.Name, ...]]:
 class _Eval:
     """One evaluation: the env, and the sizes of lists built so far (for the bounds)."""
 
-    __slots__ = ("env", "src", "sizes", "work")
+    __slots__ = ("env", "src", "sizes", "work", "steps", "meter")
 
-    def __init__(self, env: Mapping[str, object], src: str) -> None:
+    def __init__(self, env: Mapping[str, object], src: str, meter: Meter | None) -> None:
         self.env = env
         self.src = src
         self.sizes: dict[int, tuple[object, int]] = {}
         self.work = 0
+        self.steps = 0
+        self.meter = meter
 
     def fail(self, message: str, node: ast.AST, suggestion: str | None = None) -> NoReturn:
         _fail("MS023", message, self.src, node, suggestion)
@@ -205,6 +256,10 @@ class _Eval:
         self.work += n
         if self.work > MAX_WORK:
             self.fail(f"expression builds more than {MAX_WORK:,} items in all", node)
+        m = self.meter
+        if m is not None and m.limit is not None and m.work + self.work > m.limit:
+            _fail("MS004", f"the spec's expressions build more than {m.limit:,} items in all", self.src, node,
+                  "a repeat or foreach evaluates this for every copy; compute large values once, in a param")
         return n if v is None else self.keep(v, n)
 
     def keep(self, v: Any, n: int) -> Any:
@@ -214,7 +269,12 @@ class _Eval:
         return v
 
     def ev(self, node: ast.expr) -> Any:
-        return _DISPATCH[type(node)](self, node)
+        self.steps += 1
+        value = _DISPATCH[type(node)](self, node)
+        if type(value) is int and not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+            # every integer result, not only `**`: `p*p` chains grow without end otherwise
+            self.fail(f"`{self.text(node)}` is larger than 2**63", node)
+        return value
 
     def constant(self, node: ast.Constant) -> Any:
         return node.value
@@ -223,6 +283,8 @@ class _Eval:
         if node.id in _ALIASES:
             return _ALIASES[node.id]
         value = self.env[node.id]
+        if value is FAILED:
+            raise ExprError("", f"`{node.id}` has an error of its own", _col(self.src, node))
         if not isinstance(value, _PLAIN):
             self.fail(f"`{node.id}` is a {type(value).__name__}, which expressions cannot use", node)
         return value
@@ -260,7 +322,7 @@ class _Eval:
         if op is ast.Pow:
             if isinstance(result, complex):
                 self.fail(f"`{self.text(node)}` is a complex number", node)
-            if abs(result) > MAX_MAGNITUDE:
+            if abs(result) > MAX_MAGNITUDE:  # floats too: ints are bounded in `ev`
                 self.fail(f"`{self.text(node)}` is larger than 2**63", node)
         return self.keep(result, items) if items >= 0 else result
 
@@ -301,8 +363,8 @@ class _Eval:
         except IndexError:
             self.fail(f"index {key} is out of range for a {kind} of length {len(value)}", node)
         except KeyError:
-            hint = did_you_mean(key, [k for k in value if isinstance(k, str)]) \
-                if isinstance(key, str) else None
+            hint = suggest(key, [k for k in value if isinstance(k, str)], self.meter) \
+                if isinstance(key, str) and (self.meter is None or self.meter.hints > 0) else None
             self.fail(f"key {key!r} is not in `{self.text(node.value)}`", node, hint)
         except (TypeError, ValueError) as e:
             self.fail(f"cannot evaluate `{self.text(node)}`: {e}", node)
@@ -337,23 +399,32 @@ _DISPATCH: dict[type, Callable[[_Eval, Any], Any]] = {
 }
 
 
-def evaluate(expr: str, env: Mapping[str, object], *, offset: int = 0) -> object:
-    """Evaluate the text inside `${...}`; `offset` is where that text starts in its string."""
+def evaluate(expr: str, env: Mapping[str, object], *, offset: int = 0, meter: Meter | None = None) -> object:
+    """Evaluate the text inside `${...}`; `offset` is where that text starts in its string.
+
+    `meter`, when given, is charged with the work done (and may bound it, see `Meter`).
+    """
     try:
         src, shift, tree, names = _parse(expr)
         for n in names:  # every name, even in an untaken branch: typos show, uses count
             if n.id not in env:
-                choices = [k for k in env if isinstance(k, str)] + list(_ALIASES)
-                raise ExprError("MS021", f"undefined name `{n.id}` in expression",
-                                shift + _col(src, n), did_you_mean(n.id, choices))
+                hint = None
+                if meter is None or meter.hints > 0:  # listing a large env is itself the cost
+                    hint = suggest(n.id, [k for k in env if isinstance(k, str)] + list(_ALIASES), meter)
+                raise ExprError("MS021", f"undefined name `{n.id}` in expression", shift + _col(src, n), hint)
             _ = env[n.id]  # a tracking env (unused-param warnings) sees the read
+        run = _Eval(env, src, meter)
         try:
-            return _Eval(env, src).ev(tree)
+            return run.ev(tree)
         except ExprError as e:
             e.offset += shift
             raise
         except Exception as e:  # last resort: no raw Python exception may reach the user
             raise ExprError("MS023", f"expression failed: {type(e).__name__}: {e}", shift) from None
+        finally:
+            if meter is not None:
+                meter.work += run.work
+                meter.steps += run.steps
     except ExprError as e:
         e.offset += offset
         raise
@@ -406,12 +477,14 @@ def has_expression(text: str) -> bool:
     return isinstance(text, str) and "${" in text and any(k != "lit" for k, _, _ in _split(text))
 
 
-def _substitute_str(text: str, env: Mapping[str, object]) -> object:
+def _substitute_str(text: str, env: Mapping[str, object], meter: Meter | None) -> object:
     if "$" not in text:
         return text
     parts = _split(text)
+    if len(parts) > MAX_PARTS:
+        raise ExprError("MS023", f"a string may hold at most {MAX_PARTS:,} `${{...}}` expressions", parts[MAX_PARTS][2])
     if len(parts) == 1 and parts[0][0] == "expr":
-        return evaluate(parts[0][1], env, offset=parts[0][2])  # whole string: keep the type
+        return evaluate(parts[0][1], env, offset=parts[0][2], meter=meter)  # whole string: keep the type
     out: list[str] = []
     total = 0
     for kind, src, off in parts:
@@ -420,7 +493,7 @@ def _substitute_str(text: str, env: Mapping[str, object]) -> object:
         if kind == "lit":
             piece = src
         else:
-            value = evaluate(src, env, offset=off)
+            value = evaluate(src, env, offset=off, meter=meter)
             try:
                 piece = str(value)
             except ValueError as e:  # ints beyond Python's digit limit
@@ -432,16 +505,16 @@ def _substitute_str(text: str, env: Mapping[str, object]) -> object:
     return "".join(out)
 
 
-def substitute(value: object, env: Mapping[str, object]) -> object:
+def substitute(value: object, env: Mapping[str, object], *, meter: Meter | None = None) -> object:
     """Replace every `${...}` in a value; lists, tuples and dict values are walked (keys are not)."""
     if isinstance(value, str):
-        return _substitute_str(value, env)
+        return _substitute_str(value, env, meter)
     if isinstance(value, list):
-        return [substitute(v, env) for v in value]
+        return [substitute(v, env, meter=meter) for v in value]
     if isinstance(value, tuple):
-        return tuple(substitute(v, env) for v in value)
+        return tuple(substitute(v, env, meter=meter) for v in value)
     if isinstance(value, dict):
-        return {k: substitute(v, env) for k, v in value.items()}
+        return {k: substitute(v, env, meter=meter) for k, v in value.items()}
     return value
 
 

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any, Mapping
 from ..diagnostics import did_you_mean
 from ..ir.graph import Scope
 from .blocks import BlockDef
-from .context import Src
+from .context import Src, layered
+from .expressions import suggest
+from .names import check_block_names, listing
 from .params import TYPES, check_type
 from .scope import AliasT, InstT, Ref, Table
 
@@ -24,7 +26,7 @@ def expand_instance(x: "Expander", bname: str, item: dict[str, Any], src: Src, t
     where = src.at(field) if field in item else src
     if d is None:
         x.diags.add("MS031", f"unknown block `{bname}`", where.pos(),
-                    suggestion=did_you_mean(bname, namespace) or _known(namespace))
+                    suggestion=suggest(bname, namespace, x.ev.meter) or _known(namespace))
         return prev
     if d.qualname in x._stack or id(d) in {id(namespace.get(s)) for s in x._stack}:
         chain = " -> ".join(x._stack[x._stack.index(d.qualname):] + [d.qualname]) if d.qualname in x._stack \
@@ -32,6 +34,11 @@ def expand_instance(x: "Expander", bname: str, item: dict[str, Any], src: Src, t
         x.diags.add("MS032", f"block `{d.qualname}` uses itself: {chain}", where.pos(),
                     suggestion="a block cannot contain itself; use `repeat` to chain copies")
         return prev
+    x.budget.charge(where, "this block instance")
+    x.budget.ahead(where, f"this instance of block `{d.qualname}`", x.estimate.block(d))
+    if id(d) not in x.checked_blocks:  # imported blocks too, located in their own file
+        x.checked_blocks.add(id(d))
+        check_block_names(d.name, d.raw, d.src, x.diags)
     name = item.get("name")
     if name is None:
         name = x._auto_name(table, item, env, src, d.name)
@@ -39,7 +46,7 @@ def expand_instance(x: "Expander", bname: str, item: dict[str, Any], src: Src, t
     bound = _bind_params(x, d, item, src, env)
     if bound is None:
         return prev
-    body_env = {**d.file_params, **bound}
+    body_env = layered(bound, d.file_params)
     sub = Table(f"block `{d.qualname}` (instance `{path}`)")
     ports = _bind_ports(x, d, item, src, table, env, prev, path)
     for port, (link, delay) in ports.items():
@@ -73,7 +80,7 @@ def _bind_params(x: "Expander", d: BlockDef, item: dict[str, Any], src: Src,
     for k in given:
         if k not in d.params:
             x.diags.add("MS011", f"`{k}` is not a param of block `{d.qualname}`", src.at(k).pos(key=True),
-                        suggestion=did_you_mean(k, d.params) or _param_list(d))
+                        suggestion=suggest(k, d.params, x.ev.meter) or _param_list(d))
             ok_all = False
     for pname, decl in d.params.items():
         if decl.type is not None and (not isinstance(decl.type, str) or decl.type not in TYPES):
@@ -116,7 +123,7 @@ def _bind_ports(x: "Expander", d: BlockDef, item: dict[str, Any], src: Src, tabl
         for port, it in raw.items():
             if port not in d.inputs:
                 x.diags.add("MS033", f"block `{d.qualname}` has no input port `{port}`", s.at(port).pos(key=True),
-                            suggestion=did_you_mean(port, d.inputs) or f"ports: {', '.join(d.inputs)}")
+                            suggestion=suggest(port, d.inputs, x.ev.meter) or f"ports: {listing(d.inputs)}")
                 continue
             got = x.in_item(it, s.at(port), table, env)
             if got:
@@ -150,9 +157,9 @@ def _first_link(ports: dict[str, tuple["Link", int]], d: BlockDef, sub: Table) -
 
 
 def _known(namespace: Mapping[str, Any]) -> str | None:
-    return ("blocks defined here: " + ", ".join(sorted(namespace))) if namespace else "this spec defines no blocks"
+    return ("blocks defined here: " + listing(sorted(namespace))) if namespace else "this spec defines no blocks"
 
 
 def _param_list(d: BlockDef) -> str:
-    return ("params of " + d.qualname + ": " + ", ".join(f"`{p}`" for p in d.params)) if d.params \
+    return ("params of " + d.qualname + ": " + listing(d.params)) if d.params \
         else f"block `{d.qualname}` takes no params"

@@ -6,48 +6,88 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import yaml
-
 from ..diagnostics import Diagnostics, Pos, did_you_mean
+from ..load.document import Document
+from ..load import load_yaml
+from .names import is_identifier, listing
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|us)\s*$")
 _UNIT_MS = {"ms": 1.0, "s": 1000.0, "us": 0.001}
 TYPES = {"int", "float", "bool", "str", "list", "op", "duration"}
 
 
-def parse_overrides(items: list[str], diags: Diagnostics) -> dict[str, Any]:
-    """Parse ``NAME=VALUE`` strings; values are read as YAML scalars or lists."""
-    out: dict[str, Any] = {}
-    for item in items:
+class Overrides(dict):  # type: ignore[type-arg]
+    """NAME -> value from ``--set`` arguments, remembering where each was written.
+
+    A plain dict to everyone else (the trainer stores it as JSON); the front end
+    uses ``docs`` so that a problem with an override points into the argument
+    (``<--set 2>:1:8``), not at the top of the spec.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: per name: the argument loaded as a document (positions are columns in the argument)
+        self.docs: dict[str, Document] = {}
+        #: per name: where the name is written
+        self.names: dict[str, Pos] = {}
+
+
+def set_label(k: int) -> str:
+    """The file name of the `k`-th (0-based) ``--set`` argument in diagnostics."""
+    return f"<--set {k + 1}>"
+
+
+def parse_overrides(items: list[str], diags: Diagnostics) -> Overrides:
+    """Parse ``NAME=VALUE`` strings; values are read as YAML by the spec loader (with its limits)."""
+    out = Overrides()
+    for k, item in enumerate(items):
+        label = set_label(k)
         name, sep, text = item.partition("=")
+        lead = len(name) - len(name.lstrip())
         name = name.strip()
         if not sep or not name:
-            diags.add("MS024", f"`--set {item}` is not of the form NAME=VALUE", None,
+            diags.add("MS024", f"`--set {_short(item)}` is not of the form NAME=VALUE", Pos(label, 1, 1),
                       suggestion="for example `--set hidden=[512,256]`")
             continue
-        try:
-            value = yaml.safe_load(text) if text.strip() else ""
-        except yaml.YAMLError as exc:
-            diags.add("MS024", f"`--set {item}`: the value does not parse: {exc}", None)
+        if not is_identifier(name):
+            diags.add("MS024", f"`--set {_short(item)}`: `{_short(name)}` is not a param name", Pos(label, 1, 1 + lead),
+                      suggestion="param names are identifiers, e.g. `--set hidden=[512,256]`")
             continue
-        out[name] = value
+        inner = Diagnostics()
+        # pad with blanks where `NAME=` stands, so positions are columns of the whole argument
+        doc = load_yaml(" " * (len(item) - len(text)) + text, label, inner) if text.strip() else \
+            Document(label, "", {(): Pos(label, 1, len(item) - len(text) + 1)})
+        diags.extend(inner)
+        if doc is None or inner.has_errors:
+            continue
+        doc.text = item
+        out[name] = doc.data
+        out.docs[name] = doc
+        out.names[name] = Pos(label, 1, 1 + lead)
     return out
 
 
 def apply_overrides(params: dict[str, Any], overrides: Mapping[str, Any], file: str,
                     diags: Diagnostics) -> dict[str, Any]:
     merged = dict(params)
+    names = getattr(overrides, "names", {})
     for name, value in overrides.items():
         if name not in params:
-            diags.add("MS024", f"`--set {name}=...`: the spec has no param `{name}`", Pos(file, 1, 1),
+            where = names.get(name) or Pos("<overrides>", 1, 1)  # a plain dict from the Python API
+            diags.add("MS024", f"`--set {name}=...`: the spec has no param `{name}`", where,
                       suggestion=did_you_mean(name, params) or _listing(params))
             continue
         merged[name] = value
     return merged
 
 
+def _short(text: str) -> str:
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _listing(params: Mapping[str, Any]) -> str | None:
-    return ("params of this spec: " + ", ".join(sorted(params))) if params else "this spec has no params"
+    return ("params of this spec: " + listing(sorted(params))) if params else "this spec has no params"
 
 
 @dataclass

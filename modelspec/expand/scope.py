@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..diagnostics import Diagnostics, Pos, did_you_mean
+from ..diagnostics import Diagnostics, Pos
+from .expressions import Meter, suggest
 
 
 @dataclass
@@ -87,25 +88,49 @@ class Table:
 class Resolver:
     """Resolves `Ref`s to node paths (or input terminal names)."""
 
-    def __init__(self, diags: Diagnostics) -> None:
+    def __init__(self, diags: Diagnostics, meter: Meter | None = None) -> None:
         self.diags = diags
-        self._active: set[int] = set()
+        self.meter = meter  # shared budget of did-you-mean comparisons
+        #: id of a Ref -> what it resolved to (None: it failed, and was reported)
+        self._done: dict[int, tuple[str, int] | None] = {}
 
     def resolve(self, ref: "Ref | str") -> tuple[str, int] | None:
-        """The node path (or input terminal) and the delay accumulated on the way."""
-        if isinstance(ref, str):
-            return ref, 0
-        key = id(ref)
-        if key in self._active:
-            self.diags.add("MS040", f"`{ref.name}` refers to itself through aliases", ref.pos)
-            return None
-        self._active.add(key)
-        try:
-            return self._resolve(ref)
-        finally:
-            self._active.discard(key)
+        """The node path (or input terminal) and the delay accumulated on the way.
 
-    def _resolve(self, ref: Ref) -> tuple[str, int] | None:
+        A loop, not recursion, and remembered per `Ref`: a chain of thousands of
+        pass-throughs (ports, nodes dropped by `when`) must neither exhaust the
+        stack nor be walked again for every node that reads its end.
+        """
+        delay = 0
+        trail: list[tuple[Ref, int]] = []  # the refs walked, with the delay before each
+        link: Ref | str = ref
+        result: tuple[str, int] | None = None
+        while True:
+            if isinstance(link, str):
+                result = (link, delay)
+                break
+            known = self._done.get(id(link), False)
+            if known is not False:
+                result = None if known is None else (known[0], delay + known[1])
+                break
+            if any(r is link for r, _ in trail):
+                self.diags.add("MS040", f"`{link.name}` refers to itself through aliases", link.pos)
+                break
+            trail.append((link, delay))
+            target = self._target(link)
+            got = self._value_of(target, link) if target is not None else None
+            if got is None:
+                break
+            nxt, extra, is_node = got
+            if is_node:
+                result = (str(nxt), delay + extra)
+                break
+            link, delay = nxt, delay + extra
+        for r, before in trail:
+            self._done[id(r)] = None if result is None else (result[0], result[1] - before)
+        return result
+
+    def _target(self, ref: Ref) -> Target | None:
         parts = ref.name.split(".")
         target: Target | None = ref.table.lookup(parts[0])
         if target is None:
@@ -115,7 +140,7 @@ class Resolver:
             target = self._step(target, part, ref, ".".join(parts[:i]))
             if target is None:
                 return None
-        return self._value_of(target, ref)
+        return target
 
     def _step(self, target: Target, part: str, ref: Ref, so_far: str) -> Target | None:
         if isinstance(target, CopiesT):
@@ -137,20 +162,22 @@ class Resolver:
         self.diags.add("MS040", f"`{so_far}` is a single node, it has no member `{part}`", ref.pos)
         return None
 
-    def _value_of(self, target: Target, ref: Ref) -> tuple[str, int] | None:
+    def _value_of(self, target: Target, ref: Ref) -> tuple["Ref | str", int, bool] | None:
+        """(path, delay, True) for a node; (link to follow, delay, False) for anything else."""
+        while isinstance(target, CopiesT):
+            if not target.copies:
+                return None
+            target = target.copies[-1]
         if isinstance(target, NodeT):
-            return target.path, 0
+            return target.path, 0, True
         if isinstance(target, AliasT):
-            got = self.resolve(target.ref)
-            return (got[0], got[1] + target.delay) if got else None
-        if isinstance(target, CopiesT):
-            return self._value_of(target.copies[-1], ref) if target.copies else None
+            return target.ref, target.delay, False
         if target.output is None:
             self.diags.add("MS040", f"`{ref.name}` has no output to read", ref.pos)
             return None
-        return self.resolve(target.output)
+        return target.output, 0, False
 
     def _unknown(self, name: str, table: Table, ref: Ref, inside: str | None = None) -> None:
         where = f"inside `{inside}`" if inside else f"in {table.label}"
         self.diags.add("MS040", f"`{ref.name}` names nothing: no node, port or input `{name}` {where}", ref.pos,
-                       suggestion=did_you_mean(name, table.names))
+                       suggestion=suggest(name, table.names, self.meter))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any, Mapping
 
@@ -12,11 +13,14 @@ from ..ir.graph import Graph, InputTerm, OutputTerm, Time
 from ..load.document import Document
 from ..trust import SpecTrust, untrusted
 from ..validate.errors import pos_finder, report
+from ..validate.limits import MAX_INT, MAX_STEPS, big_ints, fmt_int, too_big
 from ..validate.models import SpecFile
 from .blocks import BlockDef, Importer, collect_blocks
 from .context import Evaluator, Src
 from .edges import PendingEdge, expand_edge
-from .expander import EdgeDecl, Expander, valid_name
+from .expander import EdgeDecl, Expander
+from .expressions import FAILED
+from .names import check_block_names, check_identifier, shown
 from .params import apply_overrides
 from .plugins import load_plugins
 from .scope import NodeT, Ref, Resolver, Table
@@ -46,6 +50,8 @@ def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | Non
     trust = trust or untrusted(doc.file)
     data: dict[str, Any] = doc.data
     root = Src(doc, ())
+    if isinstance(data.get("name"), str):
+        check_identifier(data["name"], "model name", root.at("name"), diags, key=False)
     g = Graph(name=str(data.get("name", "Model")), doc=data.get("doc"), file=doc.file)
     ev = Evaluator(diags)
     g.params = _params(data, root, overrides or {}, ev, diags)
@@ -62,6 +68,9 @@ def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | Non
     for d in local.values():
         d.namespace = namespace
     x = Expander(g, namespace, diags, ev, plugins)
+    for d in local.values():
+        check_block_names(d.name, d.raw, d.src, diags)
+        x.checked_blocks.add(id(d))
     top = Table("the top level")
     first = _inputs(x, data, root, top)
     last = x.expand_list(data.get("layers"), root.at("layers"), top, "", g.params, first, namespace)
@@ -72,7 +81,8 @@ def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | Non
     outputs = _outputs(x, data, root, top, last)
     _resolve(x, pending_edges, outputs)
     x.g.order = list(g.nodes)
-    _unused_params(data, root, ev, diags)
+    if not any(v is FAILED for v in g.params.values()):  # uses of a failed param were never evaluated
+        _unused_params(data, root, ev, diags)
     g.creation = x.creation
     plugins.finish()
     return g
@@ -82,13 +92,19 @@ def _params(data: dict[str, Any], root: Src, overrides: Mapping[str, Any], ev: E
             diags: Diagnostics) -> dict[str, Any]:
     raw = dict(data.get("params") or {})
     for name in raw:
-        if not valid_name(name):
-            diags.add("MS014", f"param name `{name}` is not an identifier", root.at("params", name).pos(key=True))
+        check_identifier(name, "param name", root.at("params", name), diags)
     merged = apply_overrides(raw, overrides, root.doc.file, diags)
+    docs = getattr(overrides, "docs", {})
     env: dict[str, Any] = {}
     for name, value in merged.items():  # a param may use the params before it
-        ok, v = ev.value(value, env, root.at("params", name))
-        env[name] = v if ok else None
+        src = Src(docs[name], ()) if name in docs and name in overrides else root.at("params", name)
+        ok, v = ev.value(value, env, src)
+        huge = list(big_ints(v)) if ok else []
+        for path, n in huge:
+            diags.add("MS012", f"param `{name}`: {fmt_int(n)} is larger than {MAX_INT:,} (2**63-1), the largest "
+                      "integer a spec may use", src.at(*path).pos())
+        # a failed param fails its uses quietly: one mistake, one message
+        env[name] = v if ok and not huge else FAILED
     return env
 
 
@@ -102,10 +118,17 @@ def _time(data: dict[str, Any], root: Src, env: Mapping[str, Any], ev: Evaluator
         ok, v = ev.value(raw.get(key, default), env, root.at("time", key))
         if not ok:
             return None
-        good = isinstance(v, (int, float)) and not isinstance(v, bool) and (kind is float or float(v).is_integer())
+        good = isinstance(v, (int, float)) and not isinstance(v, bool) and not too_big(v) and math.isfinite(v) \
+            and (kind is float or float(v).is_integer())
         if not good or (key != "idle" and v <= 0) or v < 0:
-            diags.add("MS060", f"`time.{key}` must be a {'positive' if key != 'idle' else 'non-negative'} "
-                      f"{'number' if kind is float else 'integer'}, got {v!r}", root.at("time", key).pos())
+            diags.add("MS060", f"`time.{key}` must be a finite {'positive' if key != 'idle' else 'non-negative'} "
+                      f"{'number' if kind is float else 'integer'}, got {shown(repr(v))}", root.at("time", key).pos())
+            return None
+        if kind is int and v > MAX_STEPS:
+            diags.add("MS060", f"`time.{key}` is {fmt_int(int(v))} steps; a time model may have at most "
+                      f"{MAX_STEPS:,}", root.at("time", key).pos(),
+                      suggestion="the time loop, its outputs ([B, T, ...]) and training all grow with the steps; "
+                      "use fewer, longer steps (a larger `dt`)")
             return None
         vals[key] = kind(v)
     return Time(vals["steps"], vals["dt"], vals["idle"])
@@ -115,8 +138,7 @@ def _inputs(x: Expander, data: dict[str, Any], root: Src, top: Table) -> str | N
     first = None
     for name, spec in (data.get("inputs") or {}).items():
         s = root.at("inputs", name)
-        if not valid_name(name):
-            x.diags.add("MS014", f"input name `{name}` is not an identifier", s.pos(key=True))
+        if not check_identifier(name, "input name", s, x.diags):
             continue
         long = spec if isinstance(spec, dict) else {"shape": spec}
         ok, shape = x.ev.value(long.get("shape"), x.g.params, s.at("shape") if isinstance(spec, dict) else s)
@@ -147,8 +169,14 @@ def _dims(x: Expander, shape: Any, s: Src) -> tuple[Any, ...] | None:
         if isinstance(d, int) and d <= 0:
             x.diags.add("MS055", f"a dim must be positive, got {d}", s.at(k).pos())
             return None
+        if isinstance(d, int) and d > MAX_INT:
+            x.diags.add("MS012", f"a dim of {fmt_int(d)} is larger than {MAX_INT:,} (2**63-1), the largest size "
+                        "torch and jax can hold", s.at(k).pos())
+            return None
         if isinstance(d, str) and not d.strip():
             x.diags.add("MS012", "a dim symbol cannot be empty", s.at(k).pos())
+            return None
+        if isinstance(d, str) and not check_identifier(d, "dim symbol", s.at(k), x.diags, key=False):
             return None
         dims.append(d)
     return tuple(dims)
@@ -164,8 +192,7 @@ def _outputs(x: Expander, data: dict[str, Any], root: Src, top: Table, last: Any
         return links
     for name, spec in raw.items():
         s = root.at("outputs", name)
-        if not valid_name(name):
-            x.diags.add("MS014", f"output name `{name}` is not an identifier", s.pos(key=True))
+        if not check_identifier(name, "output name", s, x.diags):
             continue
         long = spec if isinstance(spec, dict) else {"from": spec}
         src_at = s.at("from") if isinstance(spec, dict) else s
@@ -185,7 +212,7 @@ def _outputs(x: Expander, data: dict[str, Any], root: Src, top: Table, last: Any
 
 
 def _resolve(x: Expander, edges: list[PendingEdge], outputs: dict[str, Ref | str]) -> None:
-    r = Resolver(x.diags)
+    r = Resolver(x.diags, x.ev.meter)
     for p in x.pending:
         got = r.resolve(p.link)
         if got:

@@ -13,7 +13,7 @@ from typing import Iterable, Mapping, Sequence
 Dim = int | str
 Shape = tuple[Dim, ...]
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 _NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

@@ -15,6 +15,7 @@ from ..ir.graph import Conn, Edge, Graph, Node
 from ..ops.base import ShapeError
 from ..ops.registry import get_op
 from .dims import Dim, Shape, concrete, fmt_shape, is_symbol
+from .sizes import Totals, check_node
 
 
 def infer_shapes(g: Graph, diags: Diagnostics) -> None:
@@ -29,7 +30,8 @@ def infer_shapes(g: Graph, diags: Diagnostics) -> None:
         for p in pending:
             node = g.nodes[p]
             ins = [shapes.get(c.source) for c in node.inputs]
-            if node.attrs is None or any(c.source in failed for c in node.inputs) or not node.inputs and False:
+            # an unresolved input (MS040, source "") or a failed one was reported already
+            if node.attrs is None or any(c.source in failed or not c.source for c in node.inputs):
                 failed.add(p)
                 progress = True
                 continue
@@ -71,6 +73,10 @@ def infer_shapes(g: Graph, diags: Diagnostics) -> None:
                 diags.add("MS050", f"`{p}` ({node.op}): its output {fmt_shape(node.shape)} differs from the shape "
                           f"{fmt_shape(before)} its delayed inputs were assumed to give", node.pos)
     _outputs(g, shapes, failed, diags)
+    totals = Totals(diags)
+    for p in g.order:
+        if p in g.nodes and p not in failed and not totals.add(g.nodes[p]):
+            break
 
 
 def _first_guessable(g: Graph, pending: list[str], shapes: dict[str, Shape]) -> tuple[str, Shape] | None:
@@ -106,6 +112,9 @@ def _infer_node(g: Graph, node: Node, ins: list[Shape], shapes: dict[str, Shape]
         node.params = op.params(node.attrs, node.in_shapes, out)
         node.buffers = op.buffers(node.attrs, node.in_shapes, out)
         node.macs = op.macs(node.attrs, node.in_shapes, out)
+        if not check_node(node, diags):
+            failed.add(node.path)
+            return
     except ShapeError as exc:
         srcs = ", ".join(f"{c.source} {fmt_shape(s)}" for c, s in zip(node.inputs, ins))
         diags.add(exc.code, f"`{node.path}` ({node.op}) {exc.message}", node.pos, suggestion=exc.suggestion,

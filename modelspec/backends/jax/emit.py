@@ -15,10 +15,9 @@ split so that ``jax.grad`` of a loss over ``params`` needs no filtering.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
-
-import numpy as np
 
 from ...ir.graph import Graph
 from ...ops import get_op
@@ -88,7 +87,7 @@ def _init(g: Graph) -> list[str]:
         if set(exprs) != set(n.params):
             raise JaxEmitError(f"`{n.op}.jax_init` gives {sorted(exprs)}, the op declares {sorted(n.params)}")
         for local, shape in n.params.items():
-            expr, size = exprs[local], int(np.prod(shape, dtype=np.int64))
+            expr, size = exprs[local], math.prod(shape)  # exact: np.prod wraps past int64
             for kind, var in (("uniform", "u"), ("normal", "z")):
                 if "{" + kind + "}" in expr:
                     lo = used[kind]

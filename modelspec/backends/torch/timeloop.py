@@ -13,6 +13,7 @@ every call.
 
 from __future__ import annotations
 
+import keyword
 import textwrap
 from dataclasses import dataclass
 
@@ -160,19 +161,46 @@ class ForwardWriter:
             return f"return {next(iter(exprs.values()))}"
         return "return {" + ", ".join(f"{q(k)}: {v}" for k, v in exprs.items()) + "}"
 
-    def signature(self) -> list[str]:
-        args = ", ".join(f"{v}: Tensor" for v in self.values.inputs.values())
-        ret = "Tensor" if len(self.g.outputs) == 1 else "dict[str, Tensor]"
-        return [f"    def forward(self, {args}) -> {ret}:"]
+    def public_names(self) -> dict[str, str]:
+        """Input -> the parameter name callers use: the spec's own name (``model(input=x)``).
 
-    def doc_lines(self) -> list[str]:
+        Only what Python forbids is renamed (keywords, ``self``); a builtin such as
+        ``input`` or ``type`` stays, and `framed` keeps the body from seeing it.
+        """
+        return {name: name if name.isidentifier() and not keyword.iskeyword(name) and name != "self" else local
+                for name, local in self.values.inputs.items()}
+
+    def signature(self, names: list[str] | None = None, method: str = "forward") -> list[str]:
+        args = ", ".join(f"{v}: Tensor" for v in (names or self.values.inputs.values()))
+        ret = "Tensor" if len(self.g.outputs) == 1 else "dict[str, Tensor]"
+        return [f"    def {method}(self, {args}) -> {ret}:"]
+
+    def framed(self, code: list[str]) -> list[str]:
+        """``forward`` around the body ``code``.
+
+        The body's locals avoid builtins and module names (it may call ``range``,
+        ``torch``...), so an input named like one of them is bound to another local
+        there; ``forward`` then keeps the public name and passes it on to ``_forward``.
+        """
+        public = self.public_names()
+        if list(public.values()) == list(self.values.inputs.values()):
+            return self.signature() + self.doc_lines() + code
+        names = list(public.values())
+        inner = docstring(["The body of `forward`, with inputs under names that shadow nothing it uses."],
+                          "        ")
+        return (self.signature(names) + self.doc_lines(public)
+                + [f"        return self._forward({', '.join(names)})", ""]
+                + self.signature(method="_forward") + inner + code)
+
+    def doc_lines(self, names: dict[str, str] | None = None) -> list[str]:
         """One line: input shapes -> output shapes (a dict for several outputs)."""
+        names = names or self.values.inputs
         ins = []
         for name, term in self.g.inputs.items():
             shape = list(term.shape)
             if self.timed and not term.static:
                 shape.insert(1, "T")
-            ins.append(f"{self.values.inputs[name]} {_fmt(tuple(shape))}")
+            ins.append(f"{names[name]} {_fmt(tuple(shape))}")
         outs = []
         for name, o in self.g.outputs.items():
             shape = list(o.shape or ())
@@ -196,7 +224,7 @@ class ForwardWriter:
             body = render(add_dels(stmts, owned, set(), tail=False), "        ")
             head = self.binding_lines() + self.symbol_lines()
             head = wrap_all([f"        {s}" for s in head])
-            return self.signature() + self.doc_lines() + head + body
+            return self.framed(head + body)
         return self._timed_lines(owned)
 
     def _timed_lines(self, owned: set[str]) -> list[str]:
@@ -245,8 +273,7 @@ class ForwardWriter:
         head = self.binding_lines() + self.symbol_lines() + pre
         loop = [Stmt([(f"for t in range({self._count()}):", None), *indented(loop_body)])]
         ret = [Stmt([(self.return_line(self.output_exprs(lists)), None)])]
-        return (self.signature() + self.doc_lines() + wrap_all([f"        {s}" for s in head])
-                + render(loop + ret, "        "))
+        return self.framed(wrap_all([f"        {s}" for s in head]) + render(loop + ret, "        "))
 
     def _count(self) -> str:
         g = self.g
