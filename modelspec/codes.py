@@ -74,8 +74,8 @@ CODES: dict[str, CodeInfo] = {
            "- {op: Linear, featrues: 10}"),
         _c("MS012", "wrong type or value", E,
            "A value has the wrong type (a list where a number belongs) or is out of range (a "
-           "negative kernel size, a probability above 1, an integer or a tensor size above "
-           "2**63-1, which torch and jax cannot hold).",
+           "negative kernel size, a probability above 1, an integer above 2**63-1, which torch "
+           "and jax cannot hold, or one tensor of more than 2**40 elements, 4 TiB as float32).",
            "- {op: Dropout, p: 1.5}"),
         _c("MS013", "unsupported format version", E,
            "`modelspec:` must be 1, the only version of the language so far."),
@@ -110,9 +110,9 @@ CODES: dict[str, CodeInfo] = {
         _c("MS026", "huge size", W,
            "A layer's parameters, or its output for one sample, would take more than 8 GiB as "
            "float32 (2**31 values), or the whole model's parameters more than 32 GiB. A spec this "
-           "large is most likely a typo; the message says the memory it implies. Sizes past "
-           "2**63-1, which no torch or jax tensor can hold, are errors (MS012).",
-           "- {op: Linear, features: 1000000000000}"),
+           "large is most likely a typo; the message says the memory it implies. A tensor of more "
+           "than 2**40 elements (4 TiB as float32), which no machine holds, is an error (MS012).",
+           "- {op: Linear, features: 1000000000}"),
         # --- nodes and blocks ----------------------------------------------
         _c("MS030", "unknown op", E,
            "No built-in or plugin op has this name. Op names are case-sensitive.",

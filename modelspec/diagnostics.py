@@ -14,9 +14,9 @@ from enum import Enum
 from typing import Iterable, Iterator
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Pos:
-    """A 1-based line and column in a spec file."""
+    """A 1-based line and column in a spec file (slotted: a document holds one per key and value)."""
 
     file: str
     line: int

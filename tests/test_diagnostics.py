@@ -49,7 +49,7 @@ CASES: list[tuple[str, str, int]] = [
     ("MS022", HEAD + "layers:\n  - {op: Linear, features: \"${().__class__}\"}\n", 6),
     ("MS023", HEAD + "params: {h: [4]}\nlayers:\n  - {op: Linear, features: \"${h[7]}\"}\n", 7),
     ("MS025", HEAD + "params:\n  unused: 3\nlayers: [ReLU]\n", 6),
-    ("MS026", HEAD + "layers:\n  - {op: Linear, features: 1000000000000}\n", 6),
+    ("MS026", HEAD + "layers:\n  - {op: Linear, features: 1000000000}\n", 6),
     ("MS030", HEAD + "layers:\n  - ReLU\n  - {op: Linaer, features: 3}\n", 7),
     ("MS031", HEAD + "layers:\n  - {block: Resdual}\n", 6),
     ("MS032", HEAD + "blocks:\n  A:\n    layers:\n      - {block: A}\nlayers:\n  - {block: A}\n", 8),

@@ -7,9 +7,6 @@ generous timeout and a bounded peak memory (the child's VmHWM).
 
 Cases run concurrently, several files per child where one ``lint`` can check
 them together; each case is still judged on its own file's diagnostics.
-Cases whose fix lives on another branch (expansion budgets, number bounds,
-names that become code) are marked xfail with the reason; the lead removes
-the marks after merging.
 """
 
 from __future__ import annotations
@@ -34,8 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 20  # catches a hang on a loaded 2-core machine; the target is far below it
 MAX_RSS_MB = 300
 ADDRESS_SPACE = 3 << 29  # 1.5 GiB: a safety net for the machine running the tests; the measure is VmHWM
-NEEDS_BOUNDS = "needs the expansion-bounds branch"
-NEEDS_NAMES = "needs the names branch (MS014 for every name that becomes code)"
 #: control characters that must never reach a terminal raw
 RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 HEAD = "modelspec: 1\nname: T\ninputs: {x: [B, 8]}\n"
@@ -125,7 +120,7 @@ BATCH: list[Case] = [
     # -- bombs the loaders and the expression evaluator bound
     Case("billion-laughs", {"laughs.yaml": billion_laughs()}, "laughs.yaml", frozenset({"MS004"})),
     Case("deep-yaml", {"deep.yaml": "a: " + "[" * 100_000 + "]" * 100_000 + "\n"}, "deep.yaml",
-         frozenset({"MS004", "MS002"})),  # libyaml's own depth cap gives MS002 (issue 8, section 1)
+         frozenset({"MS004"})),  # libyaml's own depth cap is found again by the pure-Python parser
     Case("deep-toml", {"deep.toml": "a = " + "[" * 100_000 + "]" * 100_000 + "\n"}, "deep.toml",
          frozenset({"MS004"})),
     Case("deep-inline-toml", {"inline.toml": "a = " + "{b = " * 100_000 + "1" + "}" * 100_000 + "\n"},
@@ -203,32 +198,30 @@ SINGLE: list[Case] = [
                               "uses.yaml": HEAD + "imports: {lib: lib.yaml}\nlayers:\n  - {block: lib.B}\n"},
          "uses.yaml", frozenset({"MS006"})),
     # -- bombs bounded on the expansion-bounds branch
-    Case("nested-repeats", {"repeats.yaml": nested_repeats(3, 1000)}, "repeats.yaml", xfail=NEEDS_BOUNDS),
-    Case("block-fan-out", {"fan.yaml": fan_out(20, 4)}, "fan.yaml", xfail=NEEDS_BOUNDS),
-    Case("squaring-chain", {"square.yaml": squaring_chain(40)}, "square.yaml", xfail=NEEDS_BOUNDS),
-    Case("200k-params", {"params.yaml": many_params(200_000)}, "params.yaml", frozenset({"MS011"}),
-         xfail=NEEDS_BOUNDS),
+    Case("nested-repeats", {"repeats.yaml": nested_repeats(3, 1000)}, "repeats.yaml", frozenset({"MS004"})),
+    Case("block-fan-out", {"fan.yaml": fan_out(20, 4)}, "fan.yaml", frozenset({"MS004"})),
+    Case("squaring-chain", {"square.yaml": squaring_chain(40)}, "square.yaml", frozenset({"MS023"})),
+    Case("200k-params", {"params.yaml": many_params(200_000)}, "params.yaml", frozenset({"MS011"})),
     Case("huge-features", {"features.yaml": spec("  - {op: Linear, features: 1000000000000}\n")}, "features.yaml",
-         xfail=NEEDS_BOUNDS),
+         frozenset({"MS012"})),
     Case("toml-int-above-2-64", {"bigint.toml": TOML_HEAD + '[[layers]]\nop = "Linear"\nfeatures = '
-                                 '18446744073709551617\n'}, "bigint.toml", xfail=NEEDS_BOUNDS),
+                                 '18446744073709551617\n'}, "bigint.toml", frozenset({"MS012"})),
     Case("huge-steps", {"steps.yaml": HEAD + "time: {steps: 1000000000}\nlayers: [ReLU]\n"}, "steps.yaml",
-         xfail=NEEDS_BOUNDS),
-    Case("deep-set", {"set.yaml": spec("  - ReLU\n")}, "set.yaml", frozenset({"MS024"}),
-         args=["set.yaml", "--set", "p=" + "[" * 30_000 + "]" * 30_000], exit_codes=frozenset({1, 2}),
-         xfail=NEEDS_BOUNDS),
+         frozenset({"MS060"})),
+    Case("deep-set", {"set.yaml": spec("  - ReLU\n")}, "<--set 1>", frozenset({"MS004"}),
+         args=["set.yaml", "--set", "p=" + "[" * 30_000 + "]" * 30_000], exit_codes=frozenset({1, 2})),
 ]
 
 # Injection into emitted source: the names branch makes each of these an MS014 error.
 INJECTION: list[Case] = [
     Case("quote-in-block-name", {"blk.yaml": HEAD + "blocks:\n  \"A'); import os; ('\":\n    layers: [ReLU]\n"
                                  "layers:\n  - {block: \"A'); import os; ('\"}\n"}, "blk.yaml",
-         frozenset({"MS014"}), xfail=NEEDS_NAMES),
+         frozenset({"MS014"})),
     Case("newline-in-edge-name", {"edge.yaml": HEAD + "time: {steps: 2}\nlayers:\n  - {name: a, op: ReLU}\n"
                                   "  - {name: b, op: ReLU}\nedges:\n  - {name: \"e\\nimport os\", from: b, to: a, "
-                                  "delay: 1}\n"}, "edge.yaml", frozenset({"MS014"}), xfail=NEEDS_NAMES),
+                                  "delay: 1}\n"}, "edge.yaml", frozenset({"MS014"})),
     Case("code-in-model-name", {"model.yaml": HEAD.replace("name: T", 'name: "Evil; import os"') +
-                                "layers: [ReLU]\n"}, "model.yaml", frozenset({"MS014"}), xfail=NEEDS_NAMES),
+                                "layers: [ReLU]\n"}, "model.yaml", frozenset({"MS014"})),
     Case("quote-in-node-name", {"node.yaml": spec("  - {name: \"a'b\", op: ReLU}\n")}, "node.yaml",
          frozenset({"MS014"})),
     Case("newline-in-input-name", {"input.yaml": "modelspec: 1\nname: T\ninputs: {\"x\\nimport os\": [B, 8]}\n"

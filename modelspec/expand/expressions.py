@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import keyword
 import operator
 import warnings
 from typing import Any, Callable, Mapping, NoReturn
@@ -198,8 +199,15 @@ def _parse(expr: str) -> tuple[str, int, ast.expr, tuple[ast.Name, ...]]:
     shift = len(flat) - len(src)
     if not src.strip():
         raise ExprError("MS020", "empty expression `${}`")
+    bare = src.rstrip()
+    if bare.isidentifier() and not keyword.iskeyword(bare) and bare.isascii():
+        # the commonest expression, `${name}`: the same tree the parser would give, without it
+        tree = ast.Expression(ast.Name(id=bare, ctx=ast.Load(), lineno=1, col_offset=0,
+                                       end_lineno=1, end_col_offset=len(bare)))
+    else:
+        tree = None
     try:
-        tree = _tree(src)
+        tree = tree or _tree(src)
     except SyntaxError as e:
         at = (e.offset or len(src) + 1) - 1 if e.lineno in (1, None) else len(src)
         raise ExprError("MS020", f"syntax error in expression: {e.msg}",

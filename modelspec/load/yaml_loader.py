@@ -230,8 +230,13 @@ def _measure(root: _Node) -> None:
         memo[id(node)] = hit
         return hit
 
-    if visit(root, 0)[1] > MAX_DEPTH:
-        raise _Limit(root, too_deep)
+    try:
+        if visit(root, 0)[1] > MAX_DEPTH:
+            raise _Limit(root, too_deep)
+    finally:
+        # `visit` refers to itself, so the memo would wait for the cyclic GC,
+        # which the front end pauses: free its entry per node now
+        memo.clear()
 
 
 class _Builder:
@@ -253,8 +258,9 @@ class _Builder:
         if node.kind == "map":
             out: dict[str, Any] = {}
             for key, (knode, vnode) in self._entries(node).items():
-                self.doc.keys[path + (key,)] = self.pos(knode)
-                out[key] = self.build(vnode, path + (key,))
+                sub = path + (key,)  # one tuple for both tables
+                self.doc.keys[sub] = self.pos(knode)
+                out[key] = self.build(vnode, sub)
             return out
         return None
 

@@ -13,7 +13,7 @@ from typing import Iterable
 
 from ..diagnostics import Diagnostics
 from ..ir.graph import Node
-from ..validate.limits import BYTES, MAX_INT, WARN_ELEMENTS, WARN_TOTAL, fmt_bytes, fmt_int
+from ..validate.limits import BYTES, MAX_INT, MAX_TENSOR, WARN_ELEMENTS, WARN_TOTAL, fmt_bytes, fmt_int
 from .dims import Dim, concrete
 
 
@@ -45,6 +45,15 @@ def check_node(node: Node, diags: Diagnostics) -> bool:
     if sample > MAX_INT:
         diags.add("MS012", f"{label}: its output would have {fmt_int(sample)} values per sample, more than "
                   "2**63-1, the most a torch or jax tensor can hold", node.pos)
+        return False
+    big = [(f"its `{name}`", numel(shape)) for name, shape in tensors.items() if numel(shape) > MAX_TENSOR]
+    if sample > MAX_TENSOR:
+        big.append(("its output per sample", sample))
+    if big:
+        what, n = big[0]
+        diags.add("MS012", f"{label}: {what} would have {fmt_int(n)} elements, {fmt_bytes(n * BYTES)} as float32; "
+                  f"one tensor may have at most 2**40 elements (4 TiB)", node.pos,
+                  suggestion="check the sizes of this layer; a typo such as an extra 000 is likely")
         return False
     held = sum(numel(s) for s in tensors.values())
     if max(held, sample) > WARN_ELEMENTS and _warned(node, diags):

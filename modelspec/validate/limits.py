@@ -14,6 +14,9 @@ from typing import Any, Iterator
 MAX_INT = 2**63 - 1
 #: the most steps `time.steps`, `time.idle` or a delay may ask for
 MAX_STEPS = 1_000_000
+#: elements one tensor (a weight, or a node's output per sample) may have: 2**40 is 4 TiB as
+#: float32, more than any machine holds and ten times the largest embedding tables in use
+MAX_TENSOR = 2**40
 #: elements of one node's parameters, or of its output per sample, above which MS026 warns
 WARN_ELEMENTS = 2**31
 #: elements of the whole model's parameters above which MS026 warns
