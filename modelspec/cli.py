@@ -29,7 +29,8 @@ RootOpt = typer.Option(None, "--root", metavar="DIR",
                        help="The tree spec files and imports must stay in (default: the repository root).")
 
 
-def _trust(allow_plugins: bool, plugins: Optional[List[str]], root: Optional[str]) -> Any:
+def _trust(allow_plugins: bool, plugins: Optional[List[str]], root: Optional[str],
+           project_plugins: bool = True) -> Any:
     """The trust the command line grants; the spec never grants any."""
     import os
 
@@ -38,7 +39,7 @@ def _trust(allow_plugins: bool, plugins: Optional[List[str]], root: Optional[str
     if root is not None and not os.path.isdir(root):
         typer.echo(f"error: --root {root!r} is not a directory", err=True)
         raise typer.Exit(2)
-    return Trust(allow_plugins, frozenset(plugins or ()), root)
+    return Trust(allow_plugins, frozenset(plugins or ()), root, project_config=project_plugins)
 
 
 def _overrides(items: Optional[List[str]]) -> dict[str, Any]:
@@ -88,6 +89,10 @@ def lint(
     allow_plugins: bool = AllowPluginsOpt,
     plugin: Optional[List[str]] = PluginOpt,
     root: Optional[str] = RootOpt,
+    project_plugins: bool = typer.Option(
+        True, "--project-plugins/--no-project-plugins",
+        help="Trust the plugins listed in the tree's pyproject.toml; CI that lints a pull request which may "
+             "edit pyproject.toml can turn this off."),
 ) -> None:
     """Validate and shape-check specs; exit 0 clean, 1 problems found, 2 usage error (no spec, missing path)."""
     from .commands.lint import FORMATS, lint as run, render
@@ -96,7 +101,7 @@ def lint(
     if format not in FORMATS:
         typer.echo(f"error: --format must be one of {', '.join(FORMATS)}, not {format!r}", err=True)
         raise typer.Exit(2)
-    res = run(paths, _overrides(sets), _trust(allow_plugins, plugin, root))
+    res = run(paths, _overrides(sets), _trust(allow_plugins, plugin, root, project_plugins))
     if res.usage_error:
         if res.diagnostics:
             typer.echo(text(res.diagnostics, {}), err=True)

@@ -332,3 +332,16 @@ def test_trust_is_per_tree_even_after_another_tree_loaded_the_plugin(
     res = lint([str(repo / "a.yaml"), str(other / "b.yaml")])
     found = [(d.code, d.pos.file if d.pos else "") for d in res.diagnostics if d.is_error]
     assert found == [("MS038", str(other / "b.yaml"))]  # no MS030 with a hint to add what is there
+
+
+def test_ci_can_ignore_the_project_plugin_list(repo: Path, plugin: tuple[str, str]) -> None:
+    """A pull request can edit pyproject.toml too: `--no-project-plugins` trusts only the command line."""
+    module, op = plugin
+    (repo / "pyproject.toml").write_text(f'[tool.modelspec]\nplugins = ["{module}"]\n')
+    (repo / "s.yaml").write_text(spec_text([module], op))
+    res = runner.invoke(app, ["lint", str(repo / "s.yaml"), "--no-project-plugins"])
+    assert res.exit_code == 1 and "MS038" in res.output, res.output
+    assert not (repo / "IMPORTED").exists()
+    res = runner.invoke(app, ["lint", str(repo / "s.yaml"), "--no-project-plugins", "--plugin", module])
+    assert res.exit_code == 0, res.output
+    assert (repo / "IMPORTED").read_text() == module
