@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from .ir.graph import Graph
+from .exceptions import ModelspecError
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ BACKENDS: dict[str, Backend] = {
 }
 
 
-class BuildError(Exception):
+class BuildError(ModelspecError):
     """A usage problem: an unknown backend, a missing dimension, ..."""
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .diagnostics import Severity
+from .severity import Severity
 
 E = Severity.ERROR
 W = Severity.WARNING

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Iterable, Iterator
+
+from .codes import CODES
+from .exceptions import ModelspecError
+from .severity import Severity
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -24,11 +27,6 @@ class Pos:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
-
-
-class Severity(str, Enum):
-    ERROR = "error"
-    WARNING = "warning"
 
 
 @dataclass
@@ -67,8 +65,6 @@ class Diagnostics:
         suggestion: str | None = None,
         notes: Iterable[str] = (),
     ) -> Diagnostic:
-        from .codes import CODES
-
         if severity is None:
             severity = CODES[code].severity if code in CODES else Severity.ERROR
         diag = Diagnostic(code, message, pos, severity, suggestion, list(notes))
@@ -103,7 +99,7 @@ class Diagnostics:
             raise SpecError(self.sorted())
 
 
-class SpecError(Exception):
+class SpecError(ModelspecError):
     """Raised when a stage cannot go on; holds every problem found so far."""
 
     def __init__(self, diagnostics: list[Diagnostic]) -> None:

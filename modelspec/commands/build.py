@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ..backends.checking import DimError
 from ..ir.graph import Graph
 
 
@@ -52,8 +53,6 @@ def run_build(g: Graph, backend: str, output: str | None, check: bool, dims: lis
     if be.check is None:
         typer.echo(f"error: the {backend} backend has no --check", err=True)
         return 2
-    from ..backends.torch.runtime import DimError
-
     try:
         mod = import_source(source, module_name(source, backend), output or f"<{g.name} {backend}>")
         verdict = be.check(g, mod, sizes)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ..backends.checking import free_symbols
 from ..ir.graph import Graph
 
 #: sizes for free input symbols when checking (B is the batch)
@@ -17,7 +18,6 @@ def verify_backend(g: Graph, backend: str) -> int:
     Prints a one-line verdict; returns 0 when everything matches, 1 on a mismatch
     (or a model that does not run), 2 for an unknown backend.
     """
-    from ..backends.torch.runtime import free_symbols
     from ..build import BuildError, get_backend, load_module
 
     try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..diagnostics import Diagnostics, Pos
+from ..exceptions import ModelspecError
 
 #: IR nodes one spec may expand to (the 10,000-layer MLP of bench/ has 20,001)
 MAX_NODES = 50_000
@@ -25,7 +26,7 @@ MAX_WORK = 100_000
 MAX_NESTING = 100
 
 
-class BudgetExceeded(Exception):
+class BudgetExceeded(ModelspecError):
     """Expansion stopped: the budget is spent and MS004 reported."""
 
 

@@ -18,6 +18,7 @@ import warnings
 from typing import Any, Callable, Mapping, NoReturn
 
 from ..diagnostics import did_you_mean
+from ..exceptions import ModelspecError
 
 MAX_TEXT = 10_000  # characters of one expression
 MAX_DEPTH = 50  # nesting of expression nodes
@@ -64,7 +65,7 @@ _FORBIDDEN: dict[type, str] = {
 _ALLOWED = {ast.BoolOp, ast.IfExp, ast.List, ast.Tuple, ast.BinOp, ast.UnaryOp, ast.Compare}
 
 
-class ExprError(Exception):
+class ExprError(ModelspecError):
     """An expression problem, located by `offset` in the original string value.
 
     An empty `code` means the expression read a value whose own failure was

@@ -16,12 +16,13 @@ from ..diagnostics import Diagnostics, Pos
 from .document import Document
 from .toml_positions import ScanError, TomlPositions, TooDeep
 from .yaml_loader import MAX_DEPTH, check_text_size
+from ..exceptions import ModelspecError
 
 _AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _AT_END = re.compile(r"\s*\(at end of document\)\s*$")
 
 
-class _Deep(Exception):
+class _Deep(ModelspecError):
     """Data nests deeper than MAX_DEPTH although the scanner did not notice."""
 
 

@@ -16,6 +16,7 @@ import tomllib
 
 from ..diagnostics import Pos
 from .document import Path
+from ..exceptions import ModelspecError
 
 _WS = re.compile(r"[ \t]*")
 _WS_NL = re.compile(r"(?:[ \t\r\n]|#[^\n]*)*")  # blanks, newlines and comments
@@ -30,7 +31,7 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SPACE_TIME = re.compile(r" [0-9]{2}:[0-9]{2}")
 
 
-class TooDeep(Exception):
+class TooDeep(ModelspecError):
     """A table or array nests deeper than allowed; `index` is where it starts."""
 
     def __init__(self, index: int) -> None:
@@ -38,7 +39,7 @@ class TooDeep(Exception):
         self.index = index
 
 
-class ScanError(Exception):
+class ScanError(ModelspecError):
     """The text is not TOML this scanner understands (tomllib should have refused it)."""
 
 

@@ -21,6 +21,7 @@ from yaml.nodes import ScalarNode
 
 from ..diagnostics import Diagnostics, Pos
 from .document import Document, Path
+from ..exceptions import ModelspecError
 
 MAX_TEXT_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 100
@@ -65,11 +66,11 @@ class _Node:
         self.line, self.col = line, col
 
 
-class _Stop(Exception):
+class _Stop(ModelspecError):
     """Composition cannot go on (a limit); the diagnostic is already added."""
 
 
-class _Limit(Exception):
+class _Limit(ModelspecError):
     def __init__(self, node: _Node, message: str) -> None:
         super().__init__(message)
         self.node, self.message = node, message

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Sequence
 from pydantic import BaseModel, ConfigDict
 
 from ..shapes.dims import Dim, Shape, concrete, fmt_shape
+from ..exceptions import ModelspecError
 
 
 class Attrs(BaseModel):
@@ -24,7 +25,7 @@ class Attrs(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
-class ShapeError(Exception):
+class ShapeError(ModelspecError):
     """Raised by a shape rule; the checker adds the node path and position.
 
     ``code`` is MS050 (mismatch), MS051 (input count), MS052 (dimension

@@ -14,6 +14,7 @@ import sys
 from typing import Iterable, Sequence
 
 from .base import Op
+from ..exceptions import ModelspecError
 
 _REGISTRY: dict[str, Op] = {}
 _BUILTINS_LOADED = False
@@ -26,7 +27,7 @@ BUILTIN_MODULES = (
 )
 
 
-class PluginError(Exception):
+class PluginError(ModelspecError):
     pass
 
 

@@ -8,7 +8,7 @@ hashable; arithmetic folds to ints whenever both sides are concrete.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Sequence
 
 Dim = int | str
 Shape = tuple[Dim, ...]
@@ -83,22 +83,6 @@ def symbols_in(expr: str) -> list[str]:
         if m.group(0) not in seen:
             seen.append(m.group(0))
     return seen
-
-
-def eval_dim(d: Dim, env: Mapping[str, int]) -> int:
-    """The size of a dim once its symbols are bound.
-
-    Raises KeyError naming the first unbound symbol; anything else that fails is
-    the expression language's `ExprError` (dims are its arithmetic, never ``eval``).
-    """
-    if concrete(d):
-        return int(d)  # type: ignore[arg-type]
-    for sym in symbols_in(str(d)):
-        if sym not in env:
-            raise KeyError(sym)
-    from ..expand.expressions import evaluate
-
-    return int(evaluate(str(d), env))  # type: ignore[call-overload]
 
 
 def fmt_dim(d: Dim) -> str:

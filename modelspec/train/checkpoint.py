@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .storage import atomic_write, count_save
+from ..exceptions import ModelspecError
 
 __all__ = ["atomic_write", "CheckpointError", "CheckpointNotFound", "save", "load", "locate", "digest"]
 
@@ -33,7 +34,7 @@ LAST, BEST, WEIGHTS = "last.safetensors", "best.safetensors", "weights.safetenso
 DIGEST = "digest"
 
 
-class CheckpointError(Exception):
+class CheckpointError(ModelspecError):
     """A checkpoint that cannot be read or used (damaged, or from another run); printed without a traceback."""
 
 

@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal, Mapping, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
+from ..exceptions import ModelspecError
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -118,7 +120,7 @@ class TrainConfig(_Strict):
     log_every: int | None
 
 
-class ConfigError(Exception):
+class ConfigError(ModelspecError):
     """A bad flag or `train:` value; the CLI prints it without a traceback."""
 
 

@@ -16,8 +16,10 @@ from typing import IO, Callable
 
 import numpy as np
 
+from ..exceptions import ModelspecError
 
-class DataError(Exception):
+
+class DataError(ModelspecError):
     """Data that cannot be read or does not fit the spec; printed without a traceback."""
 
 

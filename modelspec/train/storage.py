@@ -21,6 +21,8 @@ import os
 import re
 import tempfile
 
+from ..exceptions import ModelspecError
+
 KILL_ENV = "MODELSPEC_TEST_KILL_DURING_SAVE"
 DISK_FULL_ENV = "MODELSPEC_TEST_DISK_FULL_AT_SAVE"
 LOCK = ".modelspec.lock"
@@ -28,7 +30,7 @@ _NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _saves = 0
 
 
-class WriteError(Exception):
+class WriteError(ModelspecError):
     """A run file could not be written; ``disk_full`` for ENOSPC/EDQUOT."""
 
     def __init__(self, message: str, *, disk_full: bool) -> None:
@@ -118,7 +120,7 @@ def _unlink(path: str) -> None:
         pass
 
 
-class FolderBusy(Exception):
+class FolderBusy(ModelspecError):
     """Another process is writing the same run folder."""
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ..expand.dimvalue import eval_dim as _eval_dim
 from ..expand.expressions import ExprError
 from ..shapes import dims
 from ..shapes.dims import Dim
@@ -44,7 +45,7 @@ class ModelIO:
 def eval_dim(d: Dim, bound: Mapping[str, int]) -> int | None:
     """The value of a dim with ``bound`` symbols, or None while a symbol is unbound."""
     try:
-        return dims.eval_dim(d, bound)
+        return _eval_dim(d, bound)
     except (KeyError, ExprError):
         return None
 

@@ -1,7 +1,7 @@
 """Checks of an emitted JAX module against its IR (``build --check``, ``summary --backend jax``).
 
 Sizes of free symbols come from ``--dim`` (B defaults to 2), bound and
-evaluated by the Torch backend's pure-Python helpers (no torch import), so both
+evaluated by `modelspec.backends.checking` (no framework import), so both
 backends report a missing size the same way.
 """
 
@@ -13,13 +13,9 @@ from typing import Any
 import numpy as np
 
 from ...ir.graph import Graph
-from ..torch.runtime import bind, input_shape, shape_problems, shape_text
+from ..checking import CheckFailed, bind, input_shape, shape_problems, shape_text
 
 __all__ = ["CheckFailed", "run_check", "verify"]
-
-
-class CheckFailed(Exception):
-    """The emitted module ran but disagrees with the IR (or did not run)."""
 
 
 def random_inputs(g: Graph, env: dict[str, int], seed: int = 0) -> dict[str, np.ndarray]:

@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from ..source import docstring, printable, q, rename_symbols, symbols_in  # noqa: F401
+from ...exceptions import ModelspecError
 
 #: module-level names of an emitted JAX module (imports, constants, functions).
 MODULE_NAMES = frozenset({
@@ -30,7 +31,7 @@ APPLY_NAMES = frozenset({
 _NON_IDENT = re.compile(r"[^0-9A-Za-z_]")
 
 
-class JaxEmitError(Exception):
+class JaxEmitError(ModelspecError):
     """The graph cannot be written as JAX source (an op without JAX code, ...)."""
 
 

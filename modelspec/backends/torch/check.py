@@ -6,12 +6,8 @@ import types
 from typing import Any
 
 from ...ir.graph import Graph
-from .runtime import as_dict, bind, random_inputs, shape_problems, shape_text
-
-
-class CheckFailed(Exception):
-    """The emitted model ran but disagrees with the IR (or did not run)."""
-
+from ..checking import CheckFailed, as_dict, bind, shape_problems, shape_text
+from .runtime import random_inputs
 
 
 def run_check(g: Graph, mod: types.ModuleType, dims: dict[str, int]) -> str:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ...shapes.dims import Dim, Shape
+from ...exceptions import ModelspecError
 
 
-class TorchEmitError(Exception):
+class TorchEmitError(ModelspecError):
     """The graph cannot be written as Torch source (an op without Torch code, ...)."""
 
 
