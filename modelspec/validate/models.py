@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
-from ..train.config import TrainSpec
+from .train_section import TrainSpec
 
 Expr = Annotated[str, Field(pattern=r"\$\{", description="A ${...} expression.")]
 IntOrExpr = Union[int, Expr]
