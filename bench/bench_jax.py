@@ -101,7 +101,7 @@ def torch_forward(spec: str, batch: int, reps: int, weights: str, xfile: str,
     pool competing for the cores) on the weights and input the JAX side uses."""
     import torch
 
-    from modelspec import params as pio
+    from modelspec import weights as pio
 
     torch.set_num_threads(threads)
     model = build_graph(load(ROOT / "specs" / spec), "torch").eval()
@@ -127,7 +127,7 @@ def jax_vs_torch(reps: int, quick: bool, threads: int) -> list[tuple[str, float,
     import tempfile
     from concurrent.futures import ProcessPoolExecutor
 
-    from modelspec import params as pio
+    from modelspec import weights as pio
 
     rows = []
     cases = [("mlp.yaml", 32, "MLP  batch 32"), ("dyrcnn_x4.yaml", 4 if quick else 16, "DyRCNNx4  20 steps, 32x32, batch {b}")]

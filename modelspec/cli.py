@@ -167,7 +167,7 @@ def render(
     root: Optional[str] = RootOpt,
 ) -> None:
     """The fully expanded spec, every default filled in."""
-    from .commands.render import render_spec
+    from .ir.render import render_spec
 
     g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
     typer.echo(render_spec(g, format))
@@ -222,7 +222,7 @@ app.add_typer(params_app, name="params")
 
 
 def _read_params_or_exit(path: str) -> Any:
-    from .params import read_any
+    from .weights import read_any
 
     try:
         return read_any(path)
@@ -261,7 +261,7 @@ def params_convert(
     """Convert a parameter file between .pt (torch state_dict), .safetensors and .npz."""
     import os
 
-    from .params import write_any
+    from .weights import write_any
 
     arrays = _read_params_or_exit(src)
     try:

@@ -18,7 +18,9 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ...ir.graph import Graph
+from . import weights as pio
+from .build import build_graph
+from .ir.graph import Graph
 
 __all__ = ["Comparison", "compare", "example_inputs", "jax_outputs", "torch_outputs"]
 
@@ -90,9 +92,6 @@ def compare(g: Graph, inputs: Mapping[str, np.ndarray] | None = None, seed: int 
     """Build both backends, copy the Torch weights into JAX (through a safetensors file
     when ``via_file``) and run both in eval mode on the same inputs."""
     import torch
-
-    from ...build import build_graph
-    from ... import params as pio
 
     torch.manual_seed(seed)
     model = build_graph(g, "torch").eval()

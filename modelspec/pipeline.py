@@ -39,7 +39,7 @@ def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, An
     from .expand.budget import BudgetExceeded
     from .expand.spec import expand, validate
     from .ir.check import check_graph
-    from .shapes.infer import infer_shapes
+    from .ir.infer import infer_shapes
 
     valid = validate(doc, diags)
     if not isinstance(doc.data, dict):

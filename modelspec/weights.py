@@ -1,4 +1,4 @@
-"""Parameters between backends: flat ``name -> array`` dicts in safetensors files.
+"""Weights between backends: flat ``name -> array`` dicts (parameters and buffers) in safetensors files.
 
 Both backends name parameters and buffers exactly as the Torch ``state_dict``
 does (``layer1.0.conv1.weight``, ``bn1.running_mean``) with the same layouts,
@@ -15,14 +15,63 @@ jax is imported here unless a torch helper is called.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from typing import Any, Mapping
 
 import numpy as np
 
+from .exceptions import ModelspecError
+
 __all__ = ["from_torch", "load", "metadata", "read_any", "save", "to_numpy", "to_torch", "write_any"]
 
 PathLike = str | os.PathLike[str]
+
+
+# ---- digests: every file modelspec writes carries one, checked on every load -----------
+
+FORMAT = "modelspec-checkpoint-2"
+FORMATS = ("modelspec-checkpoint-1", FORMAT)  # 1: before digests; its files load as unverified weights
+DIGEST = "digest"
+
+
+class CheckpointError(ModelspecError):
+    """A checkpoint that cannot be read or used (damaged, or from another run); printed without a traceback."""
+
+
+class CheckpointNotFound(CheckpointError):
+    """``--resume``/``--checkpoint`` names nothing: a usage error rather than a bad file."""
+
+
+def digest(tensors: dict[str, np.ndarray], meta: dict[str, str]) -> str:
+    """sha256 over every tensor (name, dtype, shape, bytes) and every metadata item, in sorted order.
+
+    Stored in the file's metadata and checked on every load, so that a flipped
+    bit anywhere in the data is refused instead of trained on."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        arr = np.asarray(tensors[name])
+        h.update(json.dumps([name, arr.dtype.name, list(arr.shape)]).encode())
+        h.update(np.ascontiguousarray(arr).reshape(-1).view(np.uint8).data)
+    for key in sorted(k for k in meta if k != DIGEST):
+        h.update(json.dumps([key, meta[key]]).encode())
+    return "sha256:" + h.hexdigest()
+
+
+def verify(path: str, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> None:
+    """Refuse a file whose content does not match its stored digest."""
+    stored = meta.get(DIGEST)
+    if stored is None:
+        if meta.get("format") == FORMAT:
+            raise CheckpointError(f"{path} is damaged: a modelspec checkpoint must carry a `{DIGEST}` and this "
+                                  "one has none; use another checkpoint of the run (best.safetensors) or retrain")
+        return
+    actual = digest(tensors, meta)
+    if actual != stored:
+        raise CheckpointError(f"{path} is damaged: its content does not match the sha256 digest stored when it "
+                              f"was written (stored {stored[:19]}..., now {actual[:19]}...); do not use it: take "
+                              "another checkpoint of the run (best.safetensors) or retrain")
 
 
 def to_numpy(value: Any) -> np.ndarray:
@@ -75,8 +124,6 @@ def load(path: PathLike) -> dict[str, np.ndarray]:
     A file modelspec's training wrote carries a digest; a mismatch raises
     `CheckpointError` rather than handing back damaged weights."""
     from safetensors.numpy import load_file
-
-    from .train.checkpoint import DIGEST, verify
 
     arrays = dict(load_file(os.fspath(path)))
     meta = metadata(path)

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from modelspec.cli import app
 from modelspec.commands import graph as graph_cmd
 from modelspec.commands.graph import dot_quote, to_dot, to_mermaid, write_graph
-from modelspec.commands.render import render_spec
+from modelspec.ir.render import render_spec
 from modelspec.ir.graph import Graph
 from modelspec.pipeline import compile_text, load
 

@@ -17,7 +17,7 @@ import jax.numpy as jnp  # noqa: E402
 import modelspec  # noqa: E402
 from modelspec.backends.jax import build_module, emit_jax  # noqa: E402
 from modelspec.backends.jax.check import verify  # noqa: E402
-from modelspec.backends.jax.parity import compare, example_inputs  # noqa: E402
+from modelspec.parity import compare, example_inputs  # noqa: E402
 from modelspec.pipeline import compile_text, load  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

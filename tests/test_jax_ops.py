@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("jax")
 torch = pytest.importorskip("torch")
 
-from modelspec.backends.jax.parity import compare, example_inputs  # noqa: E402
+from modelspec.parity import compare, example_inputs  # noqa: E402
 from modelspec.pipeline import compile_text  # noqa: E402
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from modelspec import params as pio
+from modelspec import weights as pio
 from modelspec.cli import app
 
 torch = pytest.importorskip("torch")

@@ -24,8 +24,8 @@ torch = pytest.importorskip("torch")
 
 import jax.numpy as jnp  # noqa: E402
 
-from modelspec import params as pio  # noqa: E402
-from modelspec.backends.jax.parity import compare, example_inputs  # noqa: E402
+from modelspec import weights as pio  # noqa: E402
+from modelspec.parity import compare, example_inputs  # noqa: E402
 from modelspec.build import build_graph  # noqa: E402
 from modelspec.pipeline import load  # noqa: E402
 

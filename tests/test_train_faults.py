@@ -248,7 +248,7 @@ def test_a_flipped_byte_is_refused_for_resume_and_eval(base: Path, tmp_path: Pat
                         str(base / "data.npz"))
         assert code == 3 and "is damaged" in out and "Traceback" not in out, out
     assert counter.calls == 0
-    from modelspec.params import load as load_params
+    from modelspec.weights import load as load_params
 
     with pytest.raises(ckpt.CheckpointError, match="weights.safetensors is damaged"):
         load_params(run / ckpt.WEIGHTS)
@@ -259,7 +259,7 @@ def test_a_flipped_byte_is_refused_for_resume_and_eval(base: Path, tmp_path: Pat
 
 def test_plain_weights_without_a_digest_load_with_a_warning(base: Path, tmp_path: Path) -> None:
     """Exported or converted weights carry no digest: they load, and eval says they are unverified."""
-    from modelspec.params import save as save_params
+    from modelspec.weights import save as save_params
 
     run = tmp_path / "run"
     assert cli(*args(base, "--epochs", "1", "--run-dir", str(run)))[0] == 0

@@ -68,7 +68,7 @@ def test_mlp_on_synthetic_shows_progress_and_learns(tmp_path: Path) -> None:
     names = {p.name for p in run.iterdir()}
     assert {"spec.yaml", "config.json", "metrics.jsonl", "last.safetensors", "best.safetensors",
             "weights.safetensors", "learning_curve.png"} <= names
-    from modelspec.params import load as load_params
+    from modelspec.weights import load as load_params
 
     assert same(load_params(run / "weights.safetensors"), weights(run))
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]

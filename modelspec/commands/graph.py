@@ -19,7 +19,7 @@ from typing import Any
 
 from ..ir.graph import Edge, Graph, Node
 from ..shapes.dims import fmt_shape
-from ..shapes.infer import full_output_shape
+from ..ir.infer import full_output_shape
 
 FEEDBACK = "#c0392b"
 SKIP = "#1f77b4"

@@ -14,7 +14,7 @@ from ..diagnostics import Diagnostics
 from ..ir.graph import Conn, Edge, Graph, Node
 from ..ops.base import ShapeError
 from ..ops.registry import get_op
-from .dims import Dim, Shape, concrete, fmt_shape, is_symbol
+from ..shapes.dims import Dim, Shape, concrete, fmt_shape, is_symbol
 from .sizes import Totals, check_node
 
 

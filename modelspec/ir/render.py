@@ -27,7 +27,7 @@ import yaml
 
 from ..ir.graph import Edge, Graph
 from ..shapes.dims import is_symbol
-from ..shapes.infer import full_output_shape
+from .infer import full_output_shape
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SCHEMA_COMMENT = "# yaml-language-server: $schema=https://modelspec.dev/schemas/modelspec-1.schema.json\n"

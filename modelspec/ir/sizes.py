@@ -14,7 +14,7 @@ from typing import Iterable
 from ..diagnostics import Diagnostics
 from ..ir.graph import Node
 from ..validate.limits import BYTES, MAX_INT, MAX_TENSOR, WARN_ELEMENTS, WARN_TOTAL, fmt_bytes, fmt_int
-from .dims import Dim, concrete
+from ..shapes.dims import Dim, concrete
 
 
 def numel(dims: Iterable[Dim]) -> int:

@@ -14,7 +14,6 @@ leaves the previous file whole.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -23,38 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from ..weights import (  # noqa: F401 - a checkpoint is a weights file with more in it
+    DIGEST, FORMAT, FORMATS, CheckpointError, CheckpointNotFound, digest, verify)
 from .storage import atomic_write, count_save
-from ..exceptions import ModelspecError
 
 __all__ = ["atomic_write", "CheckpointError", "CheckpointNotFound", "save", "load", "locate", "digest"]
 
-FORMAT = "modelspec-checkpoint-2"
-FORMATS = ("modelspec-checkpoint-1", FORMAT)  # 1: before digests; its files load as unverified weights
 LAST, BEST, WEIGHTS = "last.safetensors", "best.safetensors", "weights.safetensors"
-DIGEST = "digest"
-
-
-class CheckpointError(ModelspecError):
-    """A checkpoint that cannot be read or used (damaged, or from another run); printed without a traceback."""
-
-
-class CheckpointNotFound(CheckpointError):
-    """``--resume``/``--checkpoint`` names nothing: a usage error rather than a bad file."""
-
-
-def digest(tensors: dict[str, np.ndarray], meta: dict[str, str]) -> str:
-    """sha256 over every tensor (name, dtype, shape, bytes) and every metadata item, in sorted order.
-
-    Stored in the file's metadata and checked on every load, so that a flipped
-    bit anywhere in the data is refused instead of trained on."""
-    h = hashlib.sha256()
-    for name in sorted(tensors):
-        arr = np.asarray(tensors[name])
-        h.update(json.dumps([name, arr.dtype.name, list(arr.shape)]).encode())
-        h.update(np.ascontiguousarray(arr).reshape(-1).view(np.uint8).data)
-    for key in sorted(k for k in meta if k != DIGEST):
-        h.update(json.dumps([key, meta[key]]).encode())
-    return "sha256:" + h.hexdigest()
 
 
 def save(path: str, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> None:
@@ -87,21 +61,6 @@ def load(path: str, *, verified: bool = True) -> tuple[dict[str, np.ndarray], di
     if verified:
         verify(path, tensors, meta)
     return tensors, meta
-
-
-def verify(path: str, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> None:
-    """Refuse a file whose content does not match its stored digest."""
-    stored = meta.get(DIGEST)
-    if stored is None:
-        if meta.get("format") == FORMAT:
-            raise CheckpointError(f"{path} is damaged: a modelspec checkpoint must carry a `{DIGEST}` and this "
-                                  "one has none; use another checkpoint of the run (best.safetensors) or retrain")
-        return
-    actual = digest(tensors, meta)
-    if actual != stored:
-        raise CheckpointError(f"{path} is damaged: its content does not match the sha256 digest stored when it "
-                              f"was written (stored {stored[:19]}..., now {actual[:19]}...); do not use it: take "
-                              "another checkpoint of the run (best.safetensors) or retrain")
 
 
 def is_checkpoint(meta: dict[str, str]) -> bool:

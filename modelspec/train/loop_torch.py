@@ -117,7 +117,7 @@ class TorchTrainer:
         return {k: tuple(v.shape) for k, v in self.module.state_dict().items()}
 
     def model_tensors(self) -> dict[str, np.ndarray]:
-        from ..params import to_numpy  # handles bfloat16
+        from ..weights import to_numpy  # handles bfloat16
 
         return {k: to_numpy(v) for k, v in self.module.state_dict().items()}
 

@@ -253,7 +253,7 @@ def _write_run_files(req: Request, run: RunDir, resolved: dict[str, Any], source
     if resumed is None or not os.path.isfile(run.file(run.spec_name(req.spec))):
         rendered = None
         try:
-            from ..commands.render import render_spec  # written by the front end; optional here
+            from ..ir.render import render_spec  # optional here
 
             rendered = render_spec(req.graph, "yaml")
         except Exception:  # noqa: BLE001 - the raw text is always kept; the rendering is a bonus
