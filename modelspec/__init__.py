@@ -10,15 +10,18 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, Mapping
 
-# The loaders subpackage shares the name `load`: import it first, so that the
-# function defined below is what `modelspec.load` stays (importing a subpackage
-# later would otherwise rebind the package attribute to it).  It needs no torch.
+# The subpackage `load` and the module `build` share the names of the two
+# functions below.  Importing a submodule binds it as an attribute of the
+# package, but only the first time it is loaded: so both are loaded here,
+# before the functions are defined, and no later `import modelspec.build`
+# (in any order) can rebind `modelspec.build` to the module.  Both are light
+# (no pydantic, torch or jax).
+from . import build as _build_module
 from . import load as _loaders  # noqa: F401
+from .version import __version__
 
 if TYPE_CHECKING:
     from .ir.graph import Graph
-
-__version__ = "0.1.0"
 
 __all__ = ["__version__", "build", "load"]
 
@@ -28,15 +31,12 @@ def load(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = Non
 
     ``trust`` (a `modelspec.trust.Trust`) names the plugins the spec may import; none by default.
     """
-    from .pipeline import load as load_spec
+    from .pipeline import load as load_spec  # lazy: `import modelspec.<submodule>` stays free of the front end
 
     return load_spec(path, overrides, trust)
 
 
-def __getattr__(name: str) -> Any:
-    if name == "build":
-        from .build import build
-
-        globals()["build"] = build  # the function, not the submodule of the same name
-        return build
-    raise AttributeError(f"module 'modelspec' has no attribute {name!r}")
+def build(path: str | os.PathLike[str], backend: str = "torch",
+          overrides: Mapping[str, Any] | None = None) -> Any:
+    """The model of a spec, built from exactly the source ``modelspec build`` writes (see `modelspec.build.build`)."""
+    return _build_module.build(path, backend, overrides)

@@ -37,10 +37,20 @@ class Backend:
     verify: Callable[[Graph, Any, dict[str, int]], list[str]] | None = None
 
 
-def _torch_emit(g: Graph) -> str:
-    from .backends.torch import emit_torch
+def _torch() -> types.ModuleType:
+    from .backends import torch  # lazy: a backend (its emitter) loads when first used
 
-    return emit_torch(g)
+    return torch
+
+
+def _jax() -> types.ModuleType:
+    from .backends import jax  # lazy: a backend (its emitter) loads when first used
+
+    return jax
+
+
+def _torch_emit(g: Graph) -> str:
+    return _torch().emit_torch(g)
 
 
 def _torch_instantiate(mod: types.ModuleType) -> Any:
@@ -49,33 +59,29 @@ def _torch_instantiate(mod: types.ModuleType) -> Any:
 
 
 def _jax_emit(g: Graph) -> str:
-    from .backends.jax import emit_jax
+    return _jax().emit_jax(g)
 
-    return emit_jax(g)
+
+def _jax_checks() -> types.ModuleType:
+    from .backends.jax import check  # lazy: numpy (and jax when it runs)
+
+    return check
 
 
 def _jax_check(g: Graph, mod: types.ModuleType, dims: dict[str, int]) -> str:
-    from .backends.jax.check import run_check
-
-    return run_check(g, mod, dims)
+    return _jax_checks().run_check(g, mod, dims)
 
 
 def _jax_verify(g: Graph, mod: Any, dims: dict[str, int]) -> list[str]:
-    from .backends.jax.check import verify
-
-    return verify(g, mod, dims)
+    return _jax_checks().verify(g, mod, dims)
 
 
 def _torch_check(g: Graph, mod: types.ModuleType, dims: dict[str, int]) -> str:
-    from .backends.torch.check import run_check
-
-    return run_check(g, mod, dims)
+    return _torch().check.run_check(g, mod, dims)
 
 
 def _torch_verify(g: Graph, model: Any, dims: dict[str, int]) -> list[str]:
-    from .backends.torch.check import verify
-
-    return verify(g, model, dims)
+    return _torch().check.verify(g, model, dims)
 
 
 #: backend name -> Backend.  Other backends add one entry here.
@@ -149,21 +155,6 @@ def build(path: str | os.PathLike[str], backend: str = "torch",
     For ``backend="torch"`` that is an ``nn.Module`` instance with PyTorch's default
     initialisation.  Raises `modelspec.diagnostics.SpecError` for a spec with errors.
     """
-    from .pipeline import load
+    from .pipeline import load  # lazy: `import modelspec` (which loads this module) stays free of the front end
 
     return build_graph(load(path, overrides), backend)
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``modelspec.build(...)`` work even when ``modelspec.build`` is this module.
-
-    Importing the submodule makes the package attribute ``build`` the module, which
-    would shadow the function of the same name; calling the module calls `build`.
-    """
-
-    def __call__(self, path: str | os.PathLike[str], backend: str = "torch",
-                 overrides: Mapping[str, Any] | None = None) -> Any:
-        return build(path, backend, overrides)
-
-
-sys.modules[__name__].__class__ = _CallableModule

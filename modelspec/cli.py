@@ -12,6 +12,20 @@ from typing import Any, List, Optional
 
 import typer
 
+from .commands.build import run_build
+from .commands.explain import explain as explain_code
+from .commands.graph import write_graph
+from .commands.lint import FORMATS as LINT_FORMATS, lint as lint_specs, render as render_lint
+from .commands.report import printable, text
+from .commands.summary import FORMATS as SUMMARY_FORMATS, render_summary
+from .commands.verify import verify_backend
+from .diagnostics import Diagnostics
+from .expand.params import parse_overrides, set_label
+from .ir.render import render_spec
+from .pipeline import compile_file
+from .trust import Trust
+from .validate.schema import schema_text
+
 app = typer.Typer(
     name="modelspec",
     help="A declarative model-spec compiler: YAML/TOML in, checked IR, PyTorch and JAX source out.",
@@ -34,8 +48,6 @@ def _trust(allow_plugins: bool, plugins: Optional[List[str]], root: Optional[str
     """The trust the command line grants; the spec never grants any."""
     import os
 
-    from .trust import Trust
-
     if root is not None and not os.path.isdir(root):
         typer.echo(f"error: --root {root!r} is not a directory", err=True)
         raise typer.Exit(2)
@@ -43,10 +55,6 @@ def _trust(allow_plugins: bool, plugins: Optional[List[str]], root: Optional[str
 
 
 def _overrides(items: Optional[List[str]]) -> dict[str, Any]:
-    from .commands.report import text
-    from .diagnostics import Diagnostics
-    from .expand.params import parse_overrides, set_label
-
     diags = Diagnostics()
     out = parse_overrides(items or [], diags)
     if diags.has_errors:  # located in the argument: `<--set 2>:1:9`, echoed when short
@@ -59,9 +67,6 @@ def _overrides(items: Optional[List[str]]) -> dict[str, Any]:
 def load_or_exit(spec: str, sets: Optional[List[str]], *, strict: bool = False, trust: Any = None) -> Any:
     """Compile a spec; print its problems and exit 1 when it has errors (2 when it does not exist)."""
     import os
-
-    from .commands.report import printable, text
-    from .pipeline import compile_file
 
     if not os.path.lexists(spec):
         typer.echo(f"error: no such file: {printable(spec)}", err=True)
@@ -95,19 +100,16 @@ def lint(
              "edit pyproject.toml can turn this off."),
 ) -> None:
     """Validate and shape-check specs; exit 0 clean, 1 problems found, 2 usage error (no spec, missing path)."""
-    from .commands.lint import FORMATS, lint as run, render
-    from .commands.report import printable, text
-
-    if format not in FORMATS:
-        typer.echo(f"error: --format must be one of {', '.join(FORMATS)}, not {format!r}", err=True)
+    if format not in LINT_FORMATS:
+        typer.echo(f"error: --format must be one of {', '.join(LINT_FORMATS)}, not {format!r}", err=True)
         raise typer.Exit(2)
-    res = run(paths, _overrides(sets), _trust(allow_plugins, plugin, root, project_plugins))
+    res = lint_specs(paths, _overrides(sets), _trust(allow_plugins, plugin, root, project_plugins))
     if res.usage_error:
         if res.diagnostics:
             typer.echo(text(res.diagnostics, {}), err=True)
         typer.echo(f"error: {printable(res.usage_error)}", err=True)
         raise typer.Exit(2)
-    out = render(res, format, strict)
+    out = render_lint(res, format, strict)
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(out + "\n")
@@ -128,16 +130,12 @@ def summary(
     root: Optional[str] = RootOpt,
 ) -> None:
     """A table of the model: scopes, ops, inputs with delays, shapes, parameters, MACs."""
-    from .commands.summary import FORMATS, render_summary
-
-    if format not in FORMATS:
-        typer.echo(f"error: --format must be one of {', '.join(FORMATS)}, not {format!r}", err=True)
+    if format not in SUMMARY_FORMATS:
+        typer.echo(f"error: --format must be one of {', '.join(SUMMARY_FORMATS)}, not {format!r}", err=True)
         raise typer.Exit(2)
     g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
     render_summary(g, format, depth)
     if backend:
-        from .commands.verify import verify_backend
-
         raise typer.Exit(verify_backend(g, backend))
 
 
@@ -151,8 +149,6 @@ def graph(
     root: Optional[str] = RootOpt,
 ) -> None:
     """Draw the graph: DOT and Mermaid always, SVG/PNG through Graphviz's `dot`."""
-    from .commands.graph import write_graph
-
     g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
     raise typer.Exit(write_graph(g, output))
 
@@ -167,8 +163,6 @@ def render(
     root: Optional[str] = RootOpt,
 ) -> None:
     """The fully expanded spec, every default filled in."""
-    from .ir.render import render_spec
-
     g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
     typer.echo(render_spec(g, format))
 
@@ -187,8 +181,6 @@ def build(
     root: Optional[str] = RootOpt,
 ) -> None:
     """Emit standalone source for a backend; --check runs it once on random inputs."""
-    from .commands.build import run_build
-
     g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
     raise typer.Exit(run_build(g, backend, output, check, dims or []))
 
@@ -196,8 +188,6 @@ def build(
 @app.command()
 def schema(output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to a file.")) -> None:
     """Print the JSON Schema of the spec language (for editors)."""
-    from .validate.schema import schema_text
-
     text = schema_text()
     if output:
         with open(output, "w", encoding="utf-8") as fh:
@@ -209,9 +199,7 @@ def schema(output: Optional[str] = typer.Option(None, "--output", "-o", help="Wr
 @app.command()
 def explain(code: Optional[str] = typer.Argument(None, help="A code such as MS050; none lists them all.")) -> None:
     """What an error code means and how to fix it."""
-    from .commands.explain import explain as run
-
-    raise typer.Exit(run(code))
+    raise typer.Exit(explain_code(code))
 
 
 # ---- params: parameter files (safetensors, torch, npz) ------------------------------------
@@ -221,11 +209,15 @@ params_app = typer.Typer(help="Inspect and convert parameter files (safetensors,
 app.add_typer(params_app, name="params")
 
 
-def _read_params_or_exit(path: str) -> Any:
-    from .weights import read_any
+def _weights() -> Any:
+    from . import weights  # lazy: numpy and safetensors, for the `params` commands only
 
+    return weights
+
+
+def _read_params_or_exit(path: str) -> Any:
     try:
-        return read_any(path)
+        return _weights().read_any(path)
     except Exception as exc:  # noqa: BLE001 - a bad file is a usage problem, not a crash
         typer.echo(f"error: cannot read {path}: {exc}", err=True)
         raise typer.Exit(2)
@@ -261,11 +253,9 @@ def params_convert(
     """Convert a parameter file between .pt (torch state_dict), .safetensors and .npz."""
     import os
 
-    from .weights import write_any
-
     arrays = _read_params_or_exit(src)
     try:
-        write_any(dst, arrays, {"source": os.path.basename(src)})
+        _weights().write_any(dst, arrays, {"source": os.path.basename(src)})
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
@@ -289,6 +279,12 @@ DataOpt = typer.Option(None, "--data", help="A .npz/.npy file, X.npy,Y.npy, an M
 BackendOpt = typer.Option("torch", "--backend", help="torch | jax")
 DeviceOpt = typer.Option("cpu", "--device", help="cpu | cuda")
 DimOpt = typer.Option(None, "--dim", metavar="NAME=INT", help="Size of a symbolic dim (e.g. L=16).")
+
+
+def _runner() -> Any:
+    from .train import runner  # lazy: a heavy command (numpy, a backend)
+
+    return runner
 
 
 @app.command()
@@ -318,15 +314,14 @@ def train(
 
     Exit codes: 0 done, 1 spec errors or a nan/inf loss, 2 usage or data problem, 3 checkpoint refused
     (damaged, or from another spec/config), 4 a run file could not be written (disk full), 130/143 signal."""
-    from .train.runner import Request, train as run
-
     overrides = _overrides(sets)
     g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
     flags = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "seed": seed,
              "run_dir": run_dir, "log_every": log_every}
-    req = Request(spec, g, overrides, data, backend, device, _dims(dims), resume, progress, flags,
+    runner = _runner()
+    req = runner.Request(spec, g, overrides, data, backend, device, _dims(dims), resume, progress, flags,
                   allow_changes=allow_changes)
-    raise typer.Exit(run(req))
+    raise typer.Exit(runner.train(req))
 
 
 @app.command("eval")
@@ -345,12 +340,11 @@ def eval_(
     root: Optional[str] = RootOpt,
 ) -> None:
     """Evaluate a checkpoint of either backend on a data source (its test split)."""
-    from .train.runner import Request, evaluate
-
     overrides = _overrides(sets)
     g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
-    req = Request(spec, g, overrides, data, backend, device, _dims(dims), flags={"batch_size": batch_size})
-    raise typer.Exit(evaluate(req, checkpoint, as_json))
+    runner = _runner()
+    req = runner.Request(spec, g, overrides, data, backend, device, _dims(dims), flags={"batch_size": batch_size})
+    raise typer.Exit(runner.evaluate(req, checkpoint, as_json))
 
 
 def main(argv: Optional[List[str]] = None) -> None:

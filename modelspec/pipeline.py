@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from .diagnostics import Diagnostics, Pos, SpecError
+from .expand.budget import BudgetExceeded
+from .expand.spec import expand, validate
+from .ir.check import check_graph
 from .ir.graph import Graph
+from .ir.infer import infer_shapes
 from .load import load_document, load_text
 from .load.document import Document
 from .trust import SpecTrust, Trust
@@ -36,11 +41,6 @@ def _spec_trust(trust: Trust | SpecTrust | None, file: str | os.PathLike[str]) -
 
 def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | None = None,
                    trust: Trust | SpecTrust | None = None) -> Graph | None:
-    from .expand.budget import BudgetExceeded
-    from .expand.spec import expand, validate
-    from .ir.check import check_graph
-    from .ir.infer import infer_shapes
-
     valid = validate(doc, diags)
     if not isinstance(doc.data, dict):
         return None
@@ -58,17 +58,34 @@ def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, An
     return g
 
 
+_gc_lock = threading.Lock()
+_gc_depth = 0  # compiles running now, in any thread
+_gc_was_enabled = False  # the collector's state before the first of them began
+
+
 @contextmanager
 def quiet_gc() -> Iterator[None]:
-    """Pause the cyclic GC: the front end allocates many small, acyclic objects,
-    and generation-2 sweeps over them made large specs super-linear."""
-    was = gc.isenabled()
-    gc.disable()
+    """Pause the cyclic GC for the duration of a compile, and only that.
+
+    The front end allocates many small, acyclic objects, and generation-2 sweeps
+    over them made large specs super-linear.  The collector is process-wide, so
+    the pause is counted: nested compiles and compiles in several threads share
+    one pause, the last to finish restores the state the first one found (a
+    caller's own ``gc.disable()`` is kept), and an exception restores it too.
+    """
+    global _gc_depth, _gc_was_enabled
+    with _gc_lock:
+        if _gc_depth == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
     try:
         yield
     finally:
-        if was:
-            gc.enable()
+        with _gc_lock:
+            _gc_depth -= 1
+            if _gc_depth == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def compile_file(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None,

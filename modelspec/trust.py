@@ -18,6 +18,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 from .diagnostics import Diagnostics, Pos
+from .load.files import read_bytes
 
 ROOT_MARKERS = (".git", "pyproject.toml")
 MAX_PYPROJECT_BYTES = 1 << 20
@@ -94,8 +95,6 @@ def find_root(start: str, fallback: str | None = None) -> str:
 
 def project_plugins(root: str) -> tuple[tuple[str, ...], tuple[tuple[str, str, Pos], ...]]:
     """``[tool.modelspec] plugins`` of ``root/pyproject.toml``, with any problem reading it."""
-    from .load.files import read_bytes
-
     path = os.path.join(root, "pyproject.toml")
     if not os.path.lexists(path):
         return (), ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ..backends.checking import DimError
+from ..build import BuildError, get_backend, import_source, module_name
 from ..ir.graph import Graph
 
 
@@ -28,8 +29,6 @@ def parse_dims(items: list[str]) -> dict[str, int]:
 
 def run_build(g: Graph, backend: str, output: str | None, check: bool, dims: list[str]) -> int:
     """Emit (to ``output`` or stdout), then run ``--check``; returns the exit code."""
-    from ..build import BuildError, get_backend, import_source, module_name
-
     try:
         be = get_backend(backend)
         sizes = parse_dims(dims)

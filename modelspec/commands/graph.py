@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ..ir.graph import Edge, Graph, Node
-from ..shapes.dims import fmt_shape
 from ..ir.infer import full_output_shape
+from ..shapes.dims import fmt_shape
 
 FEEDBACK = "#c0392b"
 SKIP = "#1f77b4"

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from ..diagnostics import Diagnostic, Diagnostics, Pos
+from ..expand.blocks import Importer
 from ..load import inside, load_document
 from ..pipeline import check_document, quiet_gc
 from ..trust import Trust, find_root
@@ -100,8 +101,6 @@ def lint(paths: Iterable[str], overrides: Mapping[str, Any] | None = None, trust
 
 def _check(f: str, under: str | None, overrides: Mapping[str, Any] | None, trust: Trust, res: LintResult) -> None:
     """Load ``f`` once; check it as a spec, or as a block library when it has blocks but no `layers`."""
-    from ..expand.blocks import Importer
-
     spec_trust = trust.for_spec(f, fallback=under)
     d = Diagnostics()
     doc = load_document(f, d, root=spec_trust.root)

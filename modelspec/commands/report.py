@@ -6,9 +6,9 @@ import json
 import re
 from typing import Iterable, Sequence
 
-from .. import __version__
 from ..codes import CODES
 from ..diagnostics import Diagnostic, Severity
+from ..version import __version__
 
 DOCS_URL = "https://github.com/modelspec/modelspec/blob/main/docs/errors.md"
 

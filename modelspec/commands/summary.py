@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..ir.graph import Graph, Node
-from ..shapes.dims import Dim, add, concrete, fmt_shape
 from ..ir.infer import full_output_shape
+from ..shapes.dims import Dim, add, concrete, fmt_shape
 from .graph import op_label
 
 FORMATS = ("table", "markdown", "json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ..backends.checking import free_symbols
+from ..build import BuildError, get_backend, load_module
 from ..ir.graph import Graph
 
 #: sizes for free input symbols when checking (B is the batch)
@@ -18,8 +19,6 @@ def verify_backend(g: Graph, backend: str) -> int:
     Prints a one-line verdict; returns 0 when everything matches, 1 on a mismatch
     (or a model that does not run), 2 for an unknown backend.
     """
-    from ..build import BuildError, get_backend, load_module
-
     try:
         be = get_backend(backend)
     except BuildError as exc:

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..ir.graph import Edge
+from .blocks import BlockDef
+from .context import Src
 from .names import check_identifier
 from .scope import AliasT, Ref, Table
 
 if TYPE_CHECKING:
-    from .expander import EdgeDecl, Expander
+    from .expander import Expander
+
+@dataclass
+class EdgeDecl:
+    """An `edges:` entry with the scope it was written in, resolved after every node exists."""
+
+    raw: dict[str, Any]
+    src: Src
+    table: Table
+    prefix: str
+    env: Mapping[str, Any]
+    namespace: dict[str, BlockDef]
+
 
 EDGE_KEYS = {"from", "to", "delay", "via", "adapt", "kind", "name", "when", "doc"}
 

@@ -24,8 +24,10 @@ from ..validate.limits import MAX_INT, MAX_STEPS, big_ints, fmt_int
 from .blocks import BlockDef
 from .budget import MAX_NESTING, Budget
 from .context import Evaluator, Src, layered
+from .edges import EdgeDecl
 from .estimate import Estimator
 from .expressions import suggest
+from .instances import expand_instance
 from .names import is_identifier, shown
 from .params import check_type, duration_ms, is_duration_text
 from .plugins import PluginScope
@@ -56,16 +58,6 @@ class PendingIn:
 
     conn: Conn
     link: Link
-
-
-@dataclass
-class EdgeDecl:
-    raw: dict[str, Any]
-    src: Src
-    table: Table
-    prefix: str
-    env: Mapping[str, Any]
-    namespace: dict[str, BlockDef]
 
 
 class Expander:
@@ -447,8 +439,6 @@ class Expander:
     def _instance(self, bname: str, item: dict[str, Any], src: Src, table: Table, prefix: str,
                   env: Mapping[str, Any], prev: Link | None, namespace: dict[str, BlockDef],
                   field: str) -> Link | None:
-        from .instances import expand_instance
-
         return expand_instance(self, bname, item, src, table, prefix, env, prev, namespace, field)
 
     # ---- names -------------------------------------------------------------

@@ -8,6 +8,7 @@ from ..diagnostics import did_you_mean
 from ..ir.graph import Scope
 from .blocks import BlockDef
 from .context import Src, layered
+from .edges import EdgeDecl
 from .expressions import suggest
 from .names import check_block_names, listing
 from .params import TYPES, check_type
@@ -59,8 +60,6 @@ def expand_instance(x: "Expander", bname: str, item: dict[str, Any], src: Src, t
                              d.namespace or namespace)
         for k, e in enumerate(d.raw.get("edges") or []):
             if isinstance(e, dict):
-                from .expander import EdgeDecl
-
                 x.edges.append(EdgeDecl(e, d.src.at("edges", k), sub, path + ".", body_env, d.namespace or namespace))
     finally:
         x._stack.pop()

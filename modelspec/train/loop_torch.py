@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..ir.graph import Graph
+from ..weights import to_numpy  # handles bfloat16
 from .checkpoint import CheckpointError, check_names, host_rng_state, model_tensors, restore_host_rng
 from .config import TrainConfig
 from .data import Dataset
@@ -117,8 +118,6 @@ class TorchTrainer:
         return {k: tuple(v.shape) for k, v in self.module.state_dict().items()}
 
     def model_tensors(self) -> dict[str, np.ndarray]:
-        from ..weights import to_numpy  # handles bfloat16
-
         return {k: to_numpy(v) for k, v in self.module.state_dict().items()}
 
     def load_weights(self, tensors: dict[str, np.ndarray], what: str) -> None:

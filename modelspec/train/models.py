@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from ..build import build_graph
 from ..diagnostics import did_you_mean
 from ..ir.graph import Graph, OutputTerm
 from .losses import PENALTY_PREFIX
@@ -35,17 +36,9 @@ def with_outputs(graph: Graph, nodes: list[str]) -> Graph:
 
 def build_torch(graph: Graph) -> Any:
     """An `nn.Module` instance for ``graph``: the emitted source, as `modelspec.build` makes it."""
-    from ..build import build_graph
-
     return build_graph(graph, "torch")
 
 
 def build_jax(graph: Graph) -> Any:
     """The emitted JAX module object (``init(key)``, ``init_state()``, ``apply(...)``) for ``graph``."""
-    from ..build import BACKENDS, build_graph
-
-    if "jax" in BACKENDS:
-        return build_graph(graph, "jax")
-    from ..backends.jax import build_module
-
-    return build_module(graph)
+    return build_graph(graph, "jax")

@@ -22,7 +22,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..backends.jax import JaxEmitError
+from ..backends.torch import TorchEmitError
+from ..build import BuildError
 from ..ir.graph import Graph
+from ..ir.render import render_spec
 from . import checkpoint as ckpt
 from . import data as data_mod
 from .config import ConfigError, TrainConfig, resolve
@@ -73,10 +77,6 @@ class Request:
 
 def _trainer(backend: str, graph: Graph, cfg: TrainConfig, plan: Any, io: Any, dist: Dist, train: bool) -> Any:
     """The backend's trainer; a model the backend cannot emit is a user error, not a crash."""
-    from ..backends.jax import JaxEmitError
-    from ..backends.torch import TorchEmitError
-    from ..build import BuildError
-
     try:
         return _make_trainer(backend, graph, cfg, plan, io, dist, train)
     except (BuildError, JaxEmitError, TorchEmitError) as exc:
@@ -86,13 +86,13 @@ def _trainer(backend: str, graph: Graph, cfg: TrainConfig, plan: Any, io: Any, d
 def _make_trainer(backend: str, graph: Graph, cfg: TrainConfig, plan: Any, io: Any, dist: Dist,
                   train: bool) -> Any:
     if backend == "torch":
-        from .loop_torch import TorchTrainer
+        from .loop_torch import TorchTrainer  # lazy: torch
 
         return TorchTrainer(graph, cfg, plan, io, dist, train=train)
     if backend == "jax":
         if dist.active:
             raise ConfigError("multi-process training (torchrun) is supported with --backend torch only")
-        from .loop_jax import JaxTrainer
+        from .loop_jax import JaxTrainer  # lazy: jax
 
         return JaxTrainer(graph, cfg, plan, io, dist, train=train)
     raise ConfigError(f"--backend must be torch or jax, not {backend!r}")
@@ -253,8 +253,6 @@ def _write_run_files(req: Request, run: RunDir, resolved: dict[str, Any], source
     if resumed is None or not os.path.isfile(run.file(run.spec_name(req.spec))):
         rendered = None
         try:
-            from ..ir.render import render_spec  # optional here
-
             rendered = render_spec(req.graph, "yaml")
         except Exception:  # noqa: BLE001 - the raw text is always kept; the rendering is a bonus
             rendered = None

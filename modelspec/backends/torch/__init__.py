@@ -3,6 +3,7 @@
 Importing this package does not import torch; only running the emitted code does.
 """
 
+from . import check  # noqa: F401 - `build --check`; imports torch only when it runs
 from .context import TorchContext, TorchEmitError
 from .emit import Emitted, emit, emit_torch
 

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from ...shapes.dims import Dim, Shape
 from ...exceptions import ModelspecError
+from ..source import q
 
 
 class TorchEmitError(ModelspecError):
@@ -27,8 +28,6 @@ def literal(value: Any) -> str:
         inner = ", ".join(literal(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
     if isinstance(value, str):
-        from .naming import q
-
         return q(value)
     if value is None or isinstance(value, (bool, int, float)):
         return repr(value)
