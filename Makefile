@@ -38,6 +38,7 @@ demo: $(CORE)
 
 test: $(FULL)
 	$(VENV)/bin/modelspec lint specs/
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 lint: $(CORE)
