@@ -1,6 +1,6 @@
 """Hand-written JAX versions of the MLP and DyRCNNx4, the baselines of bench_jax.py.
 
-Written the way a JAX user would write them from the equations in DESIGN.md,
+Written the way a JAX user would write them from the equations in `tests/reference/dynvision.py`,
 without looking at the emitter: plain functions over a parameter dict that uses
 the spec's names (so the emitted model's parameters drop in), ``lax.scan`` over
 time, a shift register of the last ``delay`` outputs per area, channels-last

@@ -159,3 +159,15 @@ def test_gc_pause_is_shared_by_overlapping_threads() -> None:
         t.join(20)
     assert a_out.is_set() and seen == {"after A left": False}
     assert gc.isenabled()
+
+
+def test_no_citation_of_files_outside_the_repository() -> None:
+    """The language reference is docs/language.md; design notes that are not in the tree are not cited."""
+    absent = ["SPEC" + ".md", "DESIGN" + ".md"]
+    hits = []
+    for path in ROOT.rglob("*"):
+        if path.suffix not in {".py", ".md", ".json", ".toml", ".yaml", ".txt"} or ".venv" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        hits += [f"{path.relative_to(ROOT)}: {name}" for name in absent if name in text]
+    assert hits == []

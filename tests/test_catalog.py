@@ -25,7 +25,7 @@ def test_spec_compiles_without_problems(path: pathlib.Path) -> None:
     assert all(n.shape is not None for n in res.graph.nodes.values())
 
 
-# Published figures (DESIGN.md, torchvision) where they exist.
+# Published figures (torchvision for ResNet-18, DynVision for DyRCNNx4) where they exist.
 PUBLISHED = {
     ("resnet18.yaml", ()): 11_689_512,
     ("dyrcnn_x4.yaml", ()): 1_164_950,

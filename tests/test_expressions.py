@@ -1,4 +1,4 @@
-"""Tests for the `${...}` expression language (SPEC.md section 5)."""
+"""Tests for the `${...}` expression language (docs/language.md, section 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Front-end rules of the op catalog (SPEC.md section 8) against PyTorch itself.
+"""Front-end rules of the op catalog (docs/language.md, section 8) against PyTorch itself.
 
 Parameter and buffer names and shapes must be exactly those of the equivalent
 ``torch.nn`` module's state_dict, and shape rules must give the shape torch

@@ -1,7 +1,7 @@
 """Checks on the hand-written reference models in ``tests/reference``.
 
 They are the truth that generated models are compared against, so they are pinned here:
-parameter counts (the published figures in DESIGN.md), state_dict names, output shapes,
+parameter counts (published figures: torchvision, DynVision), state_dict names, output shapes,
 DyRCNN's delay semantics and the local-recurrence sheet layout, and determinism.
 """
 

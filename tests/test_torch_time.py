@@ -1,4 +1,4 @@
-"""Time models in the Torch backend (SPEC.md section 7), against step-by-step simulations
+"""Time models in the Torch backend (docs/language.md, section 7), against step-by-step simulations
 written here from the spec's wording."""
 
 from __future__ import annotations

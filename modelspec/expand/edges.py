@@ -1,4 +1,4 @@
-"""Edges (SPEC.md section 6): a `via` chain of nodes and a pending `Edge`."""
+"""Edges (docs/language.md, section 6): a `via` chain of nodes and a pending `Edge`."""
 
 from __future__ import annotations
 

@@ -406,7 +406,7 @@ class Expander:
         self.g.scopes[prefix + str(name)] = Scope(prefix + str(name), "group", "", src.pos(), item.get("doc"))
         first = self._group_in(item, src, table, env, prev)
         last = self.expand_list(item["layers"], src.at("layers"), sub, f"{prefix}{name}.", env, first, namespace)
-        # a named group shares its enclosing scope's names (SPEC.md section 3);
+        # a named group shares its enclosing scope's names (docs/language.md, section 3);
         # child numbers (``downsample.0``) stay inside the group
         for inner, target in sub.names.items():
             if not inner.isdigit():

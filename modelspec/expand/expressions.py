@@ -1,4 +1,4 @@
-"""The `${...}` expression language of SPEC.md section 5.
+"""The `${...}` expression language of docs/language.md, section 5.
 
 Specs are data, so expressions must never reach Python itself: user text is
 parsed with `ast` and nothing here passes it to eval, exec or compile.  A

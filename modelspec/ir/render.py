@@ -255,7 +255,7 @@ class _Renderer:
 
 
 def expanded(g: Graph) -> dict[str, Any]:
-    """The expanded spec as plain data (key order as in SPEC.md section 1)."""
+    """The expanded spec as plain data (key order as in docs/language.md, section 1)."""
     r = _Renderer(g)
     out: dict[str, Any] = {"modelspec": 1, "name": g.name}
     if g.doc:

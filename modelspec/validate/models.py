@@ -1,4 +1,4 @@
-"""Pydantic models of the spec language (SPEC.md sections 1 to 7).
+"""Pydantic models of the spec language (docs/language.md, sections 1 to 7).
 
 These check the structure of a file before expansion: which keys exist where
 and what kind of value each takes.  Values may still be `${...}`

@@ -22,7 +22,7 @@ from .models import SpecFile
 SCHEMA_ID = "https://modelspec.dev/schemas/modelspec-1.schema.json"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
-#: node keys every kind of node accepts (SPEC.md section 3), besides op/block/layers
+#: node keys every kind of node accepts (docs/language.md, section 3), besides op/block/layers
 RESERVED = ("name", "in", "repeat", "foreach", "when", "doc")
 _REF = "#/$defs/"
 _EXPR = {"$ref": _REF + "Expr"}
@@ -44,7 +44,7 @@ def build_schema() -> dict[str, Any]:
     ops = builtin_ops()
     names = list(ops)
 
-    defs["Expr"] = {"type": "string", "pattern": r"\$\{", "description": "A ${...} expression (SPEC.md section 5)."}
+    defs["Expr"] = {"type": "string", "pattern": r"\$\{", "description": "A ${...} expression (docs/language.md, section 5)."}
     defs["Duration"] = {"type": "string", "pattern": _DURATION,
                         "description": "A duration such as \"5ms\", \"0.5s\" or \"200us\"."}
     defs["BareNode"] = {
@@ -89,7 +89,7 @@ def build_schema() -> dict[str, Any]:
         "additionalProperties": False,
     }
     defs["Node"] = {
-        "description": "A node: an op, a block instance or a group (SPEC.md section 3).",
+        "description": "A node: an op, a block instance or a group (docs/language.md, section 3).",
         "anyOf": [{"$ref": _REF + "BareNode"}]
         + [{"$ref": _REF + _op_def(n)} for n in names]
         + [{"$ref": _REF + k} for k in ("OpNodeOther", "BlockInstance", "Group")],

@@ -1,4 +1,4 @@
-"""DynVision's DyRCNNx4, written independently from the equations in DESIGN.md.
+"""DynVision's DyRCNNx4, written independently from the equations below (DynVision's model).
 
 Input ``[B, T, 3, H, W]``, output ``[B, T, num_classes]``. Per area A and step t::
 
