@@ -19,8 +19,8 @@ import types
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from .ir.graph import Graph
 from .exceptions import ModelspecError
+from .ir.graph import Graph
 
 
 @dataclass(frozen=True)

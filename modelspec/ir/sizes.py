@@ -13,8 +13,8 @@ from typing import Iterable
 
 from ..diagnostics import Diagnostics
 from ..ir.graph import Node
-from ..validate.limits import BYTES, MAX_INT, MAX_TENSOR, WARN_ELEMENTS, WARN_TOTAL, fmt_bytes, fmt_int
 from ..shapes.dims import Dim, concrete
+from ..validate.limits import BYTES, MAX_INT, MAX_TENSOR, WARN_ELEMENTS, WARN_TOTAL, fmt_bytes, fmt_int
 
 
 def numel(dims: Iterable[Dim]) -> int:

@@ -13,10 +13,10 @@ import tomllib
 from typing import Any
 
 from ..diagnostics import Diagnostics, Pos
+from ..exceptions import ModelspecError
 from .document import Document
 from .toml_positions import ScanError, TomlPositions, TooDeep
 from .yaml_loader import MAX_DEPTH, check_text_size
-from ..exceptions import ModelspecError
 
 _AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _AT_END = re.compile(r"\s*\(at end of document\)\s*$")

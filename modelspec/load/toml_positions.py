@@ -15,8 +15,8 @@ import re
 import tomllib
 
 from ..diagnostics import Pos
-from .document import Path
 from ..exceptions import ModelspecError
+from .document import Path
 
 _WS = re.compile(r"[ \t]*")
 _WS_NL = re.compile(r"(?:[ \t\r\n]|#[^\n]*)*")  # blanks, newlines and comments

@@ -20,8 +20,8 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import ScalarNode
 
 from ..diagnostics import Diagnostics, Pos
-from .document import Document, Path
 from ..exceptions import ModelspecError
+from .document import Document, Path
 
 MAX_TEXT_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 100

@@ -15,8 +15,8 @@ from typing import Any, ClassVar, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from ..shapes.dims import Dim, Shape, concrete, fmt_shape
 from ..exceptions import ModelspecError
+from ..shapes.dims import Dim, Shape, concrete, fmt_shape
 
 
 class Attrs(BaseModel):

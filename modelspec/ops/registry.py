@@ -13,8 +13,8 @@ import importlib
 import sys
 from typing import Iterable, Sequence
 
-from .base import Op
 from ..exceptions import ModelspecError
+from .base import Op
 
 _REGISTRY: dict[str, Op] = {}
 _BUILTINS_LOADED = False

@@ -13,8 +13,8 @@ import keyword
 import re
 from typing import Any
 
-from ..source import docstring, printable, q, rename_symbols, symbols_in  # noqa: F401
 from ...exceptions import ModelspecError
+from ..source import docstring, printable, q, rename_symbols, symbols_in  # noqa: F401
 
 #: module-level names of an emitted JAX module (imports, constants, functions).
 MODULE_NAMES = frozenset({

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ...shapes.dims import Dim, Shape
 from ...exceptions import ModelspecError
+from ...shapes.dims import Dim, Shape
 from ..source import q
 
 
