@@ -163,12 +163,3 @@ class Graph:
             for k, s in n.buffers.items():
                 out[f"{n.path}.{k}"] = s
         return out
-
-    @property
-    def max_delay(self) -> dict[str, int]:
-        """Largest delay each source is read with (sizes the delay buffers)."""
-        out: dict[str, int] = {}
-        for n in self.nodes.values():
-            for c in n.inputs:
-                out[c.source] = max(out.get(c.source, 0), c.delay)
-        return out

@@ -1,25 +1,27 @@
 """``apply(params, state, inputs, *, train=False, key=None)``: the straight-line body, or
-the body inside a ``lax.scan`` time loop.
+the body inside the time loop the time plan (`modelspec.ir.timeplan`) describes.
 
-Time models scan over ``idle + steps`` steps, so compile time does not grow with
-the number of steps.  The carry is ``(state, bufs)``: BatchNorm buffers and one
-delay buffer ``[D, ...]`` per source read with a delay (D its largest delay; zeros
-until written; a shift register for small D, a ring buffer otherwise).  Reads
-happen at the start of a step, writes at its end.  Time inputs ``[B, T, ...]`` are scanned along T; static inputs
-are closed over.  Outputs with ``steps: all`` come back ``[B, T, ...]``, those
-with ``steps: last`` the final step's value.
+A time model runs one ``lax.scan`` per phase of the plan (the steps during which
+the same edges are active), all over one step function whose ``start`` argument,
+a Python int, leaves out the edges not yet active: no work is traced for an edge
+before its delay, and compile time grows with the number of phases, not of steps.
+The carry is ``(state, bufs)``: BatchNorm buffers and one delay buffer per
+source the plan buffers (its value for depth 1, else a ring ``[D, ...]`` written
+one slot per step; zeros until written).  Reads happen at the start of a step,
+writes at its end.  Time inputs ``[B, T, ...]`` are scanned along T, static
+inputs closed over; idle steps read zeros and emit nothing.  Outputs with
+``steps: all`` come back ``[B, T, ...]``, those with ``steps: last`` the final
+step's value.
 """
 
 from __future__ import annotations
 
 from ...ir.graph import Graph
+from ...ir.timeplan import TimePlan, TimePlanError, lower_time
 from .body import Body, Values
 from .naming import JaxEmitError, Namer, docstring, q, reserved_locals
 
 I1, I2 = "    ", "        "
-#: delay buffers up to this depth are shift registers (a copy per step, but no dynamic
-#: indexing, which XLA fuses better); deeper ones are ring buffers (in-place writes)
-SHIFT_MAX = 4
 
 
 def _bind_symbols(g: Graph, v: Values, outer: dict[str, str]) -> list[str]:
@@ -76,13 +78,17 @@ def emit_apply(g: Graph) -> list[str]:
     """The source lines of ``apply``."""
     namer = Namer(reserved_locals())
     v = Values(g, namer)
+    try:
+        plan = lower_time(g)
+    except TimePlanError as exc:
+        raise JaxEmitError(str(exc)) from None
     if g.time is None:
-        return _static(g, v)
-    return _timed(g, v)
+        return _static(g, plan, v)
+    return _timed(g, plan, v)
 
 
-def _static(g: Graph, v: Values) -> list[str]:
-    body = Body(g, v)
+def _static(g: Graph, plan: TimePlan, v: Values) -> list[str]:
+    body = Body(g, plan, v)
     lines = [I1 + line for line in body.step()]
     outs = {name: v.read(o.source, 0) for name, o in g.outputs.items()}
     head = ["def apply(params, state, inputs, *, train=False, key=None):", *docstring(APPLY_DOC, I1)]
@@ -93,71 +99,105 @@ def _static(g: Graph, v: Values) -> list[str]:
     return [*head, *lines, _return(g, outs)]
 
 
-def _timed(g: Graph, v: Values) -> list[str]:
+def _buffer_read(src: str, depth: int, delay: int) -> str:
+    """Depth 1: the carried value itself; deeper: slot (t - delay) % depth of a ring."""
+    if depth == 1:
+        return f"bufs[{q(src)}]"
+    return f"_ring_read(bufs[{q(src)}], t, {delay})"
+
+
+def _buffer_write(src: str, depth: int, value: str) -> str:
+    """One step of state moved per step: the new value, or one ring slot overwritten."""
+    if depth == 1:
+        return f"{value}.astype(dtype)"
+    return f"_ring_write(bufs[{q(src)}], t, {value})"
+
+
+def _timed(g: Graph, plan: TimePlan, v: Values) -> list[str]:
     assert g.time is not None
-    steps, idle = g.time.steps, g.time.idle
-    total = steps + idle
+    steps, idle = plan.steps, plan.idle
     timed = [name for name, term in g.inputs.items() if not term.static]
     for name, term in g.inputs.items():
         if term.static and idle:
             v.step_inputs[name] = v.namer.fresh(f"{name}_t")
     for name in timed:
         v.step_inputs[name] = v.namer.fresh(f"{name}_t")
-    body = Body(g, v)
+    body = Body(g, plan, v)
     step_lines = body.step()
-    outs = {name: v.read(o.source, 0) for name, o in g.outputs.items()}
+    plan = plan.with_prev(body.prev_nodes)
+    depth = dict(plan.depths)
+    outs = {e.name: v.read(e.source, 0) for e in plan.emissions}
+    order = {name: i for i, name in enumerate(plan.sources)}
 
-    # delay buffers: source -> largest delay, in evaluation order
-    order = {name: i for i, name in enumerate([*g.inputs, *g.order])}
-    depth: dict[str, int] = {}
-    for (src, d) in sorted(v.delayed, key=lambda k: (order[k[0]], k[1])):
-        depth[src] = max(depth.get(src, 0), d)
-
-    step = [f"{I1}def step(carry, xs):", f"{I2}t, seqs = xs", f"{I2}state, bufs = carry"]
+    step = [f"{I1}def step(start, carry, xs):",
+            *docstring(["One step of the phase that begins at step `start`: a Python int, so the",
+                        "edges not yet active in that phase are not traced at all."], I2),
+            f"{I2}t, seqs = xs", f"{I2}state, bufs = carry"]
     if any(n.buffers for n in g.nodes.values()):
         step.append(f"{I2}state = dict(state)")
     for name in timed:
-        step.append(f"{I2}{v.step_inputs[name]} = seqs[{q(name)}]")
+        x = v.inputs[name]
+        read = f"seqs[{q(name)}]"
+        if idle:
+            read += f" if start >= {idle} else jnp.zeros({x}.shape[:1] + {x}.shape[2:], {x}.dtype)"
+        step.append(f"{I2}{v.step_inputs[name]} = {read}")
     for name, term in g.inputs.items():
         if term.static and idle:
-            step.append(f"{I2}{v.step_inputs[name]} = jnp.where(t >= {idle}, {v.inputs[name]}, 0)")
+            x = v.inputs[name]
+            step.append(f"{I2}{v.step_inputs[name]} = {x} if start >= {idle} else jnp.zeros_like({x})")
     if body.uses_key:
         step.append(f"{I2}key_t = jax.random.fold_in(key, t) if train else None")
     for (src, d), local in sorted(v.delayed.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
-        read = f"_shift_read(bufs[{q(src)}], {d})" if depth[src] <= SHIFT_MAX else f"_ring_read(bufs[{q(src)}], t, {d})"
-        step.append(f"{I2}{local} = {read}")
+        step.append(f"{I2}{local} = {_buffer_read(src, depth[src], d)}")
     step += [I2 + line for line in step_lines]
     if depth:
         step.append(f"{I2}bufs = {{")
-        for src in depth:
-            value = v.read(src, 0)
-            push = (f"_shift_push(bufs[{q(src)}], {value})" if depth[src] <= SHIFT_MAX
-                    else f"_ring_write(bufs[{q(src)}], t, {value})")
-            step.append(f"{I2}    {q(src)}: {push},")
+        for src, d in depth.items():
+            step.append(f"{I2}    {q(src)}: {_buffer_write(src, d, v.read(src, 0))},")
         step.append(f"{I2}}}")
-    ys = ", ".join(f"{q(name)}: {outs[name]}" for name in g.outputs)
-    step.append(f"{I2}return (state, bufs), {{{ys}}}")
+    ys = "{" + ", ".join(f"{q(name)}: {outs[name]}" for name in g.outputs) + "}"
+    if idle:
+        ys = f"({ys} if start >= {idle} else {{}})"
+    step.append(f"{I2}return (state, bufs), {ys}")
 
     loop = [f"{I1}bufs = {{"]
     for src, d in depth.items():
         shape = g.nodes[src].shape if src in g.nodes else g.inputs[src].shape
-        loop.append(f"{I1}    {q(src)}: jnp.zeros({v.shape((d, *(shape or ())))}, dtype),")
+        full = (d, *(shape or ())) if d > 1 else tuple(shape or ())
+        loop.append(f"{I1}    {q(src)}: jnp.zeros({v.shape(full)}, dtype),")
     loop.append(f"{I1}}}")
-    seqs = ", ".join(f"{q(n)}: jnp.moveaxis({v.inputs[n]}, 1, 0)" for n in timed)
-    loop.append(f"{I1}(state, _), ys = lax.scan(step, (state, bufs), (jnp.arange({total}), {{{seqs}}}))")
+    loop.append(f"{I1}carry = (state, bufs)")
+    if timed:
+        loop.append(f"{I1}seqs = {{{', '.join(f'{q(n)}: jnp.moveaxis({v.inputs[n]}, 1, 0)' for n in timed)}}}")
+    parts: list[str] = []
+    for ph in plan.phases:
+        ys_local = v.namer.fresh(f"ys_{ph.start}")
+        if not ph.idle:
+            parts.append(ys_local)
+        lo, hi = ph.start - idle, ph.stop - idle
+        sl = "" if (lo, hi) == (0, steps) else f"[{lo}:{hi}]"
+        seqs = "{}" if ph.idle else "{" + ", ".join(f"{q(n)}: seqs[{q(n)}]{sl}" for n in timed) + "}"
+        edges = f"  # edges from step {ph.start} on" if ph.start and not ph.idle else ""
+        if ph.idle:
+            edges = "  # idle steps: zero inputs, no outputs"
+        loop.append(f"{I1}carry, {ys_local} = lax.scan(lambda carry, xs: step({ph.start}, carry, xs), carry, "
+                    f"(jnp.arange({ph.start}, {ph.stop}), {seqs})){edges}")
+    loop.append(f"{I1}state = carry[0]")
     results: dict[str, str] = {}
-    for name, o in g.outputs.items():
-        local = v.namer.fresh(name)
-        results[name] = local
-        if o.steps == "last":
-            loop.append(f"{I1}{local} = ys[{q(name)}][-1]")
+    for e in plan.emissions:
+        local = v.namer.fresh(e.name)
+        results[e.name] = local
+        if e.steps == "last":
+            loop.append(f"{I1}{local} = {parts[-1]}[{q(e.name)}][-1]")
+        elif len(parts) == 1:
+            loop.append(f"{I1}{local} = jnp.moveaxis({parts[0]}[{q(e.name)}], 0, 1)")
         else:
-            sl = f"[{idle}:]" if idle else ""
-            loop.append(f"{I1}{local} = jnp.moveaxis(ys[{q(name)}]{sl}, 0, 1)")
+            joined = ", ".join(f"{p}[{q(e.name)}]" for p in parts)
+            loop.append(f"{I1}{local} = jnp.moveaxis(jnp.concatenate([{joined}]), 0, 1)")
 
     when = f" after {idle} idle steps" if idle else ""
-    doc = [*APPLY_DOC, "", f"Time: {steps} steps{when} of dt = {g.time.dt} ms, run by lax.scan; "
-           f"time inputs are [B, T, ...] with T = {steps}."]
+    doc = [*APPLY_DOC, "", f"Time: {steps} steps{when} of dt = {g.time.dt} ms, run by one lax.scan per phase "
+           f"(the steps during which the same edges are active); time inputs are [B, T, ...] with T = {steps}."]
     head = ["def apply(params, state, inputs, *, train=False, key=None):", *docstring(doc, I1)]
     head += _prologue(g, v.inputs, body.uses_key)
     for name in timed:
@@ -168,10 +208,6 @@ def _timed(g: Graph, v: Values) -> list[str]:
     head += _bind_symbols(g, v, v.inputs)
     floats = [v.inputs[n] for n, t in g.inputs.items() if t.dtype.startswith(("float", "bfloat"))]
     head.append(f"{I1}dtype = {floats[0]}.dtype" if floats else f"{I1}dtype = jnp.float32")
-    for name in timed if idle else []:
-        x = v.inputs[name]
-        pad = f"jnp.zeros(({x}.shape[0], {idle}) + {x}.shape[2:], {x}.dtype)"
-        head.append(f"{I1}{x} = jnp.concatenate([{pad}, {x}], axis=1)  # {idle} idle steps")
     if body.hoisted:
         head += [f"{I1}# weights re-laid out once, outside the time loop (XLA does not hoist them)"]
         head += [I1 + line for line in body.hoisted_lines()]

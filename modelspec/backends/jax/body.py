@@ -1,18 +1,19 @@
 """The per-step statements of ``apply``: one assignment per node, edges added into targets.
 
 Nodes are written in ``Graph.order``; an edge's chain (via, adapters) is written
-right after its target, and its value added to it.  A delayed edge with a chain
-is masked with ``jnp.where(t >= delay, ...)``, so before then it contributes
-nothing and no bias leaks in (an edge without a chain reads zeros anyway).
-Delayed reads are registered here and turned into ring-buffer reads by
-``timeloop``.
+right after its target, and its value added to it, as the time plan
+(`modelspec.ir.timeplan`) lists them.  An edge the plan activates at step d > 0
+sits under ``if start >= d:``, where ``start`` is the first step of the phase
+being traced, a Python int: the phases before d trace no work for it at all.
+Delayed reads are registered here and turned into buffer reads by ``apply``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ...ir.graph import Edge, Graph, Node
+from ...ir.graph import Graph, Node
+from ...ir.timeplan import Addition, TimePlan
 from ...ops import get_op
 from ...shapes.dims import Shape
 from .context import JaxContext
@@ -65,14 +66,14 @@ class Values(SymbolicDims):
 class Body:
     """Writes the per-step statements of ``apply`` for a graph."""
 
-    def __init__(self, g: Graph, values: Values) -> None:
+    def __init__(self, g: Graph, plan: TimePlan, values: Values) -> None:
         self.g = g
+        self.plan = plan
         self.v = values
         self.time = g.time is not None
-        self.chain_nodes = {p for e in g.edges for p in e.chain}
-        self.edges_into: dict[str, list[Edge]] = {}
-        for e in g.edges:
-            self.edges_into.setdefault(e.target, []).append(e)
+        self.chain_nodes = plan.chain_nodes
+        #: nodes whose op asked for its own previous value (each needs a buffer of depth 1)
+        self.prev_nodes: list[str] = []
         self.index = {p: i for i, p in enumerate(g.order)}
         #: whether some op asked for a PRNG key (dropout, noise)
         self.uses_key = False
@@ -87,6 +88,11 @@ class Body:
     def hoisted_lines(self) -> list[str]:
         return [f"{local} = {expr}" for expr, local in self.hoisted.items()]
 
+    def _prev(self, path: str) -> str:
+        if path not in self.prev_nodes:
+            self.prev_nodes.append(path)
+        return self.v.read(path, 1)
+
     def _key(self, path: str) -> str:
         self.uses_key = True
         base = "key_t" if self.time else "key"
@@ -94,7 +100,7 @@ class Body:
 
     def context(self, n: Node) -> JaxContext:
         g = self.g
-        prev = (lambda: self.v.read(n.path, 1)) if self.time else None
+        prev = (lambda: self._prev(n.path)) if self.time else None
         return JaxContext(
             path=n.path, ins=list(n.in_shapes), out=n.shape or (), dt=g.time.dt if g.time else None,
             state={k: state_ref(n.path, k) for k in n.buffers},
@@ -122,22 +128,26 @@ class Body:
             lines = [*pre, f"{var}, ({targets}) = {expr}{note}"]
         else:
             lines = [*pre, f"{var} = {expr}{note}"]
-        for e in self.edges_into.get(path, []):
-            lines.extend(self.edge(e, var))
+        groups: list[tuple[int, list[Addition]]] = []  # consecutive edges of one start share an `if`
+        for a in self.plan.into(path):
+            if groups and a.start and groups[-1][0] == a.start:
+                groups[-1][1].append(a)
+            else:
+                groups.append((a.start, [a]))
+        for start, adds in groups:
+            inner = [line for a in adds for line in self.edge(a, var)]
+            if start:
+                lines += [f"if start >= {start}:  # from step {start} on", *("    " + s for s in inner)]
+            else:
+                lines += inner
         return lines
 
-    def edge(self, e: Edge, target: str) -> list[str]:
+    def edge(self, a: Addition, target: str) -> list[str]:
         lines: list[str] = []
-        for p in self.g.order:
-            if p in e.chain:
-                lines.extend(self.node(p))
-        if not e.chain:
-            out = self.v.read(e.source, e.delay)
-        elif e.delay and self.time:
-            out = f"jnp.where(t >= {e.delay}, {self.v.read(e.out, 0)}, 0.0)"
-        else:
-            out = self.v.read(e.out, 0)
-        return [*lines, f"{target} = {target} + {out}  # edge {printable(e.name)}"]
+        for p in a.chain:
+            lines.extend(self.node(p))
+        out = self.v.read(a.value, 0) if a.chain else self.v.read(a.source, a.delay)
+        return [*lines, f"{target} = {target} + {out}  # edge {printable(a.edge)}"]
 
     def step(self) -> list[str]:
         """Every node outside edge chains, in evaluation order."""

@@ -21,8 +21,12 @@ from jax import lax
 # ---- dense -------------------------------------------------------------------
 
 def _linear(x, w, b=None):
-    """x W^T + b over the last axis; W is torch's [out, in]."""
-    y = jnp.matmul(x, w.T)
+    """x W^T + b over the last axis; W is torch's [out, in].
+
+    One dot_general contracting x's last axis with W's axis 1: XLA:CPU copies the
+    transposed weight on every call when written ``x @ w.T`` (a fifth of a small MLP).
+    """
+    y = lax.dot_general(x, w, (((x.ndim - 1,), (1,)), ((), ())))
     return y if b is None else y + b
 
 

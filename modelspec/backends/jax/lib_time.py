@@ -1,10 +1,11 @@
 """Runtime helpers for time models and the dynamics ops (copied into emitted modules).
 
-Delayed values live in buffers ``[D, ...]`` (D the largest delay a source is
-read with), read at the start of a step and written at its end.  A shift
-register keeps the value of d steps ago in slot d-1; a ring buffer writes slot
-``t % D`` and reads slot ``(t - d) % D``.  Both hold zeros until written, which
-is what a read before t >= d must give.  Interpolation reproduces PyTorch's index arithmetic (float32, the
+Delayed values live in ring buffers ``[D, ...]`` (D the largest delay a source
+is read with, from the time plan), read at the start of a step and written at
+its end: step t writes slot ``t % D`` and reads slot ``(t - d) % D``, so a step
+moves one slot of state, never the whole buffer.  A ring holds zeros until
+written, which is what a read before t >= d must give.  (A source of depth 1 is
+carried as its value alone; ``apply`` needs no helper for it.)  Interpolation reproduces PyTorch's index arithmetic (float32, the
 same source-index formulas), so nearest resizing picks the same pixels.
 """
 
@@ -18,15 +19,6 @@ import numpy as np
 from jax import lax
 
 from .lib_core import _conv
-
-
-def _shift_read(buf, delay):
-    """A shift register: slot d-1 holds the value of d steps ago (zeros at first)."""
-    return buf[delay - 1]
-
-
-def _shift_push(buf, value):
-    return jnp.concatenate([value[None].astype(buf.dtype), buf[:-1]])
 
 
 def _ring_read(buf, t, delay):

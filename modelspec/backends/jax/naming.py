@@ -25,7 +25,7 @@ MODULE_NAMES = frozenset({
 #: locals ``apply`` and its step function use for themselves.
 APPLY_NAMES = frozenset({
     "params", "state", "inputs", "train", "key", "keys", "key_t", "t", "carry", "bufs", "step",
-    "xs", "ys", "dtype", "steps", "outputs",
+    "xs", "ys", "dtype", "steps", "outputs", "seqs", "start",
 })
 
 _NON_IDENT = re.compile(r"[^0-9A-Za-z_]")

@@ -1,9 +1,10 @@
 """The body of ``forward``: one statement per node, edges added into their targets.
 
 Nodes are written in ``Graph.order``.  A node's value is the op's output plus
-every edge into it: an edge's chain (via, adapters) is written right after its
-target, inside ``if t >= delay:`` when the edge is delayed, so before then it
-contributes nothing and no bias leaks in.  Delayed reads go through delay
+every edge into it, as the time plan (`modelspec.ir.timeplan`) lists them: an
+edge's chain (via, adapters) is written right after its target, inside
+``if t >= start:`` when the plan activates the edge later, so before then it
+does no work, contributes nothing and no bias leaks in.  Delayed reads go through delay
 buffers (`Rings`, in ``timeloop``); the time loop itself is assembled there.
 """
 
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ...ir.graph import Edge, Graph, Node
+from ...ir.graph import Graph, Node
+from ...ir.timeplan import Addition, TimePlan
 from ...ops import get_op
 from ...shapes.dims import Shape
 from .context import TorchContext, TorchEmitError
@@ -63,16 +65,14 @@ FRESH_OUTPUT_OPS = frozenset({
 class Body:
     """Writes the per-step statements of ``forward`` for a graph."""
 
-    def __init__(self, g: Graph, values: Values, modules: dict[str, str],
+    def __init__(self, g: Graph, plan: TimePlan, values: Values, modules: dict[str, str],
                  prev: Callable[[str], str] | None) -> None:
         self.g = g
+        self.plan = plan
         self.v = values
         self.modules = modules  # node path -> local bound to its holder
         self.prev = prev  # node path -> its own value one step back
-        self.chain_nodes = {p for e in g.edges for p in e.chain}
-        self.edges_into: dict[str, list[Edge]] = {}
-        for e in g.edges:
-            self.edges_into.setdefault(e.target, []).append(e)
+        self.chain_nodes = plan.chain_nodes
         #: how often each value is read, and the values kept beyond their readers
         self.reads: dict[str, int] = {}
         self.kept: set[str] = {o.source for o in g.outputs.values()} | {e.source for e in g.edges}
@@ -140,37 +140,36 @@ class Body:
         stmts = [Stmt([(line, None) for line in pre], set(), set())] if pre else []
         note = f"[{', '.join(str(d) for d in (n.shape or ()))}]"
         stmts.append(Stmt([(f"{var} = {expr}", note)], uses, {var}))
-        groups: list[tuple[int, list[Edge]]] = []  # consecutive edges of one delay share an `if`
-        for e in self.edges_into.get(path, []):
-            d = e.delay if self.g.time is not None else 0
-            if groups and d and groups[-1][0] == d:
-                groups[-1][1].append(e)
+        groups: list[tuple[int, list[Addition]]] = []  # consecutive edges of one start share an `if`
+        for a in self.plan.into(path):
+            if groups and a.start and groups[-1][0] == a.start:
+                groups[-1][1].append(a)
             else:
-                groups.append((d, [e]))
-        for d, edges in groups:
-            stmts.append(self.edges(edges, d, var))
+                groups.append((a.start, [a]))
+        for start, adds in groups:
+            stmts.append(self.edges(adds, start, var))
         return stmts
 
     # ---- edges ----------------------------------------------------------------
-    def edges(self, edges: list[Edge], delay: int, target_var: str) -> Stmt:
-        """``target += edge value`` per edge, chains first; inside ``if t >= delay:`` if delayed."""
+    def edges(self, adds: list[Addition], start: int, target_var: str) -> Stmt:
+        """``target += edge value`` per edge, chains first; inside ``if t >= start:`` when the
+        plan activates the edges later than step 0 (before then they do no work)."""
         inner: list[Stmt] = []
         chain_vars: set[str] = set()
-        for e in edges:
-            for p in self.g.order:
-                if p in e.chain:
-                    inner.extend(self.node(p))
-            out = self.v.read(e.out, 0) if e.chain else self.v.read(e.source, e.delay)
-            inner.append(Stmt([(f"{target_var} = {target_var} + {out}", f"edge {e.name}")],
+        for a in adds:
+            for p in a.chain:
+                inner.extend(self.node(p))
+            out = self.v.read(a.value, 0) if a.chain else self.v.read(a.source, a.delay)
+            inner.append(Stmt([(f"{target_var} = {target_var} + {out}", f"edge {a.edge}")],
                               {target_var, out}, {target_var}))
-            chain_vars |= {self.v.nodes[p] for p in e.chain}
+            chain_vars |= {self.v.nodes[p] for p in a.chain}
         inner = add_dels(inner, chain_vars, set(), tail=True)
         uses: set[str] = set()
         for s in inner:
             uses |= s.uses
         uses -= chain_vars
-        if delay:
-            lines: list[Line] = [(f"if t >= {delay}:", None), *indented(inner)]
+        if start:
+            lines: list[Line] = [(f"if t >= {start}:", None), *indented(inner)]
             return Stmt(lines, uses, {target_var})
         return Stmt([line for s in inner for line in s.lines], uses, {target_var})
 

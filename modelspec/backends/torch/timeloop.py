@@ -18,6 +18,7 @@ import textwrap
 from dataclasses import dataclass
 
 from ...ir.graph import Graph
+from ...ir.timeplan import TimePlan, TimePlanError, lower_time
 from ...shapes.dims import Shape
 from .context import TorchEmitError
 from .format import LIMIT, wrap_all
@@ -69,35 +70,29 @@ class ForwardWriter:
                     self.idle_zeros[name] = namer.fresh(name, "_idle")
             self.values.delayed = self.read_delayed
         prev = self.read_prev if self.timed else None
-        self.body = Body(g, self.values, self.modules, prev)
+        try:
+            plan = lower_time(g)
+        except TimePlanError as exc:
+            raise TorchEmitError(str(exc)) from None
+        self.body = Body(g, plan, self.values, self.modules, prev)
+        self.plan = self._with_prev(plan)
         self._plan_rings()
 
     # ---- delay buffers --------------------------------------------------------------
+    def _with_prev(self, plan: TimePlan) -> TimePlan:
+        """The plan plus depth 1 for nodes whose Torch rule reads their previous value."""
+        prev = [p for p in self.g.order if self.body.needs_prev(self.g.nodes[p])]
+        if prev and not self.timed:
+            raise TorchEmitError(f"stateful node `{prev[0]}` needs `time:`")
+        return plan.with_prev(prev)
+
     def _plan_rings(self) -> None:
-        depth: dict[str, int] = {}
-        for n in self.g.nodes.values():
-            for c in n.inputs:
-                if c.delay:
-                    depth[c.source] = max(depth.get(c.source, 0), c.delay)
-        for e in self.g.edges:
-            if e.delay and not e.chain:
-                depth[e.source] = max(depth.get(e.source, 0), e.delay)
-        for path in self.g.order:
-            if self.body.needs_prev(self.g.nodes[path]):
-                if not self.timed:
-                    raise TorchEmitError(f"stateful node `{path}` needs `time:`")
-                depth[path] = max(depth.get(path, 0), 1)
-        if depth and not self.timed:
-            raise TorchEmitError("delayed connections need `time:`")
         chained = self.body.chain_nodes
-        for source in [*self.g.inputs, *self.g.order]:  # a fixed order: inputs, then nodes
-            if source not in depth:
-                continue
+        for source, d in self.plan.depths:  # a fixed order: inputs, then nodes
             if source in chained:
                 raise TorchEmitError(
                     f"`{source}` belongs to an edge's chain and cannot be read with a delay")
             base = self.values.read(source, 0)
-            d = depth[source]
             if d > MAX_RING_LOCALS:
                 self.rings[source] = Ring(source, d, [], self.namer.fresh(base, "_hist"))
             else:
@@ -232,16 +227,17 @@ class ForwardWriter:
         assert g.time is not None
         idle = g.time.idle
         step = self.body.step()
-        lists = {name: self.namer.fresh(name, "_steps")
-                 for name, o in g.outputs.items() if o.steps == "all"}
+        every = {e.name: e.source for e in self.plan.emissions if e.steps == "all"}
+        lists = {name: self.namer.fresh(name, "_steps") for name in every}
         tail: list[Stmt] = []
-        appends = [(f"{lst}.append({self.values.read(g.outputs[name].source, 0)})", None)
+        appends = [(f"{lst}.append({self.values.read(every[name], 0)})", None)
                    for name, lst in lists.items()]
-        srcs = {self.values.read(g.outputs[name].source, 0) for name in lists}
+        srcs = {self.values.read(every[name], 0) for name in lists}
         if appends:  # the idle steps' outputs are dropped
             lines = appends
-            if idle:
-                lines = [(f"if t >= {idle}:", None), *(("    " + a, n) for a, n in appends)]
+            first = self.plan.first_emitted
+            if first:
+                lines = [(f"if t >= {first}:", None), *(("    " + a, n) for a, n in appends)]
             tail.append(Stmt(lines, srcs, stores=True))
         for ring in self.rings.values():
             src = self.values.read(ring.source, 0)
