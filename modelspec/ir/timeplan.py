@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from ..exceptions import ModelspecError
 from .graph import Edge, Graph
 
 
@@ -127,7 +128,7 @@ class TimePlan:
         return dataclasses.replace(self, depths=_ordered(list(self.sources), depth))
 
 
-class TimePlanError(ValueError):
+class TimePlanError(ModelspecError, ValueError):
     """The graph cannot be lowered (it was not checked: a delay outside a time model)."""
 
 
