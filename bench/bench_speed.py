@@ -71,7 +71,7 @@ def pair(spec: str, batch: int, overrides: dict[str, Any] | None = None) -> tupl
     import numpy as np
     import torch
 
-    from modelspec import params as pio
+    from modelspec import weights as pio
     from modelspec.build import build_graph
     from modelspec.pipeline import load
 
