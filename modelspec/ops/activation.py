@@ -1,5 +1,5 @@
-"""Activations from one table: ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax,
-LogSoftmax and SupraLinear.
+"""Activations from one table: ReLU, ReLU6, Hardtanh, LeakyReLU, GELU, SiLU, Tanh,
+Sigmoid, Softmax, LogSoftmax and SupraLinear.
 
 Each is a row of `TABLE` -- its name, attributes, the Torch and the JAX
 expression, the MACs it counts per element -- and `_register_row` turns the
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Sequence
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..shapes.dims import Dim, Shape, mul, product
 from .base import Attrs, JaxCtx, JaxRules, Op, TorchCtx, TorchRules
@@ -23,6 +23,17 @@ from .shape_ops import NoAttrs, normalize_axis
 
 class LeakyReLUAttrs(Attrs):
     negative_slope: float = Field(0.01, description="Slope for negative inputs.")
+
+
+class HardtanhAttrs(Attrs):
+    min_val: float = Field(-1.0, description="Lower end of the linear region; smaller inputs give min_val.")
+    max_val: float = Field(1.0, description="Upper end of the linear region; larger inputs give max_val.")
+
+    @model_validator(mode="after")
+    def _check(self) -> "HardtanhAttrs":
+        if not self.min_val < self.max_val:
+            raise ValueError(f"min_val ({self.min_val}) must be smaller than max_val ({self.max_val})")
+        return self
 
 
 class GELUAttrs(Attrs):
@@ -66,6 +77,11 @@ def _relu(x: str, a: Any, ctx: TorchCtx) -> str:
 
 TABLE: tuple[Row, ...] = (
     Row("ReLU", "max(x, 0).", _relu, lambda x, a: f"jax.nn.relu({x})"),
+    Row("ReLU6", "min(max(x, 0), 6).",
+        lambda x, a, ctx: f"F.relu6({x})", lambda x, a: f"jnp.clip({x}, 0.0, 6.0)"),
+    Row("Hardtanh", "x clipped to [min_val, max_val] (default [-1, 1]).",
+        lambda x, a, ctx: f"F.hardtanh({x}, {a.min_val!r}, {a.max_val!r})",
+        lambda x, a: f"jnp.clip({x}, {a.min_val!r}, {a.max_val!r})", HardtanhAttrs),
     Row("LeakyReLU", "x where x >= 0, else negative_slope * x.",
         lambda x, a, ctx: f"F.leaky_relu({x}, {a.negative_slope!r})",
         lambda x, a: f"jax.nn.leaky_relu({x}, {a.negative_slope!r})", LeakyReLUAttrs),
