@@ -252,3 +252,49 @@ def test_the_ops_import_no_layer_above_them() -> None:
                 if len(parts) > 1 and parts[0] == "modelspec" and parts[1] in above:
                     problems.append(f"{path.name}:{node.lineno}: {m}")
     assert not problems, problems
+
+
+def test_the_documented_class_example_builds_for_both_backends(scratch_ops: list[str]) -> None:
+    """docs/adding-an-op.md's `Scale` (an op with a parameter), exactly as written there."""
+    import numpy as np
+    pytest.importorskip("torch")
+    pytest.importorskip("jax")
+    from modelspec.backends.jax.parity import compare
+    from modelspec.ops.kit import literal
+    from modelspec.shapes.dims import product
+
+    class ScaleAttrs(Attrs):
+        init: float = Field(1.0, description="Initial value of the scale.")
+
+    @register
+    class TScale(Op, TorchRules, JaxRules):
+        name = "TScale"
+        Attrs = ScaleAttrs
+        category = "arithmetic"
+        doc = "x * s with a learned scalar s."
+
+        def params(self, a: Any, ins: Any, out: Any) -> dict[str, tuple[int, ...]]:
+            return {"s": ()}
+
+        def macs(self, a: Any, ins: Any, out: Any) -> Any:
+            return product(ins[0][1:])
+
+        def torch_layer(self, a: Any, ins: Any, out: Any) -> str:
+            return f'Params({{"s": torch.tensor({a.init!r})}})'
+
+        def torch_call(self, a: Any, args: list[str], m: str, ctx: Any) -> str:
+            return f"{args[0]} * {m}.s"
+
+        def jax_init(self, a: Any, ins: Any, out: Any) -> dict[str, str]:
+            return {"s": f"jnp.asarray({literal(a.init)}, jnp.float32)"}
+
+        def jax_call(self, a: Any, args: list[str], p: dict[str, str], ctx: Any) -> str:
+            return f"{args[0]} * {p['s']}"
+
+    scratch_ops.append("TScale")
+    r = compile_text("modelspec: 1\nname: T\ninputs:\n  x: [B, 4]\nlayers:\n  - {op: TScale, init: 2.5}\n")
+    assert r.ok, [str(d) for d in r.diags.sorted()]
+    x = {"x": np.arange(8, dtype=np.float32).reshape(2, 4)}
+    c = compare(r.graph, inputs=x, via_file=False)
+    np.testing.assert_allclose(np.asarray(c.torch), x["x"] * 2.5)
+    np.testing.assert_allclose(np.asarray(c.jax), x["x"] * 2.5)
