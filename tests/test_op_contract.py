@@ -298,3 +298,19 @@ def test_the_documented_class_example_builds_for_both_backends(scratch_ops: list
     c = compare(r.graph, inputs=x, via_file=False)
     np.testing.assert_allclose(np.asarray(c.torch), x["x"] * 2.5)
     np.testing.assert_allclose(np.asarray(c.jax), x["x"] * 2.5)
+
+
+def test_the_emitters_contexts_give_the_ops_everything_their_protocols_promise() -> None:
+    """The ops are typed against `TorchCtx`/`JaxCtx`; the emitters' context classes must
+    provide every attribute and method those Protocols name."""
+    import typing
+
+    from modelspec.backends.jax.context import JaxContext
+    from modelspec.backends.torch.context import TorchContext
+    from modelspec.ops import JaxCtx, TorchCtx
+
+    for proto, cls in ((TorchCtx, TorchContext), (JaxCtx, JaxContext)):
+        members = set(getattr(proto, "__protocol_attrs__", None) or typing._get_protocol_attrs(proto))  # type: ignore[attr-defined]
+        assert {"dim", "prev", "stmt", "lit", "ins", "out"} <= members
+        ctx = cls(path="p", ins=[], out=(), dt=None)
+        assert [m for m in sorted(members) if not hasattr(ctx, m)] == [], proto.__name__

@@ -1,4 +1,4 @@
-"""Dynamics ops: EulerStep (the leaky integrator of SPEC section 7) and Interpolate.
+"""Dynamics ops: EulerStep (the leaky integrator of docs/language.md, "7. Time") and Interpolate.
 
 ``EulerStep`` is stateful: ``y_t = h + (dt/tau) * (x_t - h)`` where ``h`` is
 its second input when given and its own ``y_{t-1}`` otherwise (0 at t = 0).
@@ -53,7 +53,7 @@ class InterpolateAttrs(Attrs):
 
 @register
 class EulerStep(Op, TorchRules, JaxRules):
-    """Leaky integrator ``y_t = h + (dt/tau) * (x_t - h)`` (SPEC section 7).
+    """Leaky integrator ``y_t = h + (dt/tau) * (x_t - h)`` (docs/language.md, "7. Time").
 
     Inputs: ``x`` and optionally the state ``h`` (same shape); without ``h``
     the op integrates its own previous output.  One parameter ``tau`` of

@@ -2,7 +2,7 @@
 TransformerEncoderLayer, PositionalEncoding, LSTM and GRU.
 
 The sequence axis ``L`` is an ordinary data axis, not the time axis of
-section 7 (that one never reaches an op).  Parameter names and shapes are
+docs/language.md, "7. Time" (that one never reaches an op).  Parameter names and shapes are
 exactly torch's (``nn.MultiheadAttention``, ``nn.TransformerEncoderLayer``,
 ``nn.LSTM``, ``nn.GRU`` with ``batch_first=True``), so state_dicts load
 either way.
