@@ -176,7 +176,7 @@ def op_name_uses(source: str, names: set[str]) -> list[tuple[int, str]]:
                 and node.func.attr in ("startswith", "endswith") and node.args:
             arg = node.args[0]
             pieces = [e for e in (arg.elts if isinstance(arg, ast.Tuple) else [arg])
-                      if isinstance(e, ast.Constant) and isinstance(e.value, str) and len(e.value) >= 3]
+                      if isinstance(e, ast.Constant) and isinstance(e.value, str) and len(e.value) >= 2]
             for p in pieces:
                 if any(n.startswith(p.value) if node.func.attr == "startswith" else n.endswith(p.value)
                        for n in names):
@@ -205,8 +205,9 @@ if op.startswith("Conv"):
     pass
 if "Embed" in name:
     pass
+nd = 1 if n.op.endswith("1d") else 2
 '''
-    assert sorted(line for line, _ in op_name_uses(bad, names)) == [2, 3, 5, 6, 7, 9]
+    assert sorted(line for line, _ in op_name_uses(bad, names)) == [2, 3, 5, 6, 7, 9, 11]
     good = '''
 """A docstring that mentions Linear [out, in] in prose."""
 x = f"{a}{b}"

@@ -20,7 +20,11 @@ from ..shapes.dims import Dim, Shape, concrete, fmt_shape
 
 
 class Attrs(BaseModel):
-    """Base of every op's attribute schema: unknown attributes are errors."""
+    """Base of every op's attribute schema: unknown attributes are errors.
+
+    A schema with a ``kernel`` may set the class variable ``ndim``: how many spatial
+    axes the kernel covers (2 when absent), which labels such as ``3x3x3`` show.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
