@@ -8,7 +8,7 @@ pure data movement).
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from typing import ClassVar, Sequence, Union
 
 from pydantic import Field, field_validator
 
@@ -246,45 +246,42 @@ def broadcast(shapes: Sequence[Shape]) -> Shape:
     return tuple(out)
 
 
+class _Broadcasting(Op, TorchRules, JaxRules):
+    """An infix operator over two or more inputs, with PyTorch broadcasting of size-1 axes."""
+
+    Attrs = NoAttrs
+    arity = (2, None)
+    category = "arithmetic"
+    #: the Python operator joining the inputs, the same source in both backends
+    infix: ClassVar[str]
+
+    def shape(self, a: NoAttrs, ins: Sequence[Shape]) -> Shape:
+        return broadcast(ins)
+
+    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
+        return f" {self.infix} ".join(args)
+
+    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
+        return f" {self.infix} ".join(args)
+
+
 @register
-class Add(Op, TorchRules, JaxRules):
+class Add(_Broadcasting):
     """Elementwise sum of two or more inputs (with PyTorch broadcasting of size-1 axes)."""
 
     name = "Add"
-    Attrs = NoAttrs
-    arity = (2, None)
-    category = "arithmetic"
+    infix = "+"
     fresh_output = True
     doc = "Elementwise sum of 2+ inputs of equal shape (size-1 axes broadcast)."
 
-    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
-        return " + ".join(args)
-
-    def shape(self, a: NoAttrs, ins: Sequence[Shape]) -> Shape:
-        return broadcast(ins)
-
-    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
-        return " + ".join(args)
-
 
 @register
-class Mul(Op, TorchRules, JaxRules):
+class Mul(_Broadcasting):
     """Elementwise product of two or more inputs (with PyTorch broadcasting of size-1 axes)."""
 
     name = "Mul"
-    Attrs = NoAttrs
-    arity = (2, None)
-    category = "arithmetic"
+    infix = "*"
     doc = "Elementwise product of 2+ inputs of equal shape (size-1 axes broadcast)."
-
-    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
-        return " * ".join(args)
-
-    def shape(self, a: NoAttrs, ins: Sequence[Shape]) -> Shape:
-        return broadcast(ins)
-
-    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
-        return " * ".join(args)
 
 
 @register
