@@ -11,7 +11,7 @@ A new elementwise op is one more row.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, ClassVar, Literal, Sequence
 
 from pydantic import Field, model_validator
 
@@ -107,7 +107,7 @@ TABLE: tuple[Row, ...] = (
 class Elementwise(Op, TorchRules, JaxRules):
     """An op made from a `Row`: the rules read the row, so one class serves all."""
 
-    row: Row
+    row: ClassVar[Row]
     category = "activation"
 
     def shape(self, a: Any, ins: Sequence[Shape]) -> Shape:
