@@ -22,14 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import import_graph  # noqa: E402
 
-#: the ops still import their JAX helpers lazily until the typed op contract lands (issue 9 item 4)
-OPKIT = "modelspec.backends.jax.opkit"
-
-
 def _own_imports() -> list[tuple[str, str, bool, str, int, str]]:
     modules = {import_graph.module_name(p) for p in (ROOT / "modelspec").rglob("*.py")}
-    return [e for e in import_graph.imports(modules)
-            if not (e[0].startswith("modelspec.ops.") and e[1] == OPKIT)]
+    return list(import_graph.imports(modules))
 
 
 def test_import_linter_contracts_hold() -> None:

@@ -5,18 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..ops.kit import q
 from ..shapes.dims import Dim, Shape, concrete, symbols_in
 
 _NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 __all__ = ["SymbolicDims", "docstring", "printable", "q", "rename_symbols", "symbols_in"]
-
-
-def q(text: str) -> str:
-    """A double-quoted Python string literal for ``text`` (repr() when it needs escapes)."""
-    if text.isprintable() and '"' not in text and "\\" not in text:
-        return f'"{text}"'
-    return repr(text)
 
 
 def printable(text: str) -> str:

@@ -58,7 +58,7 @@ def op_label(n: Node) -> str:
     parts: list[str] = []
     values = attrs.model_dump()
     if "kernel" in values:
-        nd = 3 if n.op.endswith("3d") else 1 if n.op.endswith("1d") else 2
+        nd = getattr(type(attrs), "ndim", 2)  # the spatial axes the op's kernel covers
         ks = _axes(values["kernel"], nd)
         stride = values.get("stride")
         if stride is not None and _axes(stride, nd) not in ("1", "1x1", "1x1x1"):

@@ -12,8 +12,8 @@ from typing import Any
 
 from ..diagnostics import Diagnostics
 from ..ir.graph import Conn, Edge, Graph, Node
-from ..ops.base import ShapeError
-from ..ops.registry import get_op
+from ..ops.base import Op, ShapeError
+from ..ops.registry import adapter, get_op
 from ..shapes.dims import Dim, Shape, concrete, fmt_shape, is_symbol
 from .sizes import Totals, check_node
 
@@ -150,29 +150,29 @@ def _adapt(g: Graph, e: Edge, have: Shape, want: Shape, shapes: dict[str, Shape]
         diags.add("MS054", f"edge `{e.name}`: `{e.source}` gives {fmt_shape(have)} but `{e.target}` is "
                   f"{fmt_shape(want)}; {why}", e.pos)
         return
-    steps: list[tuple[str, str, dict[str, Any]]] = []
-    if have[1] != want[1]:
-        rank = len(want)
-        if rank == 2 or rank > 5:
-            steps.append(("adapt", "Linear", {"features": want[-1]}))
-        else:
-            steps.append(("adapt", f"Conv{rank - 2}d", {"channels": want[1], "kernel": 1}))
+    steps: list[tuple[str, Op, Any]] = []
+    wanted = [("adapt", "channels")] if have[1] != want[1] else []
     if len(want) > 2 and tuple(have[2:]) != tuple(want[2:]):
         if not all(concrete(d) for d in want[2:]):
             diags.add("MS054", f"edge `{e.name}`: cannot resize {fmt_shape(have)} to the symbolic size "
                       f"{fmt_shape(want)}", e.pos)
             return
-        steps.append(("resize", "Interpolate", {"size": list(want[2:]), "mode": "nearest"}))
+        wanted.append(("resize", "resize"))
+    for local, kind in wanted:
+        found = adapter(kind, want)  # the op that serves as this kind of adapter, with its attributes
+        if found is None:
+            diags.add("MS054", f"edge `{e.name}`: no op adapts {fmt_shape(have)} to {fmt_shape(want)} "
+                      f"({kind})", e.pos)
+            return
+        steps.append((local, *found))
     if len(steps) == 2 and all(concrete(d) for d in have[2:]) and _numel(want[2:]) < _numel(have[2:]):
         steps.reverse()  # a 1x1 map commutes with nearest resizing: run it on the smaller grid
     if tuple(have[:1]) != tuple(want[:1]):
         diags.add("MS054", f"edge `{e.name}`: batch axes differ ({fmt_shape(have)} vs {fmt_shape(want)})", e.pos)
         return
     prev, delay = e.out, (0 if e.chain else e.delay)
-    for local, op_name, attrs in steps:
-        op = get_op(op_name)
-        assert op is not None
-        node = Node(f"{e.name}.{local}", op_name, op.Attrs(**attrs), [Conn(prev, delay, e.pos)], e.pos,
+    for local, op, attrs in steps:
+        node = Node(f"{e.name}.{local}", op.name, attrs, [Conn(prev, delay, e.pos)], e.pos,
                     role="adapter", edge=e.name)
         g.nodes[node.path] = node
         g.creation[node.path] = len(g.creation)

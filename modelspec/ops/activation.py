@@ -1,32 +1,39 @@
-"""Activations: ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax
-and SupraLinear.
+"""Activations from one table: ReLU, ReLU6, Hardtanh, LeakyReLU, GELU, SiLU, Tanh,
+Sigmoid, Softmax, LogSoftmax and SupraLinear.
 
-All are shape-preserving, hold no parameters and count 0 MACs (elementwise).
-Softmax and LogSoftmax check their axis against the input's rank.
+Each is a row of `TABLE` -- its name, attributes, the Torch and the JAX
+expression, the MACs it counts per element -- and `_register_row` turns the
+row into a registered op class.  All are shape-preserving and hold no
+parameters; Softmax and LogSoftmax check their axis against the input's rank.
+A new elementwise op is one more row.
 """
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Literal, Sequence
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from ..shapes.dims import Shape
-from .base import Attrs, Op
+from ..shapes.dims import Dim, Shape, mul, product
+from .base import Attrs, JaxCtx, JaxRules, Op, TorchCtx, TorchRules
 from .registry import register
 from .shape_ops import NoAttrs, normalize_axis
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
-    from ..backends.torch.context import TorchContext
-
-if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
-    from ..backends.jax.context import JaxContext
 
 
 class LeakyReLUAttrs(Attrs):
     negative_slope: float = Field(0.01, description="Slope for negative inputs.")
+
+
+class HardtanhAttrs(Attrs):
+    min_val: float = Field(-1.0, description="Lower end of the linear region; smaller inputs give min_val.")
+    max_val: float = Field(1.0, description="Upper end of the linear region; larger inputs give max_val.")
+
+    @model_validator(mode="after")
+    def _check(self) -> "HardtanhAttrs":
+        if not self.min_val < self.max_val:
+            raise ValueError(f"min_val ({self.min_val}) must be smaller than max_val ({self.max_val})")
+        return self
 
 
 class GELUAttrs(Attrs):
@@ -43,144 +50,90 @@ class SupraLinearAttrs(Attrs):
     n: float = Field(2.0, gt=0, description="Exponent: y = relu(x) ** n.")
 
 
-class _Elementwise(Op):
+#: (input expression, attributes, the Torch context) -> the output expression
+TorchExpr = Callable[[str, Any, TorchCtx], str]
+#: (input expression, attributes) -> the output expression
+JaxExpr = Callable[[str, Any], str]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One elementwise op: everything that differs between two activations."""
+
+    name: str
+    doc: str
+    torch: TorchExpr
+    jax: JaxExpr
+    attrs: type[Attrs] = NoAttrs
+    #: multiply-accumulates counted per input element
+    macs: int = 0
+    #: checks the attribute `axis` against the input's rank (Softmax-like ops)
+    has_axis: bool = False
+
+
+def _relu(x: str, a: Any, ctx: TorchCtx) -> str:
+    return f"F.relu({x}, inplace=True)" if ctx.can_overwrite(0) else f"F.relu({x})"
+
+
+TABLE: tuple[Row, ...] = (
+    Row("ReLU", "max(x, 0).", _relu, lambda x, a: f"jax.nn.relu({x})"),
+    Row("ReLU6", "min(max(x, 0), 6).",
+        lambda x, a, ctx: f"F.relu6({x})", lambda x, a: f"jnp.clip({x}, 0.0, 6.0)"),
+    Row("Hardtanh", "x clipped to [min_val, max_val] (default [-1, 1]).",
+        lambda x, a, ctx: f"F.hardtanh({x}, {a.min_val!r}, {a.max_val!r})",
+        lambda x, a: f"jnp.clip({x}, {a.min_val!r}, {a.max_val!r})", HardtanhAttrs),
+    Row("LeakyReLU", "x where x >= 0, else negative_slope * x.",
+        lambda x, a, ctx: f"F.leaky_relu({x}, {a.negative_slope!r})",
+        lambda x, a: f"jax.nn.leaky_relu({x}, {a.negative_slope!r})", LeakyReLUAttrs),
+    Row("GELU", "x * Phi(x), exact or with the tanh approximation.",
+        lambda x, a, ctx: f"F.gelu({x})" if a.approximate == "none" else f'F.gelu({x}, approximate="tanh")',
+        lambda x, a: f"jax.nn.gelu({x}, approximate={a.approximate == 'tanh'})", GELUAttrs),
+    Row("SiLU", "x * sigmoid(x).", lambda x, a, ctx: f"F.silu({x})", lambda x, a: f"jax.nn.silu({x})"),
+    Row("Tanh", "tanh(x).", lambda x, a, ctx: f"torch.tanh({x})", lambda x, a: f"jnp.tanh({x})"),
+    Row("Sigmoid", "1 / (1 + exp(-x)).",
+        lambda x, a, ctx: f"torch.sigmoid({x})", lambda x, a: f"jax.nn.sigmoid({x})"),
+    Row("Softmax", "exp(x) / sum(exp(x)) over `axis` (default -1).",
+        lambda x, a, ctx: f"F.softmax({x}, dim={a.axis})",
+        lambda x, a: f"jax.nn.softmax({x}, axis={a.axis})", SoftmaxAttrs, has_axis=True),
+    Row("LogSoftmax", "log(softmax(x)) over `axis` (default -1).",
+        lambda x, a, ctx: f"F.log_softmax({x}, dim={a.axis})",
+        lambda x, a: f"jax.nn.log_softmax({x}, axis={a.axis})", SoftmaxAttrs, has_axis=True),
+    Row("SupraLinear", "relu(x) ** n (default n = 2).",
+        lambda x, a, ctx: f"F.relu({x}) ** {a.n!r}", lambda x, a: f"_supra_linear({x}, {a.n!r})",
+        SupraLinearAttrs),
+)
+
+
+class Elementwise(Op, TorchRules, JaxRules):
+    """An op made from a `Row`: the rules read the row, so one class serves all."""
+
+    row: ClassVar[Row]
     category = "activation"
-    Attrs = NoAttrs
 
-
-@register
-class ReLU(_Elementwise):
-    """max(x, 0)."""
-
-    name = "ReLU"
-    doc = "max(x, 0)."
-
-    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
-        return f"F.relu({args[0]}, inplace=True)" if ctx.can_overwrite(0) else f"F.relu({args[0]})"
-
-    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        return f"jax.nn.relu({args[0]})"
-
-
-@register
-class LeakyReLU(_Elementwise):
-    """x for x >= 0, negative_slope * x otherwise."""
-
-    name = "LeakyReLU"
-    Attrs = LeakyReLUAttrs
-    doc = "x where x >= 0, else negative_slope * x."
-
-    def torch_call(self, a: LeakyReLUAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
-        return f"F.leaky_relu({args[0]}, {a.negative_slope!r})"
-
-    def jax_call(self, a: LeakyReLUAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        return f"jax.nn.leaky_relu({args[0]}, {a.negative_slope!r})"
-
-
-@register
-class GELU(_Elementwise):
-    """Gaussian error linear unit (PyTorch's nn.GELU)."""
-
-    name = "GELU"
-    Attrs = GELUAttrs
-    doc = "x * Phi(x), exact or with the tanh approximation."
-
-    def torch_call(self, a: GELUAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
-        return f"F.gelu({args[0]})" if a.approximate == "none" else f'F.gelu({args[0]}, approximate="tanh")'
-
-    def jax_call(self, a: GELUAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        return f"jax.nn.gelu({args[0]}, approximate={a.approximate == 'tanh'})"
-
-
-@register
-class SiLU(_Elementwise):
-    """x * sigmoid(x) (swish)."""
-
-    name = "SiLU"
-    doc = "x * sigmoid(x)."
-
-    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
-        return f"F.silu({args[0]})"
-
-    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        return f"jax.nn.silu({args[0]})"
-
-
-@register
-class Tanh(_Elementwise):
-    """Hyperbolic tangent."""
-
-    name = "Tanh"
-    doc = "tanh(x)."
-
-    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
-        return f"torch.tanh({args[0]})"
-
-    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        return f"jnp.tanh({args[0]})"
-
-
-@register
-class Sigmoid(_Elementwise):
-    """Logistic sigmoid."""
-
-    name = "Sigmoid"
-    doc = "1 / (1 + exp(-x))."
-
-    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
-        return f"torch.sigmoid({args[0]})"
-
-    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        return f"jax.nn.sigmoid({args[0]})"
-
-
-class _AxisOp(_Elementwise):
-    Attrs = SoftmaxAttrs
-
-    def shape(self, a: SoftmaxAttrs, ins: Sequence[Shape]) -> Shape:
+    def shape(self, a: Any, ins: Sequence[Shape]) -> Shape:
         x = tuple(ins[0])
-        normalize_axis(a.axis, len(x), x)
+        if self.row.has_axis:
+            normalize_axis(a.axis, len(x), x)
         return x
 
+    def macs(self, a: Any, ins: Sequence[Shape], out: Shape) -> Dim:
+        return mul(product(ins[0][1:]), self.row.macs) if self.row.macs else 0
 
-@register
-class Softmax(_AxisOp):
-    """Softmax over ``axis`` (default the last)."""
+    def torch_call(self, a: Any, args: list[str], m: str, ctx: TorchCtx) -> str:
+        return self.row.torch(args[0], a, ctx)
 
-    name = "Softmax"
-    doc = "exp(x) / sum(exp(x)) over `axis` (default -1)."
-
-    def torch_call(self, a: SoftmaxAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
-        return f"F.softmax({args[0]}, dim={a.axis})"
-
-    def jax_call(self, a: SoftmaxAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        return f"jax.nn.softmax({args[0]}, axis={a.axis})"
+    def jax_call(self, a: Any, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
+        return self.row.jax(args[0], a)
 
 
-@register
-class LogSoftmax(_AxisOp):
-    """Log of the softmax over ``axis`` (default the last)."""
-
-    name = "LogSoftmax"
-    doc = "log(softmax(x)) over `axis` (default -1)."
-
-    def torch_call(self, a: SoftmaxAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
-        return f"F.log_softmax({args[0]}, dim={a.axis})"
-
-    def jax_call(self, a: SoftmaxAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        return f"jax.nn.log_softmax({args[0]}, axis={a.axis})"
+def _register_row(row: Row) -> type[Op]:
+    """A registered op class for ``row``, named after the op (so reprs and errors read well)."""
+    cls = type(row.name, (Elementwise,), {
+        "name": row.name, "doc": row.doc, "Attrs": row.attrs, "row": row,
+        "__doc__": row.doc, "__module__": __name__, "__qualname__": row.name,
+    })
+    return register(cls)
 
 
-@register
-class SupraLinear(_Elementwise):
-    """Supralinear rectification relu(x) ** n, the stabilised supralinear network's nonlinearity."""
-
-    name = "SupraLinear"
-    Attrs = SupraLinearAttrs
-    doc = "relu(x) ** n (default n = 2)."
-
-    def torch_call(self, a: SupraLinearAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
-        return f"F.relu({args[0]}) ** {a.n!r}"
-
-    def jax_call(self, a: SupraLinearAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        return f"_supra_linear({args[0]}, {a.n!r})"
+for _row in TABLE:
+    globals()[_row.name] = _register_row(_row)

@@ -2,8 +2,9 @@
 
 An op defines, in one place, its attribute schema (a pydantic model), its
 shape rule, its parameter and buffer rule, its cost rule (MACs per step) and
-the code each backend emits for it.  Adding an op touches one module; plugins
-subclass `Op` and call `register` exactly like the built-ins.
+the code each backend emits for it (the `TorchRules` and `JaxRules` mix-ins).
+Adding an op touches one module; plugins subclass `Op` and the mix-ins of the
+backends they support, and call `register` exactly like the built-ins.
 
 Shapes seen by the rules are *per step*: in a time model the time axis is
 handled by the compiler, never by an op.
@@ -11,7 +12,7 @@ handled by the compiler, never by an op.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Protocol, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -20,7 +21,11 @@ from ..shapes.dims import Dim, Shape, concrete, fmt_shape
 
 
 class Attrs(BaseModel):
-    """Base of every op's attribute schema: unknown attributes are errors."""
+    """Base of every op's attribute schema: unknown attributes are errors.
+
+    A schema with a ``kernel`` may set the class variable ``ndim``: how many spatial
+    axes the kernel covers (2 when absent), which labels such as ``3x3x3`` show.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
@@ -39,54 +44,91 @@ class ShapeError(ModelspecError):
         self.suggestion = suggestion
 
 
+class TorchCtx(Protocol):
+    """What a Torch rule sees of the code around its node (the Torch emitter's view).
+
+    ``ins``/``out``: the node's per-step shapes; ``dt``: the time step in ms (None
+    without ``time:``); ``training``: the module's training flag as an expression.
+    """
+
+    path: str
+    ins: list[Shape]
+    out: Shape
+    dt: float | None
+    training: str
+
+    def dim(self, d: Dim) -> str:
+        """A runtime expression of an IR dim (symbols are bound from the inputs)."""
+        ...
+
+    def shape(self, s: Shape) -> str:
+        """A runtime tuple expression of an IR shape."""
+        ...
+
+    def prev(self) -> str:
+        """The node's own value one step back (zeros at t = 0); stateful ops only."""
+        ...
+
+    def stmt(self, code: str) -> None:
+        """Lines that must run before the node's assignment."""
+        ...
+
+    def can_overwrite(self, i: int) -> bool:
+        """Whether input ``i`` is a fresh temporary the op may update in place."""
+        ...
+
+    def fresh(self, hint: str) -> str:
+        """A new local name, unique in the emitted function."""
+        ...
+
+    def lit(self, value: Any) -> str:
+        """Python source of a plain attribute value."""
+        ...
+
+
+class JaxCtx(Protocol):
+    """What a JAX rule sees of the code around its node (the JAX emitter's view).
+
+    As `TorchCtx`, plus ``train`` (a Python bool at trace time), ``state`` (the
+    node's buffers as expressions), ``key()`` (a PRNG key for this node and step,
+    valid under ``train``) and ``hoist()`` (a parameter-only expression computed
+    once, outside the time loop).
+    """
+
+    path: str
+    ins: list[Shape]
+    out: Shape
+    dt: float | None
+    train: str
+    state: dict[str, str]
+
+    def dim(self, d: Dim) -> str: ...
+
+    def shape(self, s: Shape) -> str: ...
+
+    def prev(self) -> str: ...
+
+    def key(self) -> str: ...
+
+    def hoist(self, expr: str, hint: str = "w") -> str: ...
+
+    def stmt(self, code: str) -> None: ...
+
+    def fresh(self, hint: str) -> str: ...
+
+    def lit(self, value: Any) -> str: ...
+
+
 class Op:
-    """Base class of all ops.  Subclasses set the class variables and rules.
+    """Base class of all ops: the front-end rules and the facts the compiler asks of an op.
 
-    Torch backend (optional methods; the emitter looks them up by name, so a plugin
-    op implements exactly the same ones).  All return *source text* for the
-    generated module, which imports ``torch``, ``nn``, ``F`` (torch.nn.functional),
-    ``Tensor``, ``math``, and defines ``Scope`` (a folder of submodules built from a
-    ``{name: module}`` dict) and ``Params`` (a ``{name: tensor}`` dict of parameters):
-
-    - ``torch_layer(a, ins, out) -> str | None``: an expression building the node's
-      parameter holder in ``__init__``, e.g. ``"nn.Linear(784, 256)"``; its
-      state_dict keys must equal ``params()`` and ``buffers()``.  Prefer a plain
-      torch layer (PyTorch's names and default initialisation).  ``None`` (or no
-      method) when the op holds nothing.
-    - ``torch_call(a, args, m, ctx) -> str``: the expression of the node's output
-      at one step.  ``args``: the inputs as local names, in input order; ``m``: the
-      local bound to the holder (``""`` without one); ``ctx``: a
-      `modelspec.backends.torch.TorchContext` (``ins``/``out`` shapes, ``dim()``
-      and ``shape()`` for runtime sizes, ``training``, ``dt``, ``prev()`` for a
-      stateful op's own value one step back, ``stmt()`` for lines that must run
-      first, ``can_overwrite(i)`` whether input ``i`` may be updated in place).
-      The expression is only ever assigned (``y = <expr>``), so it needs
-      no outer parentheses.  Write every string value with ``repr()`` (never
-      paste attribute text into code unquoted).
-    - ``torch_helpers(a) -> dict[str, str]``: module-level functions the code
-      calls, name -> source; emitted once per file, sorted by name.  Helper names
-      start with ``_``; two ops may share a helper only with identical source.
-
-    JAX backend (same idea; see `modelspec.backends.jax.context`).  The generated
-    module imports ``jax``, ``jnp``, ``lax``, ``np``, ``math`` and copies in the
-    ``_helpers`` it calls (``_conv``, ``_linear``, ... from ``backends/jax/lib_*``):
-
-    - ``jax_init(a, ins, out) -> dict[str, str]``: per parameter of ``params()``, an
-      expression of its initial value (PyTorch's default distribution), in which
-      ``{uniform}`` / ``{normal}`` stand for a U(-1, 1) / N(0, 1) array of the
-      parameter's shape and ``{key}`` for a PRNG key of its own (e.g.
-      ``"{uniform} / math.sqrt(784)"``).  Needed when the op has params.
-    - ``jax_init_state(a, ins, out) -> dict[str, str]``: the same for ``buffers()``.
-    - ``jax_call(a, args, p, ctx) -> str``: the expression of the node's output at
-      one step.  ``p`` maps local parameter names to expressions
-      (``params["conv1.weight"]``); ``ctx`` is a ``JaxContext`` (``ins``/``out``,
-      ``dim()``/``shape()``, ``train`` (a Python bool at trace time), ``dt``,
-      ``prev()``, ``key()`` (a PRNG key for this node and step, valid under
-      ``train``), ``state`` (the node's buffers), ``hoist()`` (a parameter-only
-      expression computed once, outside the time loop), ``stmt()``, ``fresh()``).
-      An op with buffers returns ``(y, (new buffer values, in buffers() order))``.
-    - ``jax_helpers(a) -> dict[str, str]``: extra ``_helper`` functions, name ->
-      source (or the function itself), as for Torch.
+    Everything the compiler knows of an op is a class variable or method here, so
+    no other module needs to know any op by name: its attribute schema, arity,
+    shape, parameter, buffer and cost rules, whether it keeps state, which input
+    holds integer indices, and whether it can serve as an edge adapter.  The code
+    each backend emits comes from the backend mix-ins `TorchRules` and `JaxRules`:
+    an op supports exactly the backends whose mix-in it derives from, and
+    `register` checks that it provides what each of them needs.
     """
 
     name: ClassVar[str]
@@ -116,8 +158,163 @@ class Op:
         """Multiply-accumulates per sample and step (batch dim excluded)."""
         return 0
 
+    # ---- facts other passes ask ------------------------------------------
+    def index_inputs(self, a: Any) -> dict[int, int]:
+        """Inputs that carry integer indices: input position -> exclusive upper bound.
+
+        Random test inputs and the training data checks draw indices below it.
+        """
+        return {}
+
+    def channel_adapter(self, want: Shape) -> dict[str, Any] | None:
+        """Attributes that make this op map axis 1 of a rank-``len(want)`` value to
+        ``want[1]`` on an edge whose shapes differ, or None if it cannot.
+
+        Only built-in ops are asked; exactly one must answer for each rank.
+        """
+        return None
+
+    def resize_adapter(self, want: Shape) -> dict[str, Any] | None:
+        """Attributes that make this op resize the spatial axes (2 onwards) of a
+        rank-``len(want)`` value to ``want[2:]``, or None if it cannot."""
+        return None
+
     def __repr__(self) -> str:
         return f"<op {self.name}>"
+
+
+class TorchRules:
+    """Mix-in of an op the Torch backend can emit.  All rules return *source text*.
+
+    The generated module imports ``torch``, ``nn``, ``F`` (torch.nn.functional),
+    ``Tensor``, ``math``, and defines ``Scope`` (a folder of submodules built from a
+    ``{name: module}`` dict) and ``Params`` (a ``{name: tensor}`` dict of parameters).
+    Write every string value with ``repr()`` or `kit.q` (never paste attribute text
+    into code unquoted).
+    """
+
+    #: the output is a fresh tensor that the op's backward does not read, so its sole
+    #: consumer may overwrite it in place (as torchvision's ReLU(inplace=True) does).
+    fresh_output: ClassVar[bool] = False
+
+    def torch_layer(self, a: Any, ins: Sequence[Shape], out: Shape) -> str | None:
+        """An expression building the node's parameter holder in ``__init__``, e.g.
+        ``"nn.Linear(784, 256)"``; its state_dict keys must equal ``params()`` and
+        ``buffers()``.  Prefer a plain torch layer (PyTorch's names and default
+        initialisation).  ``None`` when the op holds nothing; required when it does."""
+        return None
+
+    def torch_call(self, a: Any, args: list[str], m: str, ctx: TorchCtx) -> str:
+        """The expression of the node's output at one step (required).
+
+        ``args``: the inputs as local names, in input order; ``m``: the local bound
+        to the holder (``""`` without one).  The expression is only ever assigned
+        (``y = <expr>``), so it needs no outer parentheses.
+        """
+        raise NotImplementedError
+
+    def torch_helpers(self, a: Any) -> dict[str, str]:
+        """Module-level functions the code calls, name -> source; emitted once per
+        file, sorted by name.  Names start with ``_``; two ops may share a helper
+        only with identical source."""
+        return {}
+
+
+class JaxRules:
+    """Mix-in of an op the JAX backend can emit.  All rules return *source text*.
+
+    The generated module imports ``jax``, ``jnp``, ``lax``, ``np``, ``math`` and
+    copies in the ``_helpers`` it calls (``_conv``, ``_linear``, ... from the JAX
+    backend's library).  `modelspec.ops.kit` writes the common pieces.
+    """
+
+    def jax_init(self, a: Any, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        """Per parameter of ``params()``, an expression of its initial value (PyTorch's
+        default distribution), in which ``{uniform}`` / ``{normal}`` stand for a
+        U(-1, 1) / N(0, 1) array of the parameter's shape and ``{key}`` for a PRNG key
+        of its own (e.g. ``kit.uniform(784)``).  Required when the op has params."""
+        return {}
+
+    def jax_init_state(self, a: Any, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        """The same for ``buffers()``; required when the op has buffers."""
+        return {}
+
+    def jax_call(self, a: Any, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
+        """The expression of the node's output at one step (required).
+
+        ``p`` maps local parameter names to expressions (``params["conv1.weight"]``).
+        An op with buffers returns ``(y, (new buffer values, in buffers() order))``.
+        """
+        raise NotImplementedError
+
+    def jax_helpers(self, a: Any) -> dict[str, Any]:
+        """Extra ``_helper`` functions, name -> source (or the function itself)."""
+        return {}
+
+
+#: backend name -> (its mix-in, the rule every op of it must define)
+BACKEND_RULES: dict[str, tuple[type, str]] = {
+    "torch": (TorchRules, "torch_call"),
+    "jax": (JaxRules, "jax_call"),
+}
+
+
+def _overrides(cls: type, base: type, method: str) -> bool:
+    return getattr(cls, method, None) is not getattr(base, method, None)
+
+
+def contract_problems(cls: type) -> list[str]:
+    """What ``cls`` lacks to be registered as an op (empty when it is complete).
+
+    Checked once, at registration, so a plugin learns of a missing rule when it is
+    loaded, with the op and the backend named, not from an AttributeError mid-build.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Op)):
+        return [f"{getattr(cls, '__qualname__', cls)!s} is not a subclass of modelspec.ops.Op"]
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name.isidentifier():
+        return [f"op class {cls.__qualname__} needs a `name` that is an identifier, got {name!r}"]
+    if not (isinstance(cls.Attrs, type) and issubclass(cls.Attrs, Attrs)):
+        return [f"op `{name}`: `Attrs` must be a subclass of modelspec.ops.Attrs"]
+    problems = []
+    has_params = _overrides(cls, Op, "params")
+    has_buffers = _overrides(cls, Op, "buffers")
+    for backend, (mixin, required) in BACKEND_RULES.items():
+        if not issubclass(cls, mixin):
+            if any(k.startswith(f"{backend}_") for k in vars(cls)):
+                problems.append(f"op `{name}` defines {backend}_* rules but does not derive from "
+                                f"{mixin.__name__}, so the {backend} backend would not use them")
+            continue
+        if not _overrides(cls, mixin, required):
+            problems.append(f"op `{name}` derives from {mixin.__name__} but has no `{required}`: "
+                            f"the {backend} backend cannot emit it")
+    if issubclass(cls, TorchRules) and (has_params or has_buffers) and not _overrides(cls, TorchRules, "torch_layer"):
+        problems.append(f"op `{name}` has params() or buffers() but no `torch_layer`: "
+                        "the torch backend cannot hold them")
+    if issubclass(cls, JaxRules):
+        if has_params and not _overrides(cls, JaxRules, "jax_init"):
+            problems.append(f"op `{name}` has params() but no `jax_init`: the jax backend cannot initialise them")
+        if has_buffers and not _overrides(cls, JaxRules, "jax_init_state"):
+            problems.append(f"op `{name}` has buffers() but no `jax_init_state`: "
+                            "the jax backend cannot initialise them")
+    if issubclass(cls, TorchRules) and not isinstance(cls.fresh_output, bool):
+        problems.append(f"op `{name}`: `fresh_output` must be a bool")
+    return problems
+
+
+def torch_rules(op: Op) -> TorchRules | None:
+    """The op's Torch rules, or None when it does not support the Torch backend."""
+    return op if isinstance(op, TorchRules) else None
+
+
+def jax_rules(op: Op) -> JaxRules | None:
+    """The op's JAX rules, or None when it does not support the JAX backend."""
+    return op if isinstance(op, JaxRules) else None
+
+
+def backends_of(op: Op) -> list[str]:
+    """The backends an op can be emitted for."""
+    return [b for b, (mixin, _) in BACKEND_RULES.items() if isinstance(op, mixin)]
 
 
 # ---- helpers shared by the shape rules --------------------------------------

@@ -15,16 +15,11 @@ from typing import Annotated, Any, ClassVar, Literal, Sequence, Union
 from pydantic import Field, model_validator
 
 from ..shapes.dims import Dim, Shape, add, concrete, conv_out, floordiv, fmt_shape, mul, product
-from .base import Attrs, Op, ShapeError, need_concrete, need_rank, numel
+from .base import (
+    Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_concrete, need_rank, numel,
+)
+from .kit import call, torch_default
 from .registry import register
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
-    from ..backends.torch.context import TorchContext
-
-if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
-    from ..backends.jax.context import JaxContext
 
 PosInt = Annotated[int, Field(ge=1)]
 NonNegInt = Annotated[int, Field(ge=0)]
@@ -155,11 +150,16 @@ class ConvTranspose2dAttrs(Attrs):
 
 # ---- ops ---------------------------------------------------------------------
 
-class _ConvNd(Op):
+class _ConvNd(Op, TorchRules, JaxRules):
     """An n-d convolution; ``ndim`` is set by the registered subclasses."""
 
     ndim: ClassVar[int]
     category = "conv"
+    fresh_output = True
+
+    def channel_adapter(self, want: Shape) -> dict[str, Any] | None:
+        """A 1x1 convolution adapts the channels of a value of this op's rank."""
+        return {"channels": want[1], "kernel": 1} if len(want) == self.ndim + 2 else None
 
     def shape(self, a: ConvAttrs, ins: Sequence[Shape]) -> Shape:
         n = self.ndim
@@ -208,7 +208,7 @@ class _ConvNd(Op):
         opts = self.torch_options(a, layer=True)
         return f"nn.Conv{self.ndim}d({ins[0][1]}, {a.channels}, {a.kernel!r}{opts})"
 
-    def torch_call(self, a: ConvAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: ConvAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         x = args[0]
         if a.padding_mode != "zeros" and a.padding not in (0, "valid"):
             # nn.ConvNd's own route for other padding modes: pad explicitly, then convolve.
@@ -225,15 +225,11 @@ class _ConvNd(Op):
         return f"F.conv{self.ndim}d({x}, {m}.weight, {bias}{self.torch_options(a, layer=False)})"
 
     def jax_init(self, a: ConvAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
-        from ..backends.jax.opkit import torch_default
-
         shapes = self.params(a, ins, out)
         return torch_default(shapes, numel(shapes["weight"][1:]))
 
-    def jax_call(self, a: ConvAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: ConvAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         """``_conv`` with torch's padding: ``same`` puts the odd extra cell on the high side."""
-        from ..backends.jax.opkit import call
-
         n = self.ndim
         k, d = ntuple(a.kernel, n), ntuple(a.dilation, n)
         if a.padding == "same":
@@ -290,7 +286,7 @@ class Conv3d(_ConvNd):
 
 
 @register
-class ConvTranspose2d(Op):
+class ConvTranspose2d(Op, TorchRules, JaxRules):
     """Transposed 2-d convolution (PyTorch's nn.ConvTranspose2d).
 
     Output size per axis: ``(in - 1)*stride - 2*padding + dilation*(kernel - 1)
@@ -301,6 +297,7 @@ class ConvTranspose2d(Op):
     name = "ConvTranspose2d"
     Attrs = ConvTranspose2dAttrs
     category = "conv"
+    fresh_output = True
     doc = "Transposed 2-d convolution over [B, C, H, W]; weight [C, channels/groups, kh, kw], bias [channels]."
 
     def shape(self, a: ConvTranspose2dAttrs, ins: Sequence[Shape]) -> Shape:
@@ -348,20 +345,16 @@ class ConvTranspose2d(Op):
         opts = self.torch_options(a, layer=True)
         return f"nn.ConvTranspose2d({ins[0][1]}, {a.channels}, {a.kernel!r}{opts})"
 
-    def torch_call(self, a: ConvTranspose2dAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: ConvTranspose2dAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         bias = f"{m}.bias" if a.bias else "None"
         return f"F.conv_transpose2d({args[0]}, {m}.weight, {bias}{self.torch_options(a, layer=False)})"
 
     def jax_init(self, a: ConvTranspose2dAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
         """torch takes fan_in from the weight's dim 1 (out/groups) here too."""
-        from ..backends.jax.opkit import torch_default
-
         shapes = self.params(a, ins, out)
         return torch_default(shapes, numel(shapes["weight"][1:]))
 
-    def jax_call(self, a: ConvTranspose2dAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        from ..backends.jax.opkit import call
-
+    def jax_call(self, a: ConvTranspose2dAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         kw: dict[str, object] = {}
         for name, value, default in (("stride", a.stride, 1), ("padding", a.padding, 0),
                                      ("output_padding", a.output_padding, 0), ("dilation", a.dilation, 1)):

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 from pydantic import Field
 
 from ..shapes.dims import Dim, Shape, mul, product
-from .base import Attrs, Op, ShapeError, need_concrete
+from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_concrete
+from .kit import torch_default
 from .registry import register
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
-    from ..backends.torch.context import TorchContext
-
-if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
-    from ..backends.jax.context import JaxContext
 
 
 class LinearAttrs(Attrs):
@@ -25,13 +18,19 @@ class LinearAttrs(Attrs):
 
 
 @register
-class Linear(Op):
+class Linear(Op, TorchRules, JaxRules):
     """y = x W^T + b over the last axis (PyTorch's nn.Linear)."""
 
     name = "Linear"
     Attrs = LinearAttrs
     category = "dense"
     doc = "Affine map over the last axis; weight [features, in], bias [features]."
+    fresh_output = True
+
+    def channel_adapter(self, want: Shape) -> dict[str, Any] | None:
+        """Adapts the features of rank-2 values (a value of higher rank has its channels
+        on axis 1, which a Linear over the last axis would not touch)."""
+        return {"features": want[1]} if len(want) == 2 else None
 
     def shape(self, a: LinearAttrs, ins: Sequence[Shape]) -> Shape:
         if len(ins[0]) < 2:
@@ -52,16 +51,14 @@ class Linear(Op):
         bias = "" if a.bias else ", bias=False"
         return f"nn.Linear({ins[0][-1]}, {a.features}{bias})"
 
-    def torch_call(self, a: LinearAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: LinearAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         bias = f", {m}.bias" if a.bias else ""
         return f"F.linear({args[0]}, {m}.weight{bias})"
 
     def jax_init(self, a: LinearAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
-        from ..backends.jax.opkit import torch_default
-
         return torch_default(self.params(a, ins, out), int(ins[0][-1]))
 
-    def jax_call(self, a: LinearAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: LinearAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         bias = f", {p['bias']}" if a.bias else ""
         return f"_linear({args[0]}, {p['weight']}{bias})"
 
@@ -72,7 +69,7 @@ class EmbeddingAttrs(Attrs):
 
 
 @register
-class Embedding(Op):
+class Embedding(Op, TorchRules, JaxRules):
     """Table lookup: integer indices [B, L] -> vectors [B, L, features] (PyTorch's nn.Embedding).
 
     A lookup, not arithmetic: 0 MACs.
@@ -83,6 +80,10 @@ class Embedding(Op):
     category = "dense"
     doc = "Looks up integer indices [B, ...] in a table; weight [num, features]; output [B, ..., features]."
 
+    def index_inputs(self, a: EmbeddingAttrs) -> dict[int, int]:
+        """The input holds indices into the table: 0 .. num-1."""
+        return {0: a.num}
+
     def shape(self, a: EmbeddingAttrs, ins: Sequence[Shape]) -> Shape:
         return (*ins[0], a.features)
 
@@ -92,11 +93,11 @@ class Embedding(Op):
     def torch_layer(self, a: EmbeddingAttrs, ins: Sequence[Shape], out: Shape) -> str:
         return f"nn.Embedding({a.num}, {a.features})"
 
-    def torch_call(self, a: EmbeddingAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: EmbeddingAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         return f"F.embedding({args[0]}, {m}.weight)"
 
     def jax_init(self, a: EmbeddingAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
         return {"weight": "{normal}"}  # N(0, 1), as nn.Embedding
 
-    def jax_call(self, a: EmbeddingAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: EmbeddingAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         return f"_embedding({args[0]}, {p['weight']})"

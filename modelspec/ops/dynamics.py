@@ -1,4 +1,4 @@
-"""Dynamics ops: EulerStep (the leaky integrator of SPEC section 7) and Interpolate.
+"""Dynamics ops: EulerStep (the leaky integrator of docs/language.md, "7. Time") and Interpolate.
 
 ``EulerStep`` is stateful: ``y_t = h + (dt/tau) * (x_t - h)`` where ``h`` is
 its second input when given and its own ``y_{t-1}`` otherwise (0 at t = 0).
@@ -10,22 +10,15 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Annotated, Literal, Optional, Sequence, Union
+from typing import Annotated, Any, Literal, Optional, Sequence, Union
 
 from pydantic import Field, model_validator
 
 from ..shapes.dims import Dim, Shape, concrete, floordiv, fmt_shape, mul, product
-from .base import Attrs, Op, ShapeError
+from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules
+from .kit import call
 from .conv import PosInt, check_positive
 from .registry import register
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
-    from ..backends.torch.context import TorchContext
-
-if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
-    from ..backends.jax.context import JaxContext
 
 PosFloat = Annotated[float, Field(gt=0)]
 
@@ -59,8 +52,8 @@ class InterpolateAttrs(Attrs):
 
 
 @register
-class EulerStep(Op):
-    """Leaky integrator ``y_t = h + (dt/tau) * (x_t - h)`` (SPEC section 7).
+class EulerStep(Op, TorchRules, JaxRules):
+    """Leaky integrator ``y_t = h + (dt/tau) * (x_t - h)`` (docs/language.md, "7. Time").
 
     Inputs: ``x`` and optionally the state ``h`` (same shape); without ``h``
     the op integrates its own previous output.  One parameter ``tau`` of
@@ -72,6 +65,7 @@ class EulerStep(Op):
     arity = (1, 2)
     stateful = True
     category = "dynamics"
+    fresh_output = True
     doc = "Leaky integrator y = h + (dt/tau)(x - h); h is the 2nd input or the previous output."
 
     def shape(self, a: EulerStepAttrs, ins: Sequence[Shape]) -> Shape:
@@ -89,7 +83,7 @@ class EulerStep(Op):
     def torch_layer(self, a: EulerStepAttrs, ins: Sequence[Shape], out: Shape) -> str | None:
         return f'Params({{"tau": torch.tensor({a.tau!r})}})' if a.train_tau else None
 
-    def torch_call(self, a: EulerStepAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: EulerStepAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         """y = h + (dt/tau)(x - h); h: the second input, else this node's value at t-1 (0 at t = 0)."""
         x, h = args[0], args[1] if len(args) > 1 else ctx.prev()
         tau = f"{m}.tau" if a.train_tau else repr(a.tau)
@@ -98,7 +92,7 @@ class EulerStep(Op):
     def jax_init(self, a: EulerStepAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
         return {"tau": f"jnp.asarray({a.tau!r}, jnp.float32)"} if a.train_tau else {}
 
-    def jax_call(self, a: EulerStepAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: EulerStepAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         """h + (dt/tau)(x - h); h: the second input, else this node's value at t-1 (0 at t = 0)."""
         x, h = args[0], args[1] if len(args) > 1 else ctx.prev()
         rate = f"{ctx.dt!r} / {p['tau']}" if a.train_tau else f"{ctx.dt!r} / {a.tau!r}"
@@ -117,7 +111,7 @@ def _scaled(d: Dim, s: float) -> Dim:
 
 
 @register
-class Interpolate(Op):
+class Interpolate(Op, TorchRules, JaxRules):
     """Resizes the spatial axes of ``[B, C, *spatial]`` (PyTorch's F.interpolate).
 
     MACs: 0 for nearest; otherwise the neighbours weighted per output element
@@ -127,6 +121,10 @@ class Interpolate(Op):
     name = "Interpolate"
     Attrs = InterpolateAttrs
     category = "dynamics"
+
+    def resize_adapter(self, want: Shape) -> dict[str, Any] | None:
+        """Nearest resizing adapts the 1 to 3 spatial axes of an edge."""
+        return {"size": list(want[2:]), "mode": "nearest"} if 3 <= len(want) <= 5 else None
     doc = "Resizes [B, C, *spatial] to `size` or by `scale` (nearest, linear, bilinear, bicubic)."
 
     def shape(self, a: InterpolateAttrs, ins: Sequence[Shape]) -> Shape:
@@ -162,16 +160,14 @@ class Interpolate(Op):
         per = 16 if a.mode == "bicubic" else 2 * (len(out) - 2)
         return mul(product(out[1:]), per)
 
-    def torch_call(self, a: InterpolateAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: InterpolateAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         size = f"size={a.size!r}" if a.size is not None else f"scale_factor={a.scale!r}"
         corners = "" if a.align_corners is None else f", align_corners={a.align_corners}"
         return f'F.interpolate({args[0]}, {size}, mode="{a.mode}"{corners})'
 
-    def jax_call(self, a: InterpolateAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: InterpolateAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         """Sizes from the checked output shape; a scale factor is passed on, since torch
         then maps indices with 1/scale rather than in/out."""
-        from ..backends.jax.opkit import call
-
         n = len(ctx.out) - 2
         kw: dict[str, object] = {}
         if a.scale is not None:

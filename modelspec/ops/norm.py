@@ -17,16 +17,9 @@ from typing import Optional, Sequence
 from pydantic import Field
 
 from ..shapes.dims import Dim, Shape, concrete, fmt_shape, mul, product
-from .base import Attrs, Op, ShapeError, need_concrete, need_rank
+from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_concrete, need_rank
+from .kit import call, ones, zeros
 from .registry import register
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
-    from ..backends.torch.context import TorchContext
-
-if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
-    from ..backends.jax.context import JaxContext
 
 
 class BatchNormAttrs(Attrs):
@@ -54,8 +47,9 @@ class GroupNormAttrs(Attrs):
     affine: bool = Field(True, description="Learn a per-channel scale (weight) and shift (bias).")
 
 
-class _BatchNorm(Op):
+class _BatchNorm(Op, TorchRules, JaxRules):
     category = "norm"
+    fresh_output = True
     ranks: tuple[int, ...]
     layout: str
 
@@ -89,31 +83,25 @@ class _BatchNorm(Op):
     def torch_helpers(self, a: BatchNormAttrs) -> dict[str, str]:
         return {"_batch_norm": BATCH_NORM} if (a.affine or a.track_running_stats) else {}
 
-    def torch_call(self, a: BatchNormAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: BatchNormAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         """nn.BatchNorm's forward as one call (batch statistics and their update while training)."""
         if not (a.affine or a.track_running_stats):
             return f"F.batch_norm({args[0]}, None, None, None, None, True, 0.0, {a.eps!r})"
         return f"_batch_norm({args[0]}, {m}, {ctx.training})"
 
     def jax_init(self, a: BatchNormAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
-        from ..backends.jax.opkit import ones, zeros
-
         c = int(ins[0][1])
         return {"weight": ones((c,)), "bias": zeros((c,))} if a.affine else {}
 
     def jax_init_state(self, a: BatchNormAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
-        from ..backends.jax.opkit import ones, zeros
-
         c = int(ins[0][1])
         if not a.track_running_stats:
             return {}
         return {"running_mean": zeros((c,)), "running_var": ones((c,)),
                 "num_batches_tracked": zeros((), "jnp.int32")}
 
-    def jax_call(self, a: BatchNormAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: BatchNormAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         """Returns (y, (running_mean, running_var, num_batches_tracked)) when tracking."""
-        from ..backends.jax.opkit import call
-
         wb = [p["weight"], p["bias"]] if a.affine else ["None", "None"]
         kw = {"momentum": a.momentum, "eps": a.eps}
         if not a.track_running_stats:  # batch statistics in both modes, as torch
@@ -160,7 +148,7 @@ class BatchNorm2d(_BatchNorm):
 
 
 @register
-class LayerNorm(Op):
+class LayerNorm(Op, TorchRules, JaxRules):
     """Layer normalisation over the last ``dims`` axes (PyTorch's nn.LayerNorm).
 
     ``dims: 1`` on ``[B, L, E]`` is ``nn.LayerNorm(E)``; ``dims: 2`` is
@@ -171,6 +159,7 @@ class LayerNorm(Op):
     name = "LayerNorm"
     Attrs = LayerNormAttrs
     category = "norm"
+    fresh_output = True
     doc = "Normalises the last `dims` axes; weight and bias of that trailing shape."
 
     def torch_layer(self, a: LayerNormAttrs, ins: Sequence[Shape], out: Shape) -> str | None:
@@ -181,7 +170,7 @@ class LayerNorm(Op):
         opts = ("" if a.eps == 1e-5 else f", eps={a.eps!r}") + ("" if a.bias else ", bias=False")
         return f"nn.LayerNorm({shape!r}{opts})"
 
-    def torch_call(self, a: LayerNormAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: LayerNormAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         shape = ctx.shape(tuple(ctx.ins[0][-a.dims:]))
         weight = f"{m}.weight" if a.elementwise_affine else "None"
         bias = f"{m}.bias" if a.elementwise_affine and a.bias else "None"
@@ -209,24 +198,21 @@ class LayerNorm(Op):
         return mul(product(ins[0][1:]), 4)
 
     def jax_init(self, a: LayerNormAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
-        from ..backends.jax.opkit import ones, zeros
-
         shapes = self.params(a, ins, out)
         return {k: (ones(s) if k == "weight" else zeros(s)) for k, s in shapes.items()}
 
-    def jax_call(self, a: LayerNormAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        from ..backends.jax.opkit import call
-
+    def jax_call(self, a: LayerNormAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         return call("_layer_norm", args[0], p.get("weight", "None"), p.get("bias", "None"), dims=a.dims, eps=a.eps)
 
 
 @register
-class GroupNorm(Op):
+class GroupNorm(Op, TorchRules, JaxRules):
     """Group normalisation over ``[B, C, *]`` (PyTorch's nn.GroupNorm).  MACs: 4 per element."""
 
     name = "GroupNorm"
     Attrs = GroupNormAttrs
     category = "norm"
+    fresh_output = True
     doc = "Normalises channel groups of [B, C, *]; weight and bias [C]. C must be divisible by groups."
 
     def torch_layer(self, a: GroupNormAttrs, ins: Sequence[Shape], out: Shape) -> str | None:
@@ -235,7 +221,7 @@ class GroupNorm(Op):
         opts = "" if a.eps == 1e-5 else f", eps={a.eps!r}"
         return f"nn.GroupNorm({a.groups}, {ins[0][1]}{opts})"
 
-    def torch_call(self, a: GroupNormAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: GroupNormAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         weights = f"{m}.weight, {m}.bias" if a.affine else "None, None"
         return f"F.group_norm({args[0]}, {a.groups}, {weights}, {a.eps!r})"
 
@@ -260,12 +246,8 @@ class GroupNorm(Op):
         return mul(product(ins[0][1:]), 4)
 
     def jax_init(self, a: GroupNormAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
-        from ..backends.jax.opkit import ones, zeros
-
         c = int(ins[0][1])
         return {"weight": ones((c,)), "bias": zeros((c,))} if a.affine else {}
 
-    def jax_call(self, a: GroupNormAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        from ..backends.jax.opkit import call
-
+    def jax_call(self, a: GroupNormAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         return call("_group_norm", args[0], p.get("weight", "None"), p.get("bias", "None"), str(a.groups), eps=a.eps)

@@ -13,17 +13,10 @@ from typing import Annotated, Optional, Sequence, Union
 from pydantic import Field, model_validator
 
 from ..shapes.dims import Dim, Shape, add, concrete, conv_out, floordiv, fmt_shape, mul, product
-from .base import Attrs, Op, ShapeError, need_rank, numel
+from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_rank, numel
+from .kit import call
 from .conv import LAYOUT, Pad2, PosInt, Size2, check_positive, ntuple
 from .registry import register
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
-    from ..backends.torch.context import TorchContext
-
-if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
-    from ..backends.jax.context import JaxContext
 
 
 def pool_out(size: Dim, kernel: int, stride: int, padding: int, dilation: int, ceil_mode: bool) -> Dim:
@@ -76,7 +69,7 @@ class GlobalAvgPoolAttrs(Attrs):
     pass
 
 
-class _Pool2d(Op):
+class _Pool2d(Op, TorchRules, JaxRules):
     category = "pool"
 
     def shape(self, a: _PoolAttrs, ins: Sequence[Shape]) -> Shape:
@@ -101,15 +94,13 @@ class MaxPool2d(_Pool2d):
     Attrs = MaxPool2dAttrs
     doc = "Max over kh x kw windows of [B, C, H, W]; stride defaults to the kernel size."
 
-    def torch_call(self, a: MaxPool2dAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: MaxPool2dAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         opts = [f"{k}={v!r}" for k, v, default in (
             ("stride", a.stride, None), ("padding", a.padding, 0), ("dilation", a.dilation, 1),
             ("ceil_mode", a.ceil_mode, False)) if v != default]
         return f"F.max_pool2d({args[0]}, {a.kernel!r}{''.join(', ' + o for o in opts)})"
 
-    def jax_call(self, a: MaxPool2dAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        from ..backends.jax.opkit import call
-
+    def jax_call(self, a: MaxPool2dAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         k = ntuple(a.kernel, 2)
         kw: dict[str, object] = {}
         if a.padding != 0:
@@ -130,15 +121,13 @@ class AvgPool2d(_Pool2d):
     Attrs = AvgPool2dAttrs
     doc = "Average over kh x kw windows of [B, C, H, W]; stride defaults to the kernel size."
 
-    def torch_call(self, a: AvgPool2dAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: AvgPool2dAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         opts = [f"{k}={v!r}" for k, v, default in (
             ("stride", a.stride, None), ("padding", a.padding, 0), ("ceil_mode", a.ceil_mode, False),
             ("count_include_pad", a.count_include_pad, True)) if v != default]
         return f"F.avg_pool2d({args[0]}, {a.kernel!r}{''.join(', ' + o for o in opts)})"
 
-    def jax_call(self, a: AvgPool2dAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        from ..backends.jax.opkit import call
-
+    def jax_call(self, a: AvgPool2dAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         k = ntuple(a.kernel, 2)
         kw: dict[str, object] = {}
         if a.padding != 0:
@@ -152,7 +141,7 @@ class AvgPool2d(_Pool2d):
 
 
 @register
-class AdaptiveAvgPool2d(Op):
+class AdaptiveAvgPool2d(Op, TorchRules, JaxRules):
     """Average pooling to a fixed output size (PyTorch's nn.AdaptiveAvgPool2d).
 
     MACs: one addition per input element (the windows tile the input).
@@ -163,7 +152,7 @@ class AdaptiveAvgPool2d(Op):
     category = "pool"
     doc = "Average-pools [B, C, H, W] to [B, C, h, w] whatever the input size."
 
-    def torch_call(self, a: AdaptiveAvgPool2dAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: AdaptiveAvgPool2dAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         return f"F.adaptive_avg_pool2d({args[0]}, {a.size!r})"
 
     def shape(self, a: AdaptiveAvgPool2dAttrs, ins: Sequence[Shape]) -> Shape:
@@ -175,13 +164,13 @@ class AdaptiveAvgPool2d(Op):
     def macs(self, a: AdaptiveAvgPool2dAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
         return product(ins[0][1:])
 
-    def jax_call(self, a: AdaptiveAvgPool2dAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: AdaptiveAvgPool2dAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         size = (a.size, a.size) if isinstance(a.size, int) else tuple(a.size)
         return f"_adaptive_avg_pool2d({args[0]}, {ctx.lit(size)})"
 
 
 @register
-class GlobalAvgPool(Op):
+class GlobalAvgPool(Op, TorchRules, JaxRules):
     """Mean over every spatial axis: ``[B, C, *spatial] -> [B, C]``.
 
     MACs: one addition per input element.
@@ -192,7 +181,7 @@ class GlobalAvgPool(Op):
     category = "pool"
     doc = "Mean over all spatial axes: [B, C, *spatial] -> [B, C] (any number of spatial axes)."
 
-    def torch_call(self, a: GlobalAvgPoolAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: GlobalAvgPoolAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         axes = tuple(range(2, len(ctx.ins[0])))
         return f"{args[0]}.mean(dim={axes[0] if len(axes) == 1 else axes!r})"
 
@@ -207,5 +196,5 @@ class GlobalAvgPool(Op):
     def macs(self, a: GlobalAvgPoolAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
         return product(ins[0][1:])
 
-    def jax_call(self, a: GlobalAvgPoolAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: GlobalAvgPoolAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         return f"jnp.mean({args[0]}, axis={ctx.lit(tuple(range(2, len(ctx.ins[0]))))})"

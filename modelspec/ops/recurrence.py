@@ -15,16 +15,9 @@ from typing import Literal, Sequence
 from pydantic import Field
 
 from ..shapes.dims import Dim, Shape, add, mul, product
-from .base import Attrs, Op, need_concrete, need_rank
+from .base import Attrs, JaxCtx, JaxRules, Op, TorchCtx, TorchRules, need_concrete, need_rank
+from .kit import torch_default, zeros
 from .registry import register
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
-    from ..backends.torch.context import TorchContext
-
-if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
-    from ..backends.jax.context import JaxContext
 
 TYPES = ("full", "self", "depthpointwise", "pointdepthwise", "local", "localdepthwise")
 
@@ -47,7 +40,7 @@ def local_kernel(channels: int) -> int:
 
 
 @register
-class Recurrence(Op):
+class Recurrence(Op, TorchRules, JaxRules):
     """Recurrent weight R of a DynVision area, for the `via` of a self-edge."""
 
     name = "Recurrence"
@@ -110,7 +103,7 @@ class Recurrence(Op):
     def torch_helpers(self, a: RecurrenceAttrs) -> dict[str, str]:
         return dict(LOCAL_HELPERS) if a.type.startswith("local") else {}
 
-    def torch_call(self, a: RecurrenceAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: RecurrenceAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         h, c, p = args[0], ctx.ins[0][1], a.kernel // 2
 
         def dw(x: str) -> str:
@@ -133,8 +126,6 @@ class Recurrence(Op):
 
     def jax_init(self, a: RecurrenceAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
         """torch's defaults per sub-layer (fan_in from each weight); self: U(-0.2, 0.2) and 0."""
-        from ..backends.jax.opkit import torch_default, zeros
-
         shapes = self.params(a, ins, out)
         if a.type == "self":
             return {"weight": "{uniform} * 0.2", "bias": zeros((1,))}
@@ -144,7 +135,7 @@ class Recurrence(Op):
             p.update(torch_default({name: shape}, w[1] * w[2] * w[3]))
         return p
 
-    def jax_call(self, a: RecurrenceAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: RecurrenceAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         """Conv weights are re-laid out once, outside the time loop (``ctx.hoist``)."""
         h, c, pad = args[0], ctx.ins[0][1], a.kernel // 2
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import importlib
 import sys
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from ..exceptions import ModelspecError
-from .base import Op
+from ..shapes.dims import Shape
+from .base import Op, contract_problems
 
 _REGISTRY: dict[str, Op] = {}
 _BUILTINS_LOADED = False
@@ -32,9 +33,15 @@ class PluginError(ModelspecError):
 
 
 def register(cls: type[Op]) -> type[Op]:
-    """Class decorator: add an op to the registry (plugins use it too)."""
-    if not getattr(cls, "name", None):
-        raise PluginError(f"op class {cls.__qualname__} has no `name`")
+    """Class decorator: add an op to the registry (plugins use it too).
+
+    The class is checked against the op contract first (`contract_problems`): an op
+    that lacks a rule one of its backends needs is refused here, naming the op and
+    the backend, rather than failing later inside an emitter.
+    """
+    problems = contract_problems(cls)
+    if problems:
+        raise PluginError("; ".join(problems))
     _REGISTRY[cls.name] = cls()
     return cls
 
@@ -107,6 +114,35 @@ def all_ops() -> dict[str, Op]:
 def builtin_ops() -> dict[str, Op]:
     """The catalog without plugins (the committed JSON Schema lists only these)."""
     return {k: v for k, v in all_ops().items() if type(v).__module__.startswith(f"{__package__}.")}
+
+
+def adapter(kind: str, want: Shape) -> tuple[Op, Any] | None:
+    """The built-in op (and its validated attributes) an edge adapter of ``kind`` uses.
+
+    ``kind`` is ``channels`` (map axis 1 to ``want[1]``) or ``resize`` (the spatial
+    axes to ``want[2:]``); each op says for which ranks it serves
+    (`Op.channel_adapter`, `Op.resize_adapter`), so no pass names an op.
+    """
+    for op in builtin_ops().values():
+        offer = op.channel_adapter(want) if kind == "channels" else op.resize_adapter(want)
+        if offer is not None:
+            return op, op.Attrs(**offer)
+    return None
+
+
+def index_bound(nodes: Iterable[Any], source: str) -> int | None:
+    """The exclusive bound on the integer indices that value ``source`` must hold: the
+    smallest any reading op declares (`Op.index_inputs`), or None if none reads it as
+    indices.  ``nodes`` are IR nodes (``op``, ``attrs``, ``inputs`` with ``source``)."""
+    bounds = []
+    for n in nodes:
+        op = get_op(n.op)
+        if op is None or n.attrs is None:
+            continue
+        for i, bound in op.index_inputs(n.attrs).items():
+            if i < len(n.inputs) and n.inputs[i].source == source:
+                bounds.append(bound)
+    return min(bounds) if bounds else None
 
 
 def op_names() -> Iterable[str]:

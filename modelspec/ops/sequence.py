@@ -2,7 +2,7 @@
 TransformerEncoderLayer, PositionalEncoding, LSTM and GRU.
 
 The sequence axis ``L`` is an ordinary data axis, not the time axis of
-section 7 (that one never reaches an op).  Parameter names and shapes are
+docs/language.md, "7. Time" (that one never reaches an op).  Parameter names and shapes are
 exactly torch's (``nn.MultiheadAttention``, ``nn.TransformerEncoderLayer``,
 ``nn.LSTM``, ``nn.GRU`` with ``batch_first=True``), so state_dicts load
 either way.
@@ -15,16 +15,9 @@ from typing import Literal, Sequence
 from pydantic import Field
 
 from ..shapes.dims import Dim, Shape, add, concrete, fmt_shape, mul
-from .base import Attrs, Op, ShapeError, need_concrete, need_rank
+from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_concrete, need_rank
+from .kit import Src, call, ones, q, torch_default, uniform, zeros
 from .registry import register
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
-    from ..backends.torch.context import TorchContext
-
-if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
-    from ..backends.jax.context import JaxContext
 
 _SEQ = "[B, L, E]"
 
@@ -101,7 +94,7 @@ class RecurrentAttrs(Attrs):
 # ---- ops ---------------------------------------------------------------------
 
 @register
-class MultiheadAttention(Op):
+class MultiheadAttention(Op, TorchRules, JaxRules):
     """Multi-head attention (PyTorch's nn.MultiheadAttention, batch_first).
 
     One input is self-attention on ``[B, L, E]``; three inputs are query
@@ -120,7 +113,7 @@ class MultiheadAttention(Op):
         opts = ("" if a.dropout == 0 else f", dropout={a.dropout!r}") + ("" if a.bias else ", bias=False")
         return f"nn.MultiheadAttention({ins[0][2]}, {a.heads}{opts}, batch_first=True)"
 
-    def torch_call(self, a: MultiheadAttentionAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: MultiheadAttentionAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         q, k, v = args if len(args) == 3 else (args[0],) * 3
         return f"{m}({q}, {k}, {v}, need_weights=False)[0]"
 
@@ -150,8 +143,6 @@ class MultiheadAttention(Op):
 
     def jax_init(self, a: MultiheadAttentionAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
         """torch's MultiheadAttention: xavier in_proj, zero biases, default out_proj weight."""
-        from ..backends.jax.opkit import uniform, zeros
-
         e = int(ins[0][2])
         p = {"in_proj_weight": f"{{uniform}} * math.sqrt(6 / {4 * e})",  # xavier_uniform on [3E, E]
              "out_proj.weight": uniform(e)}
@@ -159,9 +150,7 @@ class MultiheadAttention(Op):
             p.update({"in_proj_bias": zeros((3 * e,)), "out_proj.bias": zeros((e,))})
         return p
 
-    def jax_call(self, a: MultiheadAttentionAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        from ..backends.jax.opkit import Src, call
-
+    def jax_call(self, a: MultiheadAttentionAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         q, k, v = args if len(args) == 3 else (args[0],) * 3
         b_in, b_out = (p["in_proj_bias"], p["out_proj.bias"]) if a.bias else ("None", "None")
         kw: dict[str, object] = {}
@@ -172,7 +161,7 @@ class MultiheadAttention(Op):
 
 
 @register
-class TransformerEncoderLayer(Op):
+class TransformerEncoderLayer(Op, TorchRules, JaxRules):
     """One transformer encoder layer (PyTorch's nn.TransformerEncoderLayer, batch_first).
 
     Self-attention and a feed-forward block ``E -> ff -> E``, each with a
@@ -193,7 +182,7 @@ class TransformerEncoderLayer(Op):
         return (f"nn.TransformerEncoderLayer({ins[0][2]}, {a.heads}, {a.ff}, {a.dropout!r}, "
                 f"{', '.join(opts)})")
 
-    def torch_call(self, a: TransformerEncoderLayerAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: TransformerEncoderLayerAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         return f"{m}({args[0]})"
 
     def shape(self, a: TransformerEncoderLayerAttrs, ins: Sequence[Shape]) -> Shape:
@@ -219,8 +208,6 @@ class TransformerEncoderLayer(Op):
         return add(add(_attention_macs(l, l, e), ff), norms)
 
     def jax_init(self, a: TransformerEncoderLayerAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
-        from ..backends.jax.opkit import ones, uniform, zeros
-
         e = int(ins[0][2])
         p = {"self_attn.in_proj_weight": f"{{uniform}} * math.sqrt(6 / {4 * e})",  # xavier_uniform
              "self_attn.in_proj_bias": zeros((3 * e,)),
@@ -233,10 +220,8 @@ class TransformerEncoderLayer(Op):
                 p[name] = ones(shape) if name.endswith("weight") else zeros(shape)
         return p
 
-    def jax_call(self, a: TransformerEncoderLayerAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: TransformerEncoderLayerAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         """The layer's parameters go in as one dict of torch's local names."""
-        from ..backends.jax.opkit import Src, call, q
-
         local = ctx.fresh(f"{ctx.path}_params")
         ctx.stmt("\n".join([f"{local} = {{", *(f"    {q(k)}: {v}," for k, v in p.items()), "}"]))
         kw: dict[str, object] = {"dropout": a.dropout}
@@ -252,7 +237,7 @@ class TransformerEncoderLayer(Op):
 
 
 @register
-class PositionalEncoding(Op):
+class PositionalEncoding(Op, TorchRules, JaxRules):
     """Adds the fixed sinusoidal position table of "Attention is all you need" to ``[B, L, E]``.
 
     No parameters; the table is a constant rebuilt by the generated code (not
@@ -267,7 +252,7 @@ class PositionalEncoding(Op):
     def torch_helpers(self, a: PositionalEncodingAttrs) -> dict[str, str]:
         return {"_sinusoid_table": SINUSOID_TABLE}
 
-    def torch_call(self, a: PositionalEncodingAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: PositionalEncodingAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         x = args[0]
         return f"{x} + _sinusoid_table({x}.shape[1], {x}.shape[2], {x})"
 
@@ -282,11 +267,11 @@ class PositionalEncoding(Op):
             )
         return x
 
-    def jax_call(self, a: PositionalEncodingAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: PositionalEncodingAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         return f"_positional_encoding({args[0]})"
 
 
-class _Recurrent(Op):
+class _Recurrent(Op, TorchRules, JaxRules):
     """Shared rules of LSTM and GRU; ``gates`` is 4 (LSTM) or 3 (GRU)."""
 
     gates: int
@@ -330,7 +315,7 @@ class _Recurrent(Op):
             opts.append("bidirectional=True")
         return f"nn.{self.name}({ins[0][2]}, {a.features}, {', '.join(opts)})"
 
-    def torch_call(self, a: RecurrentAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: RecurrentAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         if a.sequence == "all":
             return f"{m}({args[0]})[0]"
         h_n = f"{m}({args[0]})[1][0]" if self.gates == 4 else f"{m}({args[0]})[1]"  # LSTM: (h_n, c_n)
@@ -339,14 +324,10 @@ class _Recurrent(Op):
         return f"{h_n}[-1]"
 
     def jax_init(self, a: RecurrentAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
-        from ..backends.jax.opkit import torch_default
-
         return torch_default(self.params(a, ins, out), a.features)
 
-    def jax_call(self, a: RecurrentAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: RecurrentAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         """One (weight_ih, weight_hh, bias_ih, bias_hh) tuple per layer and direction."""
-        from ..backends.jax.opkit import call
-
         rows = []
         for layer in range(a.layers):
             for sfx in (("", "_reverse") if a.bidirectional else ("",)):

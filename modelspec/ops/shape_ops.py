@@ -8,21 +8,13 @@ pure data movement).
 
 from __future__ import annotations
 
-from typing import Sequence, Union
+from typing import ClassVar, Sequence, Union
 
 from pydantic import Field, field_validator
 
 from ..shapes.dims import Dim, Shape, add, concrete, floordiv, fmt_shape, mul, product
-from .base import Attrs, Op, ShapeError
+from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules
 from .registry import register
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # the Torch backend's per-node view, for type checkers only
-    from ..backends.torch.context import TorchContext
-
-if TYPE_CHECKING:  # the JAX backend's per-node view, for type checkers only
-    from ..backends.jax.context import JaxContext
 
 
 def normalize_axis(axis: int, rank: int, shape: Shape, what: str = "axis") -> int:
@@ -125,7 +117,7 @@ class NoAttrs(Attrs):
 # ---- ops ---------------------------------------------------------------------
 
 @register
-class Flatten(Op):
+class Flatten(Op, TorchRules, JaxRules):
     """Merges axes ``start`` .. ``end`` into one (PyTorch's nn.Flatten)."""
 
     name = "Flatten"
@@ -133,7 +125,7 @@ class Flatten(Op):
     category = "shape"
     doc = "Merges axes start..end (default: all but the batch axis) into one."
 
-    def torch_call(self, a: FlattenAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: FlattenAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         end = "" if a.end == -1 else f", {a.end}"
         return f"{args[0]}.flatten({a.start}{end})"
 
@@ -145,7 +137,7 @@ class Flatten(Op):
             raise ShapeError(f"start axis {a.start} comes after end axis {a.end} in {fmt_shape(x)}")
         return (*x[:s], product(x[s:e + 1]), *x[e + 1:])
 
-    def jax_call(self, a: FlattenAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: FlattenAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         x, rank = args[0], len(ctx.ins[0])
         s, e = a.start % rank, a.end % rank
         tail = f" + {x}.shape[{e + 1}:]" if e + 1 < rank else ""
@@ -153,7 +145,7 @@ class Flatten(Op):
 
 
 @register
-class Reshape(Op):
+class Reshape(Op, TorchRules, JaxRules):
     """Reshape to a full target shape (PyTorch's ``x.reshape(shape)``).
 
     A -1 entry is inferred from the element count.  When both element counts
@@ -166,7 +158,7 @@ class Reshape(Op):
     category = "shape"
     doc = "Reshape to `shape` (batch axis included; one -1 may be inferred)."
 
-    def torch_call(self, a: ReshapeAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: ReshapeAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         dims = ", ".join(str(d) if isinstance(d, int) else ctx.dim(d) for d in a.shape)
         return f"{args[0]}.reshape({dims})"
 
@@ -198,13 +190,13 @@ class Reshape(Op):
             inferred = mul(product(sym_in), n_in // n_known)
         return tuple(inferred if d == -1 else d for d in target)
 
-    def jax_call(self, a: ReshapeAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: ReshapeAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         dims = [str(d) if isinstance(d, int) else ctx.dim(d) for d in a.shape]
         return f"{args[0]}.reshape(({', '.join(dims)}{',' if len(dims) == 1 else ''}))"
 
 
 @register
-class Permute(Op):
+class Permute(Op, TorchRules, JaxRules):
     """Reorders all axes, the batch axis included (PyTorch's ``x.permute(dims)``)."""
 
     name = "Permute"
@@ -212,7 +204,7 @@ class Permute(Op):
     category = "shape"
     doc = "Reorders the axes; `dims` is a permutation of all axes including the batch axis."
 
-    def torch_call(self, a: PermuteAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: PermuteAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         return f"{args[0]}.permute({', '.join(str(d) for d in a.dims)})"
 
     def shape(self, a: PermuteAttrs, ins: Sequence[Shape]) -> Shape:
@@ -226,7 +218,7 @@ class Permute(Op):
             raise ShapeError(f"dims {list(a.dims)} is not a permutation of the axes of {fmt_shape(x)}")
         return tuple(x[i] for i in order)
 
-    def jax_call(self, a: PermuteAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: PermuteAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         return f"jnp.transpose({args[0]}, {ctx.lit(tuple(a.dims))})"
 
 
@@ -254,48 +246,46 @@ def broadcast(shapes: Sequence[Shape]) -> Shape:
     return tuple(out)
 
 
+class _Broadcasting(Op, TorchRules, JaxRules):
+    """An infix operator over two or more inputs, with PyTorch broadcasting of size-1 axes."""
+
+    Attrs = NoAttrs
+    arity = (2, None)
+    category = "arithmetic"
+    #: the Python operator joining the inputs, the same source in both backends
+    infix: ClassVar[str]
+
+    def shape(self, a: NoAttrs, ins: Sequence[Shape]) -> Shape:
+        return broadcast(ins)
+
+    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
+        return f" {self.infix} ".join(args)
+
+    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
+        return f" {self.infix} ".join(args)
+
+
 @register
-class Add(Op):
+class Add(_Broadcasting):
     """Elementwise sum of two or more inputs (with PyTorch broadcasting of size-1 axes)."""
 
     name = "Add"
-    Attrs = NoAttrs
-    arity = (2, None)
-    category = "arithmetic"
+    infix = "+"
+    fresh_output = True
     doc = "Elementwise sum of 2+ inputs of equal shape (size-1 axes broadcast)."
-
-    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
-        return " + ".join(args)
-
-    def shape(self, a: NoAttrs, ins: Sequence[Shape]) -> Shape:
-        return broadcast(ins)
-
-    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        return " + ".join(args)
 
 
 @register
-class Mul(Op):
+class Mul(_Broadcasting):
     """Elementwise product of two or more inputs (with PyTorch broadcasting of size-1 axes)."""
 
     name = "Mul"
-    Attrs = NoAttrs
-    arity = (2, None)
-    category = "arithmetic"
+    infix = "*"
     doc = "Elementwise product of 2+ inputs of equal shape (size-1 axes broadcast)."
-
-    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
-        return " * ".join(args)
-
-    def shape(self, a: NoAttrs, ins: Sequence[Shape]) -> Shape:
-        return broadcast(ins)
-
-    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
-        return " * ".join(args)
 
 
 @register
-class Concat(Op):
+class Concat(Op, TorchRules, JaxRules):
     """Joins two or more inputs along ``axis`` (PyTorch's ``torch.cat``)."""
 
     name = "Concat"
@@ -304,7 +294,7 @@ class Concat(Op):
     category = "arithmetic"
     doc = "Joins 2+ inputs along `axis` (default 1, the channels); other axes must be equal."
 
-    def torch_call(self, a: ConcatAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: ConcatAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         return f"torch.cat([{', '.join(args)}], dim={a.axis})"
 
     def shape(self, a: ConcatAttrs, ins: Sequence[Shape]) -> Shape:
@@ -324,12 +314,12 @@ class Concat(Op):
             total = add(total, s[ax])
         return (*first[:ax], total, *first[ax + 1:])
 
-    def jax_call(self, a: ConcatAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: ConcatAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         return f"jnp.concatenate([{', '.join(args)}], axis={a.axis})"
 
 
 @register
-class Identity(Op):
+class Identity(Op, TorchRules, JaxRules):
     """Passes its input through unchanged."""
 
     name = "Identity"
@@ -337,15 +327,15 @@ class Identity(Op):
     category = "shape"
     doc = "Passes its input through."
 
-    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: NoAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         return args[0]
 
-    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         return args[0]
 
 
 @register
-class Dropout(Op):
+class Dropout(Op, TorchRules, JaxRules):
     """Zeroes elements with probability ``p`` while training, scaling the rest by 1/(1-p)."""
 
     name = "Dropout"
@@ -353,17 +343,17 @@ class Dropout(Op):
     category = "regularization"
     doc = "Randomly zeroes elements with probability p during training; identity in evaluation."
 
-    def torch_call(self, a: DropoutAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: DropoutAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         return f"F.dropout({args[0]}, {a.p!r}, {ctx.training})"
 
-    def jax_call(self, a: DropoutAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: DropoutAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         if a.p == 0:
             return args[0]
         return f"_dropout({args[0]}, {a.p!r}, {ctx.key()}) if {ctx.train} else {args[0]}"
 
 
 @register
-class GaussianNoise(Op):
+class GaussianNoise(Op, TorchRules, JaxRules):
     """Adds zero-mean Gaussian noise of standard deviation ``std`` while training."""
 
     name = "GaussianNoise"
@@ -371,11 +361,11 @@ class GaussianNoise(Op):
     category = "regularization"
     doc = "Adds N(0, std^2) noise during training; identity in evaluation."
 
-    def torch_call(self, a: GaussianNoiseAttrs, args: list[str], m: str, ctx: TorchContext) -> str:
+    def torch_call(self, a: GaussianNoiseAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         x = args[0]
         return f"{x} + torch.randn_like({x}) * {a.std!r} if {ctx.training} else {x}" if a.std else x
 
-    def jax_call(self, a: GaussianNoiseAttrs, args: list[str], p: dict[str, str], ctx: JaxContext) -> str:
+    def jax_call(self, a: GaussianNoiseAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         if a.std == 0:
             return args[0]
         return f"_gaussian_noise({args[0]}, {a.std!r}, {ctx.key()}) if {ctx.train} else {args[0]}"

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from ..expand.dimvalue import eval_dim as _eval_dim
 from ..expand.expressions import ExprError
+from ..ops import index_bound
 from ..shapes import dims
 from ..shapes.dims import Dim
 from .sources import DataError
@@ -32,7 +33,7 @@ class ModelIO:
     out_steps: str  # "all" | "last"
     steps: int | None  # T of a time model, None otherwise
     outputs: list[str]
-    vocab: dict[str, int]  # integer inputs feeding an Embedding: its `num`
+    vocab: dict[str, int]  # integer inputs some op reads as indices: their exclusive bound
 
     @property
     def time_inputs(self) -> list[str]:
@@ -73,8 +74,9 @@ def model_io(graph: Any, output: str | None) -> ModelIO:
     o = graph.outputs[output]
     inputs = {n: InputInfo(n, tuple(t.shape[1:]), t.dtype, bool(t.static)) for n, t in graph.inputs.items()}
     vocab: dict[str, int] = {}
-    for node in graph.nodes.values():
-        if node.op == "Embedding" and node.inputs and node.inputs[0].source in inputs:
-            vocab[node.inputs[0].source] = int(getattr(node.attrs, "num", 0) or 0)
+    for name in inputs:
+        bound = index_bound(graph.nodes.values(), name)
+        if bound is not None:
+            vocab[name] = bound
     steps = graph.time.steps if graph.time is not None else None
     return ModelIO(inputs, output, tuple((o.shape or ())[1:]), o.steps, steps, names, vocab)

@@ -14,17 +14,19 @@ from then on `MyNoise` is used like any built-in op::
 The op adds N(0, std^2) noise while training and is the identity in evaluation,
 exactly like ``tests/reference/mithril.py``'s ``GaussianNoise``.  Everything the
 compiler knows of the op lives in the class below: attributes, shape rule,
-parameter rule (none), the Torch code (``torch_*`` methods) and the JAX code
-(``jax_*`` methods; see docs/backends.md, "Writing an op", and docs/jax.md).
+parameter rule (none), the Torch code (`TorchRules`: ``torch_*`` methods) and the
+JAX code (`JaxRules`: ``jax_*`` methods).  The op supports exactly the backends
+whose rules it derives from, and ``register`` checks that it defines what each
+needs (see docs/adding-an-op.md).
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 from pydantic import Field
 
-from modelspec.ops import Attrs, Op, register
+from modelspec.ops import Attrs, JaxCtx, JaxRules, Op, TorchCtx, TorchRules, register
 from modelspec.shapes.dims import Shape
 
 
@@ -33,7 +35,7 @@ class MyNoiseAttrs(Attrs):
 
 
 @register
-class MyNoise(Op):
+class MyNoise(Op, TorchRules, JaxRules):
     """Adds zero-mean Gaussian noise of standard deviation ``std`` while training."""
 
     name = "MyNoise"
@@ -47,14 +49,14 @@ class MyNoise(Op):
 
     # No params() or buffers(): the op holds nothing, so it needs no torch_layer either.
 
-    def torch_call(self, a: MyNoiseAttrs, args: list[str], m: str, ctx: Any) -> str:
+    def torch_call(self, a: MyNoiseAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         """``x + randn_like(x) * std`` while training, else ``x`` (std 0: always ``x``)."""
         x = args[0]
         if a.std == 0:
             return x
         return f"{x} + torch.randn_like({x}) * {a.std!r} if {ctx.training} else {x}"
 
-    def jax_call(self, a: MyNoiseAttrs, args: list[str], p: dict[str, str], ctx: Any) -> str:
+    def jax_call(self, a: MyNoiseAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         """``x + std * normal(key)`` while training, else ``x``; ``ctx.key()`` is this node's
         PRNG key for the step (the caller's ``key`` split deterministically per node)."""
         x = args[0]

@@ -10,11 +10,9 @@ Delayed reads are registered here and turned into buffer reads by ``apply``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...ir.graph import Graph, Node
 from ...ir.timeplan import Addition, TimePlan
-from ...ops import get_op
+from ...ops import JaxRules, get_op, jax_rules
 from ...shapes.dims import Shape
 from .context import JaxContext
 from .naming import JaxEmitError, Namer, printable, q
@@ -27,6 +25,15 @@ def param_ref(path: str, local: str) -> str:
 
 def state_ref(path: str, local: str) -> str:
     return f"state[{q(f'{path}.{local}')}]"
+
+
+def rules(n: Node) -> JaxRules:
+    """The JAX rules of the node's op, or a JaxEmitError naming op and node."""
+    found = jax_rules(get_op(n.op))  # type: ignore[arg-type]
+    if found is None:
+        raise JaxEmitError(f"op `{n.op}` (node `{n.path}`) has no JAX implementation (its class does not "
+                           "derive from modelspec.ops.JaxRules)")
+    return found
 
 
 class Values(SymbolicDims):
@@ -108,10 +115,7 @@ class Body:
             _hoist=self._hoist)
 
     def call(self, n: Node) -> tuple[str, list[str]]:
-        op: Any = get_op(n.op)
-        fn = getattr(op, "jax_call", None)
-        if fn is None:
-            raise JaxEmitError(f"op `{n.op}` (node `{n.path}`) has no JAX implementation (`jax_call`)")
+        fn = rules(n).jax_call
         ctx = self.context(n)
         args = [self.v.read(c.source, c.delay) for c in n.inputs]
         p = {k: param_ref(n.path, k) for k in n.params}

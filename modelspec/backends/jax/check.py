@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...ir.graph import Graph
+from ...ops import index_bound
 from ..checking import CheckFailed, bind, input_shape, shape_problems, shape_text
 
 __all__ = ["CheckFailed", "run_check", "verify"]
@@ -24,9 +25,8 @@ def random_inputs(g: Graph, env: dict[str, int], seed: int = 0) -> dict[str, np.
     for name, term in g.inputs.items():
         shape = input_shape(g, name, env)
         if term.dtype in ("int32", "int64"):
-            nums = [n.attrs.num for n in g.nodes.values()
-                    if n.op == "Embedding" and any(c.source == name for c in n.inputs)]
-            out[name] = rs.randint(0, min(nums) if nums else 2, size=shape).astype(term.dtype)
+            bound = index_bound(g.nodes.values(), name)
+            out[name] = rs.randint(0, bound or 2, size=shape).astype(term.dtype)
         elif term.dtype == "bool":
             out[name] = rs.rand(*shape) > 0.5
         else:

@@ -1,7 +1,7 @@
 """What an op's ``jax_call`` sees of the code around it (the JAX op-method contract).
 
-An op turns one node into JAX source through these methods (see the docstring of
-`modelspec.ops.base.Op`)::
+An op turns one node into JAX source through these methods (documented on
+`modelspec.ops.base.JaxRules`; `JaxContext` satisfies `modelspec.ops.JaxCtx`)::
 
     jax_init(a, ins, out) -> {param: expr}        initial value of each parameter, with
                                                   {uniform}, {normal} (arrays of its shape)

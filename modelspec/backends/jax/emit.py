@@ -20,8 +20,8 @@ import os
 from typing import Any
 
 from ...ir.graph import Graph
-from ...ops import get_op
 from .apply import I1, I2, emit_apply
+from .body import rules
 from .helpers import helper_sources, library, needed
 from .naming import JaxEmitError, docstring, literal, printable, q
 
@@ -79,11 +79,7 @@ def _init(g: Graph) -> list[str]:
     for n in g.nodes.values():
         if not n.params:
             continue
-        op: Any = get_op(n.op)
-        fn = getattr(op, "jax_init", None)
-        if fn is None:
-            raise JaxEmitError(f"op `{n.op}` (node `{n.path}`) has parameters but no `jax_init`")
-        exprs = fn(n.attrs, list(n.in_shapes), n.shape)
+        exprs = rules(n).jax_init(n.attrs, list(n.in_shapes), n.shape)
         if set(exprs) != set(n.params):
             raise JaxEmitError(f"`{n.op}.jax_init` gives {sorted(exprs)}, the op declares {sorted(n.params)}")
         for local, shape in n.params.items():
@@ -120,11 +116,9 @@ def _init_state(g: Graph) -> list[str]:
     for n in g.nodes.values():
         if not n.buffers:
             continue
-        op: Any = get_op(n.op)
-        fn = getattr(op, "jax_init_state", None)
-        if fn is None:
-            raise JaxEmitError(f"op `{n.op}` (node `{n.path}`) has buffers but no `jax_init_state`")
-        exprs = fn(n.attrs, list(n.in_shapes), n.shape)
+        exprs = rules(n).jax_init_state(n.attrs, list(n.in_shapes), n.shape)
+        if set(exprs) != set(n.buffers):
+            raise JaxEmitError(f"`{n.op}.jax_init_state` gives {sorted(exprs)}, the op declares {sorted(n.buffers)}")
         entries += [(f"{n.path}.{local}", exprs[local]) for local in n.buffers]
     lines = ["def init_state():", *docstring(["Buffers (BatchNorm running statistics), named as in the Torch "
                                               "state_dict."], I1)]
@@ -154,10 +148,7 @@ def split_state_dict(sd):
 def _helpers(g: Graph, code: str) -> list[str]:
     available = dict(library())
     for n in g.nodes.values():
-        fn = getattr(get_op(n.op), "jax_helpers", None)
-        if fn is None:
-            continue
-        for name, src in helper_sources(fn(n.attrs)).items():
+        for name, src in helper_sources(rules(n).jax_helpers(n.attrs)).items():
             if name in available and available[name] != src:
                 raise JaxEmitError(f"op `{n.op}` defines JAX helper `{name}`, which clashes with another")
             available[name] = src

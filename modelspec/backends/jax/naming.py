@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from ...exceptions import ModelspecError
+from ...ops import kit
 from ..source import docstring, printable, q, rename_symbols, symbols_in  # noqa: F401
 
 #: module-level names of an emitted JAX module (imports, constants, functions).
@@ -64,17 +65,12 @@ class Namer:
 
 
 def literal(value: Any) -> str:
-    """Python source for a plain attribute value: numbers, bools, None, strings, tuples."""
-    if isinstance(value, (list, tuple)):
-        inner = ", ".join(literal(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, str):
-        return q(value)
-    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
-        return f"float({q(repr(value))})"
-    if value is None or isinstance(value, (bool, int, float)):
-        return repr(value)
-    raise JaxEmitError(f"cannot write {type(value).__name__} {value!r} as a literal")
+    """Python source for a plain attribute value (`modelspec.ops.kit.literal`, which the
+    op rules use too); a JaxEmitError for anything else."""
+    try:
+        return kit.literal(value)
+    except ValueError as exc:
+        raise JaxEmitError(str(exc)) from None
 
 
 

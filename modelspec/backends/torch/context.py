@@ -1,9 +1,10 @@
 """What an op's ``torch_call`` sees of the code around it (the op-method contract).
 
 An op turns one node into Torch source through three methods (documented on
-`modelspec.ops.base.Op`): ``torch_layer`` (the holder's construction source),
+`modelspec.ops.base.TorchRules`): ``torch_layer`` (the holder's construction source),
 ``torch_call`` (the output expression) and optionally ``torch_helpers``.
-``torch_call`` receives a `TorchContext`: the node's shapes, runtime dims, the
+``torch_call`` receives a `TorchContext` (it satisfies `modelspec.ops.TorchCtx`,
+the view the ops are typed against): the node's shapes, runtime dims, the
 time step and the module's training flag, and a way to add statements before the
 assignment.  It never sees the graph, so an op cannot depend on its neighbours.
 """

@@ -19,9 +19,9 @@ import textwrap
 from dataclasses import dataclass
 
 from ...ir.graph import Graph
-from ...ops import get_op
 from ...version import __version__
 from .context import TorchEmitError
+from .forward import rules
 from .naming import MODULE_NAMES, Namer, comment_lines, docstring, q, reserved_locals, sanitize
 from .timeloop import ForwardWriter
 from .tree import build_tree, holders, init_lines
@@ -63,10 +63,7 @@ def op_helpers(g: Graph) -> dict[str, str]:
     found: dict[str, str] = {}
     for path in g.order:
         n = g.nodes[path]
-        fn = getattr(get_op(n.op), "torch_helpers", None)
-        if fn is None:
-            continue
-        for name, src in fn(n.attrs).items():
+        for name, src in rules(n).torch_helpers(n.attrs).items():
             if name in MODULE_NAMES or not name.isidentifier():
                 raise TorchEmitError(
                     f"op `{n.op}` defines a helper with the reserved name `{name}`")

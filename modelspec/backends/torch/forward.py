@@ -14,7 +14,7 @@ from typing import Callable
 
 from ...ir.graph import Graph, Node
 from ...ir.timeplan import Addition, TimePlan
-from ...ops import get_op
+from ...ops import TorchRules, get_op, torch_rules
 from ...shapes.dims import Shape
 from .context import TorchContext, TorchEmitError
 from .naming import Namer, local_hint
@@ -54,12 +54,14 @@ class Values(SymbolicDims):
         raise TorchEmitError(f"unknown source `{source}`")
 
 
-#: ops whose output is a fresh tensor that their backward does not read, so a sole
-#: consumer may overwrite it in place (as torchvision's ReLU(inplace=True) does)
-FRESH_OUTPUT_OPS = frozenset({
-    "Linear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose2d", "BatchNorm1d", "BatchNorm2d",
-    "GroupNorm", "LayerNorm", "Add", "EulerStep",
-})
+def rules(n: Node) -> TorchRules:
+    """The Torch rules of the node's op, or a TorchEmitError naming op and node."""
+    found = torch_rules(get_op(n.op))  # type: ignore[arg-type]
+    if found is None:
+        raise TorchEmitError(
+            f"op `{n.op}` (node `{n.path}`) has no Torch implementation (its class does not derive "
+            "from modelspec.ops.TorchRules)")
+    return found
 
 
 class Body:
@@ -91,19 +93,15 @@ class Body:
             _overwrite=lambda i: self.overwritable(n, i))
 
     def overwritable(self, n: Node, i: int) -> bool:
-        """Input ``i`` of ``n`` is a fresh temporary that dies at ``n`` (see FRESH_OUTPUT_OPS)."""
+        """Input ``i`` of ``n`` is a fresh temporary that dies at ``n`` (see TorchRules.fresh_output)."""
         c = n.inputs[i]
         src = self.g.nodes.get(c.source)
-        return (src is not None and c.delay == 0 and src.op in FRESH_OUTPUT_OPS
+        return (src is not None and c.delay == 0 and rules(src).fresh_output
                 and self.reads.get(c.source) == 1 and c.source not in self.kept)
 
     def call(self, n: Node) -> tuple[str, list[str]]:
         """The op's output expression and the statements it needs first."""
-        op = get_op(n.op)
-        fn = getattr(op, "torch_call", None)
-        if fn is None:
-            raise TorchEmitError(
-                f"op `{n.op}` (node `{n.path}`) has no Torch implementation (`torch_call`)")
+        fn = rules(n).torch_call
         prev = (lambda: self.prev(n.path)) if self.prev is not None else None
         ctx = self.context(n, prev)
         args = [self.v.read(c.source, c.delay) for c in n.inputs]
@@ -113,9 +111,9 @@ class Body:
     def needs_prev(self, n: Node) -> bool:
         """Whether the node's op reads its own previous value (a dry run of ``torch_call``)."""
         op = get_op(n.op)
-        fn = getattr(op, "torch_call", None)
-        if not getattr(op, "stateful", False) or fn is None:
+        if op is None or not op.stateful:
             return False
+        fn = rules(n).torch_call
         asked: list[bool] = []
 
         def probe() -> str:

@@ -11,13 +11,12 @@ from typing import Any
 
 from ...ir.graph import Graph
 from ..checking import as_dict, input_shape, output_shapes, shape_problems  # noqa: F401 - used by tests
+from ...ops import index_bound
 
 
 def _index_bound(g: Graph, name: str) -> int:
-    """Indices into the smallest Embedding table reading this input (2 without one)."""
-    nums = [n.attrs.num for n in g.nodes.values()
-            if n.op == "Embedding" and any(c.source == name for c in n.inputs)]
-    return min(nums) if nums else 2
+    """The bound the ops reading this input put on its indices (2 without one)."""
+    return index_bound(g.nodes.values(), name) or 2
 
 
 def random_inputs(g: Graph, env: dict[str, int], seed: int = 0) -> list[Any]:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...ir.graph import Graph
-from ...ops import get_op
 from .context import TorchEmitError
 from .format import wrap
+from .forward import rules
 from .naming import is_attr_name, q
 
 
@@ -29,9 +29,7 @@ def holders(g: Graph) -> dict[str, str]:
     """Node path -> construction source of its holder, for nodes that have one."""
     out: dict[str, str] = {}
     for n in g.nodes.values():
-        op = get_op(n.op)
-        make = getattr(op, "torch_layer", None)
-        src = make(n.attrs, n.in_shapes, n.shape) if make is not None else None
+        src = rules(n).torch_layer(n.attrs, n.in_shapes, n.shape)
         if src is None and (n.params or n.buffers):
             raise TorchEmitError(
                 f"op `{n.op}` (node `{n.path}`) has parameters but no `torch_layer` to hold them")

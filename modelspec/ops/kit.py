@@ -1,0 +1,76 @@
+"""Source-text building blocks for the op rules (and the emitters that reuse them).
+
+The rules of an op return Python source; these helpers write the pieces they
+share -- safe literals, keyword calls, PyTorch's default initialisers -- so that
+no rule pastes attribute text into code unquoted.  They live with the ops
+(below every backend), so an op never imports a backend to write its code.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+
+def q(text: str) -> str:
+    """A double-quoted Python string literal for ``text`` (repr() when it needs escapes)."""
+    if text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return repr(text)
+
+
+def literal(value: Any) -> str:
+    """Python source for a plain attribute value: numbers, bools, None, strings, tuples.
+
+    Raises ValueError for anything else (an attribute schema admits nothing else).
+    """
+    if isinstance(value, (list, tuple)):
+        inner = ", ".join(literal(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, str):
+        return q(value)
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return f"float({q(repr(value))})"
+    if value is None or isinstance(value, (bool, int, float)):
+        return repr(value)
+    raise ValueError(f"cannot write {type(value).__name__} {value!r} as a literal")
+
+
+def shape_lit(shape: Sequence[int]) -> str:
+    return literal(tuple(int(d) for d in shape))
+
+
+def uniform(fan_in: int) -> str:
+    """PyTorch's default for weights (kaiming_uniform, a=sqrt(5)) and biases: U(+-1/sqrt(fan_in)).
+
+    ``{uniform}`` is the JAX emitter's U(-1, 1) array of the parameter's shape.
+    """
+    return f"{{uniform}} / math.sqrt({max(int(fan_in), 1)})"
+
+
+def torch_default(shapes: dict[str, tuple[int, ...]], fan_in: int) -> dict[str, str]:
+    """Every parameter uniform in +-1/sqrt(fan_in), as PyTorch's dense, conv and recurrent layers do."""
+    return {k: uniform(fan_in) for k in shapes}
+
+
+def ones(shape: Sequence[int]) -> str:
+    return f"jnp.ones({shape_lit(shape)}, jnp.float32)"
+
+
+def zeros(shape: Sequence[int], dtype: str = "jnp.float32") -> str:
+    return f"jnp.zeros({shape_lit(shape)}, {dtype})"
+
+
+def call(fn: str, *args: str, **kwargs: Any) -> str:
+    """``fn(arg, ..., name=literal, ...)``; keyword values are literals unless given as
+    `Src` (already source)."""
+    parts = list(args)
+    for k, v in kwargs.items():
+        parts.append(f"{k}={v.src if isinstance(v, Src) else literal(v)}")
+    return f"{fn}({', '.join(parts)})"
+
+
+class Src:
+    """Marks a keyword value of `call` as source text rather than a literal."""
+
+    def __init__(self, src: str) -> None:
+        self.src = src
