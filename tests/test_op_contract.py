@@ -261,7 +261,7 @@ def test_the_documented_class_example_builds_for_both_backends(scratch_ops: list
     import numpy as np
     pytest.importorskip("torch")
     pytest.importorskip("jax")
-    from modelspec.backends.jax.parity import compare
+    from modelspec.parity import compare
 
     doc = (ROOT / "docs" / "adding-an-op.md").read_text(encoding="utf-8")
     block = doc.split("An op with a parameter", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]

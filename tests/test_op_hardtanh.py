@@ -50,7 +50,7 @@ def test_torch_backend_matches_torch_functional(layer: str, truth) -> None:  # n
 @pytest.mark.parametrize("layer, truth", CASES)
 def test_jax_backend_matches_torch_functional(layer: str, truth) -> None:  # noqa: ANN001
     pytest.importorskip("jax")
-    from modelspec.backends.jax.parity import jax_outputs
+    from modelspec.parity import jax_outputs
     from modelspec.build import build_graph
 
     mod = build_graph(graph(layer), "jax")
