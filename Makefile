@@ -27,7 +27,9 @@ $(CORE): $(PY) pyproject.toml $(LOCK)
 	$(PIP) -c $(LOCK) --no-build-isolation -e .
 	touch $(CORE)
 
-# The suite needs every back end and the test tools.
+# The suite needs every back end and the test tools.  It runs on every core
+# (pytest-xdist, one file per worker: the hostile and training tests start
+# their own processes, and a file keeps its fixtures in one worker).
 $(FULL): $(PY) pyproject.toml $(LOCK)
 	$(PIP) -c $(LOCK) setuptools
 	$(PIP) -c $(LOCK) --no-build-isolation -e ".[all]"
@@ -39,7 +41,7 @@ demo: $(CORE)
 test: $(FULL)
 	$(VENV)/bin/modelspec lint specs/
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 lint: $(CORE)
 	$(VENV)/bin/modelspec lint specs/
