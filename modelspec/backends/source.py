@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Callable
 
 from ..ops.kit import q
 from ..shapes.dims import Dim, Shape, concrete, symbols_in
@@ -54,3 +54,31 @@ class SymbolicDims:
     def shape(self, s: Shape) -> str:
         dims = [self.dim(d) for d in s]
         return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
+
+
+class ContextDims:
+    """What an op rule asks both backends' contexts alike: dims, shapes, its value at t-1.
+
+    A mixin for the emitters' context dataclasses, which provide ``path``, ``_dim``,
+    ``_prev`` and ``emit_error`` (the backend's exception class).
+    """
+
+    path: str
+    _dim: Callable[[Dim], str]
+    _prev: Callable[[], str] | None
+    emit_error: type[Exception]
+
+    def dim(self, d: Dim) -> str:
+        """An expression for an IR dim (an int literal or an expression of symbols)."""
+        return self._dim(d)
+
+    def shape(self, s: Shape) -> str:
+        """A tuple expression for an IR shape."""
+        dims = [self.dim(d) for d in s]
+        return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
+
+    def prev(self) -> str:
+        """The node's own value at t-1 (zeros of its shape at t = 0); stateful ops only."""
+        if self._prev is None:
+            raise self.emit_error(f"node `{self.path}` reads its previous value outside a time model")
+        return self._prev()

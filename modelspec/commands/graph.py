@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..ir.graph import Edge, Graph, Node
+from ..ir.graph import Edge, Graph, Node, enclosing
 from ..ir.infer import full_output_shape
 from ..shapes.dims import fmt_shape
 
@@ -147,12 +147,7 @@ def drawing(g: Graph) -> Drawing:
                               f"{s.rpartition('.')[2]} ({sc.kind})")
 
     def home(path: str) -> str:
-        p = path
-        while "." in p:
-            p = p.rpartition(".")[0]
-            if p in clusters:
-                return p
-        return ""
+        return enclosing(path, clusters)
 
     for s in clusters:
         if s:

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..ir.graph import Graph, Node
+from ..ir.graph import Graph, Node, enclosing
 from ..ir.infer import full_output_shape
 from ..shapes.dims import Dim, add, concrete, fmt_shape
 from .graph import op_label
@@ -147,12 +147,7 @@ def scope_tree(g: Graph) -> dict[str, Folder]:
             folders.setdefault(p, Folder(p, "edges"))
 
     def parent(path: str) -> str:
-        p = path
-        while "." in p:
-            p = p.rpartition(".")[0]
-            if p in folders:
-                return p
-        return ""
+        return enclosing(path, folders)
 
     key: dict[str, float] = {}
     for path in list(g.nodes) + [p for p in folders if p]:

@@ -10,7 +10,7 @@ object carries the source position it came from.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from ..diagnostics import Pos
 from ..shapes.dims import Dim, Shape
@@ -163,3 +163,17 @@ class Graph:
             for k, s in n.buffers.items():
                 out[f"{n.path}.{k}"] = s
         return out
+
+
+def enclosing(path: str, known: Mapping[str, object] | set[str]) -> str:
+    """The nearest proper prefix of dotted ``path`` that is in ``known`` ("" for the model).
+
+    The scope tree that summaries and graphs draw: a node or scope belongs to the
+    closest enclosing scope they show.
+    """
+    p = path
+    while "." in p:
+        p = p.rpartition(".")[0]
+        if p in known:
+            return p
+    return ""

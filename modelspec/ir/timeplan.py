@@ -101,6 +101,17 @@ class TimePlan:
     def into(self, target: str) -> tuple[Addition, ...]:
         return dict(self.additions).get(target, ())
 
+    def grouped_into(self, target: str) -> list[tuple[int, list[Addition]]]:
+        """The edges into ``target`` as (start step, edges): consecutive edges that start at the
+        same later step share one guard in the emitted loop (start 0: no guard)."""
+        groups: list[tuple[int, list[Addition]]] = []
+        for a in self.into(target):
+            if groups and a.start and groups[-1][0] == a.start:
+                groups[-1][1].append(a)
+            else:
+                groups.append((a.start, [a]))
+        return groups
+
     @property
     def chain_nodes(self) -> frozenset[str]:
         """Nodes that belong to an edge's chain: written with their edge, not on their own."""

@@ -132,13 +132,7 @@ class Body:
             lines = [*pre, f"{var}, ({targets}) = {expr}{note}"]
         else:
             lines = [*pre, f"{var} = {expr}{note}"]
-        groups: list[tuple[int, list[Addition]]] = []  # consecutive edges of one start share an `if`
-        for a in self.plan.into(path):
-            if groups and a.start and groups[-1][0] == a.start:
-                groups[-1][1].append(a)
-            else:
-                groups.append((a.start, [a]))
-        for start, adds in groups:
+        for start, adds in self.plan.grouped_into(path):
             inner = [line for a in adds for line in self.edge(a, var)]
             if start:
                 lines += [f"if start >= {start}:  # from step {start} on", *("    " + s for s in inner)]

@@ -18,16 +18,17 @@ expressions (``params["V1.conv.weight"]``).  The op never sees the graph.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from ...shapes.dims import Dim, Shape
+from ..source import ContextDims
 from .naming import JaxEmitError, literal
 
 __all__ = ["JaxContext", "JaxEmitError"]
 
 
 @dataclass
-class JaxContext:
+class JaxContext(ContextDims):
     """The per-node view handed to ``Op.jax_call``.
 
     ``dim``/``shape`` give trace-time expressions of IR dims (symbols such as ``B``
@@ -38,6 +39,7 @@ class JaxContext:
     parameter-only expression computed once, before the time loop.
     """
 
+    emit_error: ClassVar[type[Exception]] = JaxEmitError
     path: str
     ins: list[Shape]
     out: Shape
@@ -53,20 +55,6 @@ class JaxContext:
     _fresh: Callable[[str], str] = field(default=lambda hint: hint, repr=False)
     _hoist: Callable[[str, str], str] | None = field(default=None, repr=False)
     pre: list[str] = field(default_factory=list)
-
-    def dim(self, d: Dim) -> str:
-        """A trace-time expression for an IR dim (an int literal or an expression of symbols)."""
-        return self._dim(d)
-
-    def shape(self, s: Shape) -> str:
-        dims = [self.dim(d) for d in s]
-        return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
-
-    def prev(self) -> str:
-        """The node's own value at t-1 (zeros of its shape at t = 0); stateful ops only."""
-        if self._prev is None:
-            raise JaxEmitError(f"node `{self.path}` reads its previous value outside a time model")
-        return self._prev()
 
     def key(self) -> str:
         """A PRNG key for this node (and step); only valid where ``train`` is true."""

@@ -12,11 +12,11 @@ assignment.  It never sees the graph, so an op cannot depend on its neighbours.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from ...exceptions import ModelspecError
 from ...shapes.dims import Dim, Shape
-from ..source import q
+from ..source import ContextDims, q
 
 
 class TorchEmitError(ModelspecError):
@@ -36,7 +36,7 @@ def literal(value: Any) -> str:
 
 
 @dataclass
-class TorchContext:
+class TorchContext(ContextDims):
     """The per-node view handed to ``Op.torch_call``.
 
     ``dim``/``shape`` give runtime expressions of IR dims (symbols such as ``B`` are
@@ -46,6 +46,7 @@ class TorchContext:
     whether input ``i`` may be updated in place.
     """
 
+    emit_error: ClassVar[type[Exception]] = TorchEmitError
     path: str
     ins: list[Shape]
     out: Shape
@@ -58,22 +59,6 @@ class TorchContext:
     _fresh: Callable[[str], str] = field(default=lambda hint: hint, repr=False)
     _overwrite: Callable[[int], bool] = field(default=lambda i: False, repr=False)
     pre: list[str] = field(default_factory=list)
-
-    def dim(self, d: Dim) -> str:
-        """A runtime expression for an IR dim (an int literal or an expression of symbols)."""
-        return self._dim(d)
-
-    def shape(self, s: Shape) -> str:
-        """A runtime tuple expression for an IR shape."""
-        dims = [self.dim(d) for d in s]
-        return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
-
-    def prev(self) -> str:
-        """The node's own value at t-1 (zeros of its shape at t = 0); stateful ops only."""
-        if self._prev is None:
-            raise TorchEmitError(
-                f"node `{self.path}` reads its previous value outside a time model")
-        return self._prev()
 
     def stmt(self, code: str) -> None:
         """Statements run before the node's assignment, at the same indentation."""

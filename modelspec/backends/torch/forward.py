@@ -138,13 +138,7 @@ class Body:
         stmts = [Stmt([(line, None) for line in pre], set(), set())] if pre else []
         note = f"[{', '.join(str(d) for d in (n.shape or ()))}]"
         stmts.append(Stmt([(f"{var} = {expr}", note)], uses, {var}))
-        groups: list[tuple[int, list[Addition]]] = []  # consecutive edges of one start share an `if`
-        for a in self.plan.into(path):
-            if groups and a.start and groups[-1][0] == a.start:
-                groups[-1][1].append(a)
-            else:
-                groups.append((a.start, [a]))
-        for start, adds in groups:
+        for start, adds in self.plan.grouped_into(path):
             stmts.append(self.edges(adds, start, var))
         return stmts
 
