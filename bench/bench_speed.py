@@ -130,7 +130,7 @@ def main() -> None:
 
     load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     batch = 4 if args.quick else 16
-    cases = [("MLP, batch 32", "mlp.yaml", 32, reps * 10),
+    cases = [("MLP, batch 32", "mlp.yaml", 32, reps * 50),
              (f"DyRCNNx4, batch {batch}, 20 steps, 32x32", "dyrcnn_x4.yaml", batch, reps)]
     print("| model | JAX min ms | JAX median ms | Torch min ms | Torch median ms "
           "| JAX/Torch (min) | JAX/Torch (median) |")
@@ -152,7 +152,7 @@ def main() -> None:
     print(f"Machine: {cpu_model()}, {os.cpu_count()} cores; one thread each; load average "
           f"{load1:.2f} at start, {load2:.2f} at end.  Python {platform.python_version()}, "
           f"jax {jax.__version__} ({jax.devices()[0].platform}), torch {torch.__version__}.  "
-          f"{reps} repetitions (MLP {reps * 10}), interleaved.")
+          f"{reps} repetitions (MLP {reps * 50}), interleaved.")
 
 
 if __name__ == "__main__":
