@@ -8,7 +8,6 @@ expansion goes on so that one run finds as many as it can.
 
 from __future__ import annotations
 
-import keyword
 import math
 import re
 from dataclasses import dataclass
@@ -28,13 +27,12 @@ from .edges import EdgeDecl
 from .estimate import Estimator
 from .expressions import suggest
 from .instances import expand_instance
-from .names import is_identifier, shown
+from .names import NAME_RULE, is_identifier, shown
 from .params import check_type, duration_ms, is_duration_text
 from .plugins import PluginScope
 from .scope import AliasT, CopiesT, InstT, NodeT, Ref, Table
 
 RESERVED = {"name", "op", "block", "layers", "in", "repeat", "foreach", "when", "doc"}
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 MAX_COPIES = 100_000
 
 Link = Ref | str  # a reference to resolve later, or an already known path
@@ -49,7 +47,7 @@ def valid_name(name: Any) -> bool:
     """An identifier, or a child number as torch.nn.Sequential uses (``downsample.0``)."""
     if isinstance(name, int) and not isinstance(name, bool):
         return name >= 0
-    return isinstance(name, str) and (name.isdigit() or bool(_IDENT.match(name))) and not keyword.iskeyword(name)
+    return isinstance(name, str) and (name.isdigit() or is_identifier(name))
 
 
 @dataclass
@@ -445,8 +443,7 @@ class Expander:
     def _check_name(self, name: Any, src: Src) -> bool:
         if valid_name(name):
             return True
-        self.diags.add("MS014", f"`{shown(name)}` is not a valid name: use letters, digits and underscores, "
-                       "not starting with a digit, and no Python keyword", src.at("name").pos())
+        self.diags.add("MS014", f"`{shown(name)}` is not a valid name: {NAME_RULE}", src.at("name").pos())
         return False
 
     def _auto_name(self, table: Table, item: dict[str, Any], env: Mapping[str, Any], src: Src,

@@ -10,19 +10,18 @@ spec, so lint says so (MS014) at the name itself.
 from __future__ import annotations
 
 import keyword
-import re
 from typing import Any
 
 from ..diagnostics import Diagnostics
+from ..shapes.dims import is_symbol
 from .context import Src
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
-_RULE = "use letters, digits and underscores, not starting with a digit, and no Python keyword"
+NAME_RULE = "use letters, digits and underscores, not starting with a digit, and no Python keyword"
 
 
 def is_identifier(name: Any) -> bool:
-    """An ASCII identifier that is not a Python keyword."""
-    return isinstance(name, str) and bool(_IDENT.match(name)) and not keyword.iskeyword(name)
+    """An ASCII identifier (the dim-symbol rule) that is not a Python keyword."""
+    return is_symbol(name) and not keyword.iskeyword(name)
 
 
 def shown(name: Any) -> str:
@@ -44,7 +43,7 @@ def check_identifier(name: Any, what: str, src: Src, diags: Diagnostics, *, key:
     """True for a good name; else MS014 at ``src`` (the key that holds it, by default)."""
     if is_identifier(name):
         return True
-    diags.add("MS014", f"{owner}{what} `{shown(name)}` is not a valid name: {_RULE}", src.pos(key=key))
+    diags.add("MS014", f"{owner}{what} `{shown(name)}` is not a valid name: {NAME_RULE}", src.pos(key=key))
     return False
 
 

@@ -29,7 +29,6 @@ from ..ir.graph import Edge, Graph
 from ..shapes.dims import is_symbol
 from .infer import full_output_shape
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SCHEMA_COMMENT = "# yaml-language-server: $schema=https://modelspec.dev/schemas/modelspec-1.schema.json\n"
 
 
@@ -159,7 +158,7 @@ class _Renderer:
         names: dict[str, str] = {}
         for src in sources:
             base = re.sub(r"\W", "_", self.ref(parent, src))
-            if not _IDENT.match(base) or keyword.iskeyword(base):
+            if not is_symbol(base) or keyword.iskeyword(base):
                 base = "in_" + base
             name, k = base, 1
             while name in taken:
