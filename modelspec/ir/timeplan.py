@@ -24,6 +24,7 @@ commands read it without importing a framework.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 from ..exceptions import ModelspecError
@@ -95,11 +96,19 @@ class TimePlan:
         """The first step whose outputs are kept (the idle steps' are dropped)."""
         return self.idle
 
+    @functools.cached_property
+    def _depth_of(self) -> dict[str, int]:
+        return dict(self.depths)
+
+    @functools.cached_property
+    def _additions_into(self) -> dict[str, tuple[Addition, ...]]:
+        return dict(self.additions)
+
     def depth(self, source: str) -> int:
-        return dict(self.depths).get(source, 0)
+        return self._depth_of.get(source, 0)
 
     def into(self, target: str) -> tuple[Addition, ...]:
-        return dict(self.additions).get(target, ())
+        return self._additions_into.get(target, ())
 
     def grouped_into(self, target: str) -> list[tuple[int, list[Addition]]]:
         """The edges into ``target`` as (start step, edges): consecutive edges that start at the
@@ -112,7 +121,7 @@ class TimePlan:
                 groups.append((a.start, [a]))
         return groups
 
-    @property
+    @functools.cached_property
     def chain_nodes(self) -> frozenset[str]:
         """Nodes that belong to an edge's chain: written with their edge, not on their own."""
         return frozenset(p for _, adds in self.additions for a in adds for p in a.chain)
