@@ -24,16 +24,30 @@ from .expand.params import parse_overrides, set_label
 from .ir.render import render_spec
 from .pipeline import compile_file
 from .trust import Trust
+from .version import __version__
 from .validate.schema import schema_text
 
 app = typer.Typer(
     name="modelspec",
     help="A declarative model-spec compiler: YAML/TOML in, checked IR, PyTorch and JAX source out.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"modelspec {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", "-V", is_eager=True, callback=_print_version,
+                                 help="Print the version and exit."),
+) -> None:
+    """A declarative model-spec compiler: YAML/TOML in, checked IR, PyTorch and JAX source out."""
 
 SetOpt = typer.Option(None, "--set", metavar="NAME=VALUE", help="Override a spec param (value read as YAML).")
 AllowPluginsOpt = typer.Option(False, "--allow-plugins", help="Trust (import) every plugin module the spec names.")
@@ -98,18 +112,22 @@ def lint(
         True, "--project-plugins/--no-project-plugins",
         help="Trust the plugins listed in the tree's pyproject.toml; CI that lints a pull request which may "
              "edit pyproject.toml can turn this off."),
+    only_specs: bool = typer.Option(
+        False, "--only-specs",
+        help="Skip, silently, files without a top-level `modelspec` key (the pre-commit hook passes every "
+             "YAML file)."),
 ) -> None:
     """Validate and shape-check specs; exit 0 clean, 1 problems found, 2 usage error (no spec, missing path)."""
     if format not in LINT_FORMATS:
         typer.echo(f"error: --format must be one of {', '.join(LINT_FORMATS)}, not {format!r}", err=True)
         raise typer.Exit(2)
-    res = lint_specs(paths, _overrides(sets), _trust(allow_plugins, plugin, root, project_plugins))
+    res = lint_specs(paths, _overrides(sets), _trust(allow_plugins, plugin, root, project_plugins), only_specs)
     if res.usage_error:
         if res.diagnostics:
             typer.echo(text(res.diagnostics, {}), err=True)
         typer.echo(f"error: {printable(res.usage_error)}", err=True)
         raise typer.Exit(2)
-    out = render_lint(res, format, strict)
+    out = render_lint(res, format, strict) if res.files or not only_specs else ""
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(out + "\n")

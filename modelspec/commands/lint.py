@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from ..diagnostics import Diagnostic, Diagnostics, Pos
 from ..expand.blocks import Importer
-from ..load import inside, load_document
+from ..load import MAX_TEXT_BYTES, inside, load_document, read_bytes
 from ..pipeline import check_document, quiet_gc
 from ..trust import Trust, find_root
 from . import report
@@ -80,11 +81,34 @@ def _walk(d: str, top: str, seen: set[tuple[int, int]], found: list[str], proble
             found.append(e.path)
 
 
-def lint(paths: Iterable[str], overrides: Mapping[str, Any] | None = None, trust: Trust | None = None) -> LintResult:
-    """Check every spec file named or found; block libraries (blocks, no `layers`) are checked as libraries."""
+#: a top-level `modelspec:` (YAML) or `modelspec =` (TOML) key, at the start of a line
+_SPEC_KEY = re.compile(rb"""^(?:\xef\xbb\xbf)?["']?modelspec["']?[ \t]*[:=]""", re.MULTILINE)
+
+
+def is_spec(path: str, root: str) -> bool:
+    """Whether ``path`` declares itself a spec (a top-level `modelspec` key).
+
+    A file that cannot be read safely (outside the tree, not a regular file) counts
+    as a spec, so the normal check reports why; nothing outside the tree is read.
+    """
+    raw = read_bytes(path, path, Diagnostics(), limit=MAX_TEXT_BYTES, root=root)
+    return raw is None or _SPEC_KEY.search(raw) is not None
+
+
+def lint(paths: Iterable[str], overrides: Mapping[str, Any] | None = None, trust: Trust | None = None,
+         only_specs: bool = False) -> LintResult:
+    """Check every spec file named or found; block libraries (blocks, no `layers`) are checked as libraries.
+
+    ``only_specs`` (the pre-commit hook) skips, silently, files without a top-level
+    `modelspec` key: the hook is handed every YAML file of a commit, most of them not specs.
+    """
     trust = trust or Trust()
     paths = list(paths)
     files, problems = spec_files(paths, trust.root)
+    if only_specs:
+        files = [(f, under) for f, under in files if is_spec(f, trust.for_spec(f, fallback=under).root)]
+        if not files and not problems:
+            return LintResult()
     res = LintResult(files=[f for f, _ in files], diagnostics=list(problems))
     missing = [p for p in paths if not os.path.lexists(p)]
     if missing:

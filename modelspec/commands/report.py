@@ -10,9 +10,6 @@ from ..codes import CODES
 from ..diagnostics import Diagnostic, Severity
 from ..version import __version__
 
-DOCS_URL = "https://github.com/modelspec/modelspec/blob/main/docs/errors.md"
-
-
 def severity_of(d: Diagnostic, strict: bool) -> str:
     return "error" if d.is_error or strict else "warning"
 
@@ -119,7 +116,7 @@ def sarif(diags: Sequence[Diagnostic], strict: bool = False) -> str:
             "name": CODES[code].title.title().replace(" ", "").replace("-", "") if code in CODES else code,
             "shortDescription": {"text": CODES[code].title if code in CODES else code},
             "fullDescription": {"text": CODES[code].explanation if code in CODES else code},
-            "helpUri": f"{DOCS_URL}#{code.lower()}",
+            "help": {"text": f"modelspec explain {code}"},  # no made-up web address: the catalog ships
             "defaultConfiguration": {
                 "level": "error" if code not in CODES or CODES[code].severity is Severity.ERROR else "warning"
             },
@@ -148,7 +145,7 @@ def sarif(diags: Sequence[Diagnostic], strict: bool = False) -> str:
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {"name": "modelspec", "version": __version__,
-                                "informationUri": "https://github.com/modelspec/modelspec", "rules": rules}},
+                                "rules": rules}},
             "results": results,
         }],
     }

@@ -29,9 +29,6 @@ from ..ir.graph import Edge, Graph
 from ..shapes.dims import is_symbol
 from .infer import full_output_shape
 
-SCHEMA_COMMENT = "# yaml-language-server: $schema=https://modelspec.dev/schemas/modelspec-1.schema.json\n"
-
-
 class _Flow(dict):  # type: ignore[type-arg]
     """A mapping written on one line (`{name: conv, op: Conv2d, ...}`) in YAML."""
 
@@ -307,4 +304,4 @@ def render_spec(g: Graph, fmt: str) -> str:
         raise SystemExit(2)
     text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110,
                      default_flow_style=False)
-    return SCHEMA_COMMENT + text.rstrip("\n")
+    return text.rstrip("\n")

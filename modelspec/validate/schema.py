@@ -19,7 +19,6 @@ from typing import Any
 from ..ops.registry import builtin_ops
 from .models import SpecFile
 
-SCHEMA_ID = "https://modelspec.dev/schemas/modelspec-1.schema.json"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 #: node keys every kind of node accepts (docs/language.md, section 3), besides op/block/layers
@@ -96,7 +95,6 @@ def build_schema() -> dict[str, Any]:
     }
     out: dict[str, Any] = {
         "$schema": DRAFT,
-        "$id": SCHEMA_ID,
         "title": "modelspec spec file, version 1",
         "description": "A declarative neural-network spec: params, time, input and output terminals, blocks, "
                        "layers and edges. See docs/language.md.",
