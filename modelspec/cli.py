@@ -16,6 +16,7 @@ from .commands.build import run_build
 from .commands.explain import explain as explain_code
 from .commands.graph import write_graph
 from .commands.lint import FORMATS as LINT_FORMATS, lint as lint_specs, render as render_lint
+from .commands.ops import ops_command
 from .commands.report import printable, text
 from .commands.summary import FORMATS as SUMMARY_FORMATS, render_summary
 from .commands.verify import verify_backend
@@ -218,6 +219,20 @@ def schema(output: Optional[str] = typer.Option(None, "--output", "-o", help="Wr
 def explain(code: Optional[str] = typer.Argument(None, help="A code such as MS050; none lists them all.")) -> None:
     """What an error code means and how to fix it."""
     raise typer.Exit(explain_code(code))
+
+
+@app.command()
+def ops(
+    name: Optional[str] = typer.Argument(None, help="An op such as Conv2d; none lists them all."),
+    format: str = typer.Option("text", "--format", "-f", help="text | json"),
+) -> None:
+    """The ops: one line each, or one op's attributes (types, defaults), shape rule and an example."""
+    code, out, err = ops_command(name, format)
+    if out:
+        typer.echo(out)
+    if err:
+        typer.echo(err, err=True)
+    raise typer.Exit(code)
 
 
 # ---- params: parameter files (safetensors, torch, npz) ------------------------------------

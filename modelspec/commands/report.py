@@ -9,6 +9,7 @@ from typing import Iterable, Sequence
 from ..codes import CODES
 from ..diagnostics import Diagnostic, Severity
 from ..version import __version__
+from .colour import paint
 
 def severity_of(d: Diagnostic, strict: bool) -> str:
     return "error" if d.is_error or strict else "warning"
@@ -48,22 +49,31 @@ def _source_line(source: str, file: str, line: int) -> str | None:
     return lines[line - 1] if 0 < line <= len(lines) else None
 
 
-def text(diags: Sequence[Diagnostic], sources: dict[str, str], strict: bool = False) -> str:
-    """``FILE:LINE:COL: MS### message``, the source line, a caret, hints; control characters escaped."""
+def text(diags: Sequence[Diagnostic], sources: dict[str, str], strict: bool = False, *,
+         colour: bool = False) -> str:
+    """``FILE:LINE:COL: MS### message``, the source line, a caret, hints; control characters escaped.
+
+    ``colour`` (a terminal; see `colour.wants_colour`) adds our own escape codes, only
+    around text already made printable, so a spec still cannot write one.
+    """
     out: list[str] = []
     for d in diags:
-        where = f"{printable(str(d.pos))}: " if d.pos else ""
+        where = paint(f"{printable(str(d.pos))}:", "bold", colour) + " " if d.pos else ""
         sev = severity_of(d, strict)
-        out.append(f"{where}{d.code} {sev}: {printable(d.message)}")
+        tag = paint(f"{d.code} {sev}:", "bold " + ("red" if sev == "error" else "yellow"), colour)
+        out.append(f"{where}{tag} {paint(printable(d.message), 'bold', colour)}")
         line = _source_line(sources[d.pos.file], d.pos.file, d.pos.line) if d.pos and d.pos.file in sources else None
         if d.pos and line is not None:
             line = line.replace("\t", " ")
-            out.append(f"  {d.pos.line:>4} | {printable(line)}")
-            out.append("       | " + " " * len(printable(line[:max(d.pos.col - 1, 0)])) + "^")
+            bar = paint("|", "blue", colour)
+            out.append(f"  {paint(f'{d.pos.line:>4}', 'blue', colour)} {bar} {printable(line)}")
+            out.append(f"       {bar} " + " " * len(printable(line[:max(d.pos.col - 1, 0)]))
+                       + paint("^", "bold " + ("red" if sev == "error" else "yellow"), colour))
         if d.suggestion:
-            out.append(f"  = help: {printable(d.suggestion)}")
+            out.append(f"  = {paint('help:', 'bold cyan', colour)} {printable(d.suggestion)}")
         for n in d.notes:
-            out.append("  = note: " + printable(n, newlines=True).replace("\n", "\n          "))
+            out.append(f"  = {paint('note:', 'bold', colour)} "
+                       + printable(n, newlines=True).replace("\n", "\n          "))
     return "\n".join(out)
 
 

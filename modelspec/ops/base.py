@@ -140,6 +140,9 @@ class Op:
     #: short category used by docs and the summary ("dense", "conv", ...).
     category: ClassVar[str] = "other"
     doc: ClassVar[str] = ""
+    #: values for the required attributes in `modelspec ops NAME`'s example (guessed from
+    #: their types when left out); the tests check each example validates
+    example: ClassVar[dict[str, Any]] = {}
 
     # ---- front end -------------------------------------------------------
     def shape(self, a: Any, ins: Sequence[Shape]) -> Shape:

@@ -263,6 +263,7 @@ class Conv1d(_ConvNd):
     Attrs = Conv1dAttrs
     ndim = 1
     doc = "1-d convolution over [B, C, L]; weight [channels, C/groups, k], bias [channels]."
+    example = {"channels": 32, "kernel": 3}
 
 
 @register
@@ -273,6 +274,7 @@ class Conv2d(_ConvNd):
     Attrs = Conv2dAttrs
     ndim = 2
     doc = "2-d convolution over [B, C, H, W]; weight [channels, C/groups, kh, kw], bias [channels]."
+    example = {"channels": 32, "kernel": 3}
 
 
 @register
@@ -283,6 +285,7 @@ class Conv3d(_ConvNd):
     Attrs = Conv3dAttrs
     ndim = 3
     doc = "3-d convolution over [B, C, D, H, W]; weight [channels, C/groups, kd, kh, kw], bias [channels]."
+    example = {"channels": 32, "kernel": 3}
 
 
 @register
@@ -299,6 +302,7 @@ class ConvTranspose2d(Op, TorchRules, JaxRules):
     category = "conv"
     fresh_output = True
     doc = "Transposed 2-d convolution over [B, C, H, W]; weight [C, channels/groups, kh, kw], bias [channels]."
+    example = {"channels": 32, "kernel": 2, "stride": 2}
 
     def shape(self, a: ConvTranspose2dAttrs, ins: Sequence[Shape]) -> Shape:
         x = need_rank(ins, 4, LAYOUT[2])

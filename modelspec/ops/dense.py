@@ -25,6 +25,7 @@ class Linear(Op, TorchRules, JaxRules):
     Attrs = LinearAttrs
     category = "dense"
     doc = "Affine map over the last axis; weight [features, in], bias [features]."
+    example = {"features": 128}
     fresh_output = True
 
     def channel_adapter(self, want: Shape) -> dict[str, Any] | None:
@@ -79,6 +80,7 @@ class Embedding(Op, TorchRules, JaxRules):
     Attrs = EmbeddingAttrs
     category = "dense"
     doc = "Looks up integer indices [B, ...] in a table; weight [num, features]; output [B, ..., features]."
+    example = {"num": 1000, "features": 64}
 
     def index_inputs(self, a: EmbeddingAttrs) -> dict[int, int]:
         """The input holds indices into the table: 0 .. num-1."""

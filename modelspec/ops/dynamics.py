@@ -126,6 +126,7 @@ class Interpolate(Op, TorchRules, JaxRules):
         """Nearest resizing adapts the 1 to 3 spatial axes of an edge."""
         return {"size": list(want[2:]), "mode": "nearest"} if 3 <= len(want) <= 5 else None
     doc = "Resizes [B, C, *spatial] to `size` or by `scale` (nearest, linear, bilinear, bicubic)."
+    example = {"scale": 2}
 
     def shape(self, a: InterpolateAttrs, ins: Sequence[Shape]) -> Shape:
         x = tuple(ins[0])

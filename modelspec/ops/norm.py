@@ -214,6 +214,7 @@ class GroupNorm(Op, TorchRules, JaxRules):
     category = "norm"
     fresh_output = True
     doc = "Normalises channel groups of [B, C, *]; weight and bias [C]. C must be divisible by groups."
+    example = {"groups": 4}
 
     def torch_layer(self, a: GroupNormAttrs, ins: Sequence[Shape], out: Shape) -> str | None:
         if not a.affine:

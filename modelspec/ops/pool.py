@@ -93,6 +93,7 @@ class MaxPool2d(_Pool2d):
     name = "MaxPool2d"
     Attrs = MaxPool2dAttrs
     doc = "Max over kh x kw windows of [B, C, H, W]; stride defaults to the kernel size."
+    example = {"kernel": 2}
 
     def torch_call(self, a: MaxPool2dAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         opts = [f"{k}={v!r}" for k, v, default in (
@@ -120,6 +121,7 @@ class AvgPool2d(_Pool2d):
     name = "AvgPool2d"
     Attrs = AvgPool2dAttrs
     doc = "Average over kh x kw windows of [B, C, H, W]; stride defaults to the kernel size."
+    example = {"kernel": 2}
 
     def torch_call(self, a: AvgPool2dAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         opts = [f"{k}={v!r}" for k, v, default in (
@@ -151,6 +153,7 @@ class AdaptiveAvgPool2d(Op, TorchRules, JaxRules):
     Attrs = AdaptiveAvgPool2dAttrs
     category = "pool"
     doc = "Average-pools [B, C, H, W] to [B, C, h, w] whatever the input size."
+    example = {"size": 1}
 
     def torch_call(self, a: AdaptiveAvgPool2dAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         return f"F.adaptive_avg_pool2d({args[0]}, {a.size!r})"

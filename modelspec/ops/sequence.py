@@ -108,6 +108,7 @@ class MultiheadAttention(Op, TorchRules, JaxRules):
     arity = (1, 3)
     category = "sequence"
     doc = "Multi-head attention over [B, L, E]: one input (self-attention) or three (query, key, value)."
+    example = {"heads": 4}
 
     def torch_layer(self, a: MultiheadAttentionAttrs, ins: Sequence[Shape], out: Shape) -> str:
         opts = ("" if a.dropout == 0 else f", dropout={a.dropout!r}") + ("" if a.bias else ", bias=False")
@@ -173,6 +174,7 @@ class TransformerEncoderLayer(Op, TorchRules, JaxRules):
     Attrs = TransformerEncoderLayerAttrs
     category = "sequence"
     doc = "Self-attention + feed-forward encoder layer over [B, L, E]; torch's parameter names."
+    example = {"heads": 4}
 
     def torch_layer(self, a: TransformerEncoderLayerAttrs, ins: Sequence[Shape], out: Shape) -> str:
         opts = [f"{k}={v!r}".replace("'", '"') for k, v, default in (
@@ -357,6 +359,7 @@ class LSTM(_Recurrent):
     Attrs = RecurrentAttrs
     gates = 4
     doc = "LSTM over [B, L, F] -> [B, L, H*dirs] (sequence: all) or [B, H*dirs] (sequence: last)."
+    example = {"features": 64}
 
 
 @register
@@ -367,3 +370,4 @@ class GRU(_Recurrent):
     Attrs = RecurrentAttrs
     gates = 3
     doc = "GRU over [B, L, F] -> [B, L, H*dirs] (sequence: all) or [B, H*dirs] (sequence: last)."
+    example = {"features": 64}

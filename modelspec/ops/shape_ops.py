@@ -157,6 +157,7 @@ class Reshape(Op, TorchRules, JaxRules):
     Attrs = ReshapeAttrs
     category = "shape"
     doc = "Reshape to `shape` (batch axis included; one -1 may be inferred)."
+    example = {"shape": ["B", -1]}
 
     def torch_call(self, a: ReshapeAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         dims = ", ".join(str(d) if isinstance(d, int) else ctx.dim(d) for d in a.shape)
@@ -203,6 +204,7 @@ class Permute(Op, TorchRules, JaxRules):
     Attrs = PermuteAttrs
     category = "shape"
     doc = "Reorders the axes; `dims` is a permutation of all axes including the batch axis."
+    example = {"dims": [0, 2, 1]}
 
     def torch_call(self, a: PermuteAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         return f"{args[0]}.permute({', '.join(str(d) for d in a.dims)})"
