@@ -14,7 +14,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from modelspec.backends.torch import emit_torch  # noqa: E402
-from modelspec.backends.torch.runtime import as_dict, output_shapes, random_inputs  # noqa: E402
+from modelspec.backends.checking import as_dict, output_shapes  # noqa: E402
+from modelspec.backends.torch.runtime import random_inputs  # noqa: E402
 from modelspec.build import build_graph, load_module  # noqa: E402
 from modelspec.pipeline import compile_text, load  # noqa: E402
 

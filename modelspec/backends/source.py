@@ -2,15 +2,62 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 from typing import Any, Callable
 
+from ..ops import kit
 from ..ops.kit import q
 from ..shapes.dims import Dim, Shape, concrete, symbols_in
 
 _NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NON_IDENT = re.compile(r"[^0-9A-Za-z_]")
 
-__all__ = ["SymbolicDims", "docstring", "printable", "q", "rename_symbols", "symbols_in"]
+__all__ = ["ContextDims", "Namer", "SymbolicDims", "docstring", "literal", "printable", "q",
+           "rename_symbols", "sanitize", "shape_expr", "symbols_in"]
+
+
+def sanitize(text: str) -> str:
+    """An ASCII identifier derived from ``text`` (a node path, a symbol, an output name).
+
+    Never starting with ``_``: the emitted modules' helpers own those names.
+    """
+    name = _NON_IDENT.sub("_", text).lstrip("_") or "v"
+    return f"n_{name}" if name[0].isdigit() else name
+
+
+class Namer:
+    """Hands out unique, deterministic identifiers (first come, first served), so the
+    same spec always gets the same names in either backend."""
+
+    def __init__(self, reserved: set[str] | frozenset[str]) -> None:
+        self.taken: set[str] = set(reserved)
+
+    def reserve(self, name: str) -> None:
+        self.taken.add(name)
+
+    def fresh(self, hint: str, suffix: str = "") -> str:
+        base = sanitize(hint) + suffix
+        name, k = base, 1
+        while name in self.taken or keyword.iskeyword(name):
+            name = f"{base}_{k}" if k > 1 else f"{base}_"
+            k += 1
+        self.taken.add(name)
+        return name
+
+
+def literal(value: Any, error: type[Exception] = ValueError) -> str:
+    """Python source for a plain attribute value (`modelspec.ops.kit.literal`, which the
+    op rules use too), raising the backend's ``error`` for anything else."""
+    try:
+        return kit.literal(value)
+    except ValueError as exc:
+        raise error(str(exc)) from None
+
+
+def shape_expr(dims: list[str]) -> str:
+    """A tuple expression from dim expressions (one-element tuples keep their comma)."""
+    return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
 
 
 def printable(text: str) -> str:
@@ -52,21 +99,35 @@ class SymbolicDims:
         return rename_symbols(expr, self.symbols)
 
     def shape(self, s: Shape) -> str:
-        dims = [self.dim(d) for d in s]
-        return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
+        return shape_expr([self.dim(d) for d in s])
 
 
 class ContextDims:
     """What an op rule asks both backends' contexts alike: dims, shapes, its value at t-1.
 
     A mixin for the emitters' context dataclasses, which provide ``path``, ``_dim``,
-    ``_prev`` and ``emit_error`` (the backend's exception class).
+    ``_prev``, ``_fresh``, ``pre`` (the statements list) and ``emit_error`` (the
+    backend's exception class).
     """
 
     path: str
     _dim: Callable[[Dim], str]
     _prev: Callable[[], str] | None
+    _fresh: Callable[[str], str]
+    pre: list[str]
     emit_error: type[Exception]
+
+    def stmt(self, code: str) -> None:
+        """Statements run before the node's assignment, at the same indentation."""
+        self.pre.extend(code.splitlines())
+
+    def fresh(self, hint: str) -> str:
+        """A new local name, unique in the emitted function."""
+        return self._fresh(hint)
+
+    def lit(self, value: Any) -> str:
+        """Python source for a plain attribute value."""
+        return literal(value, self.emit_error)
 
     def dim(self, d: Dim) -> str:
         """An expression for an IR dim (an int literal or an expression of symbols)."""
@@ -74,8 +135,7 @@ class ContextDims:
 
     def shape(self, s: Shape) -> str:
         """A tuple expression for an IR shape."""
-        dims = [self.dim(d) for d in s]
-        return f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
+        return shape_expr([self.dim(d) for d in s])
 
     def prev(self) -> str:
         """The node's own value at t-1 (zeros of its shape at t = 0); stateful ops only."""

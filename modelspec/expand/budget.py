@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..diagnostics import Diagnostics, Pos
+from ..diagnostics import Diagnostics
 from ..exceptions import ModelspecError
 
 #: IR nodes one spec may expand to (the 10,000-layer MLP of bench/ has 20,001)

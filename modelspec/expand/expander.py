@@ -28,7 +28,7 @@ from .estimate import Estimator
 from .expressions import suggest
 from .instances import expand_instance
 from .names import NAME_RULE, is_identifier, shown
-from .params import check_type, duration_ms, is_duration_text
+from .params import duration_ms, is_duration_text
 from .plugins import PluginScope
 from .scope import AliasT, CopiesT, InstT, NodeT, Ref, Table
 
@@ -213,7 +213,7 @@ class Expander:
         # `layers` beside `op` is the op's attribute (LSTM{features, layers})
         kinds = [k for k in ("op", "block", "layers") if k in item and not (k == "layers" and "op" in item)]
         if len(kinds) > 1:
-            self.diags.add("MS036", f"a node is an op, a block instance or a group, but this one has "
+            self.diags.add("MS036", "a node is an op, a block instance or a group, but this one has "
                            + " and ".join(f"`{k}`" for k in kinds), src.pos())
             return prev
         if not kinds:

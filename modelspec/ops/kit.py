@@ -62,14 +62,14 @@ def zeros(shape: Sequence[int], dtype: str = "jnp.float32") -> str:
 
 def call(fn: str, *args: str, **kwargs: Any) -> str:
     """``fn(arg, ..., name=literal, ...)``; keyword values are literals unless given as
-    `Src` (already source)."""
+    `Code` (already source)."""
     parts = list(args)
     for k, v in kwargs.items():
-        parts.append(f"{k}={v.src if isinstance(v, Src) else literal(v)}")
+        parts.append(f"{k}={v.src if isinstance(v, Code) else literal(v)}")
     return f"{fn}({', '.join(parts)})"
 
 
-class Src:
+class Code:
     """Marks a keyword value of `call` as source text rather than a literal."""
 
     def __init__(self, src: str) -> None:

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from ..shapes.dims import Dim, Shape, add, concrete, fmt_shape, mul
 from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_concrete, need_rank
-from .kit import Src, call, ones, q, torch_default, uniform, zeros
+from .kit import Code, call, ones, q, torch_default, uniform, zeros
 from .registry import register
 
 _SEQ = "[B, L, E]"
@@ -156,7 +156,7 @@ class MultiheadAttention(Op, TorchRules, JaxRules):
         b_in, b_out = (p["in_proj_bias"], p["out_proj.bias"]) if a.bias else ("None", "None")
         kw: dict[str, object] = {}
         if a.dropout > 0:
-            kw = {"dropout": a.dropout, "key": Src(f"{ctx.key()} if {ctx.train} else None")}
+            kw = {"dropout": a.dropout, "key": Code(f"{ctx.key()} if {ctx.train} else None")}
         return call("_attention", q, k, v, p["in_proj_weight"], b_in, p["out_proj.weight"], b_out,
                     str(a.heads), **kw)
 
@@ -234,7 +234,7 @@ class TransformerEncoderLayer(Op, TorchRules, JaxRules):
         if a.eps != 1e-5:
             kw["eps"] = a.eps
         if a.dropout > 0:
-            kw["key"] = Src(f"{ctx.key()} if {ctx.train} else None")
+            kw["key"] = Code(f"{ctx.key()} if {ctx.train} else None")
         return call("_encoder_layer", args[0], local, str(a.heads), **kw)
 
 

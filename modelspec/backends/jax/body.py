@@ -13,7 +13,6 @@ from __future__ import annotations
 from ...ir.graph import Graph, Node
 from ...ir.timeplan import Addition, TimePlan
 from ...ops import JaxRules, get_op, jax_rules
-from ...shapes.dims import Shape
 from .context import JaxContext
 from .naming import JaxEmitError, Namer, printable, q
 from ..source import SymbolicDims

@@ -18,11 +18,11 @@ expressions (``params["V1.conv.weight"]``).  The op never sees the graph.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Callable, ClassVar
 
 from ...shapes.dims import Dim, Shape
 from ..source import ContextDims
-from .naming import JaxEmitError, literal
+from .naming import JaxEmitError
 
 __all__ = ["JaxContext", "JaxEmitError"]
 
@@ -68,14 +68,3 @@ class JaxContext(ContextDims):
         for weight re-layouts, which XLA does not move out of a loop by itself."""
         return self._hoist(expr, hint) if self._hoist is not None else expr
 
-    def stmt(self, code: str) -> None:
-        """Statements run before the node's assignment, at the same indentation."""
-        self.pre.extend(code.splitlines())
-
-    def fresh(self, hint: str) -> str:
-        """A new local name, unique in ``apply``."""
-        return self._fresh(hint)
-
-    @staticmethod
-    def lit(value: Any) -> str:
-        return literal(value)

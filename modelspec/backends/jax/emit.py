@@ -23,11 +23,12 @@ from ...ir.graph import Graph
 from .apply import I1, I2, emit_apply
 from .body import rules
 from .helpers import helper_sources, library, needed
-from .naming import JaxEmitError, docstring, literal, printable, q
+from ..source import literal
+from .naming import JaxEmitError, docstring, printable, q
 
 
 def _shape_lit(shape: tuple[Any, ...]) -> str:
-    return literal(tuple(shape))
+    return literal(tuple(shape), JaxEmitError)
 
 
 def _header(g: Graph) -> list[str]:
@@ -63,7 +64,7 @@ def _constants(g: Graph) -> list[str]:
         lines.append("TIME = None")
     else:
         tm = g.time
-        lines.append(f"TIME = {{\"steps\": {tm.steps}, \"dt\": {literal(float(tm.dt))}, \"idle\": {tm.idle}}}")
+        lines.append(f"TIME = {{\"steps\": {tm.steps}, \"dt\": {literal(float(tm.dt), JaxEmitError)}, \"idle\": {tm.idle}}}")
     return [*lines, ""]
 
 

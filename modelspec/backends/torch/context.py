@@ -12,27 +12,15 @@ assignment.  It never sees the graph, so an op cannot depend on its neighbours.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Callable, ClassVar
 
 from ...exceptions import ModelspecError
 from ...shapes.dims import Dim, Shape
-from ..source import ContextDims, q
+from ..source import ContextDims
 
 
 class TorchEmitError(ModelspecError):
     """The graph cannot be written as Torch source (an op without Torch code, ...)."""
-
-
-def literal(value: Any) -> str:
-    """Python source for a plain attribute value: numbers, bools, None, strings, tuples."""
-    if isinstance(value, (list, tuple)):
-        inner = ", ".join(literal(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    if isinstance(value, str):
-        return q(value)
-    if value is None or isinstance(value, (bool, int, float)):
-        return repr(value)
-    raise TorchEmitError(f"cannot write {type(value).__name__} {value!r} as a literal")
 
 
 @dataclass
@@ -60,10 +48,6 @@ class TorchContext(ContextDims):
     _overwrite: Callable[[int], bool] = field(default=lambda i: False, repr=False)
     pre: list[str] = field(default_factory=list)
 
-    def stmt(self, code: str) -> None:
-        """Statements run before the node's assignment, at the same indentation."""
-        self.pre.extend(code.splitlines())
-
     def can_overwrite(self, i: int) -> bool:
         """Whether input ``i`` may be modified in place (``F.relu(x, inplace=True)``).
 
@@ -72,10 +56,3 @@ class TorchContext(ContextDims):
         """
         return self._overwrite(i)
 
-    def fresh(self, hint: str) -> str:
-        """A new local name, unique in ``forward``."""
-        return self._fresh(hint)
-
-    @staticmethod
-    def lit(value: Any) -> str:
-        return literal(value)

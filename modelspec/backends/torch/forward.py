@@ -15,7 +15,6 @@ from typing import Callable
 from ...ir.graph import Graph, Node
 from ...ir.timeplan import Addition, TimePlan
 from ...ops import TorchRules, get_op, torch_rules
-from ...shapes.dims import Shape
 from .context import TorchContext, TorchEmitError
 from .naming import Namer, local_hint
 from .stmts import Line, Stmt, add_dels, indented

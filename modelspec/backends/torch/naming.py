@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import builtins
 import keyword
-import re
 
-from ..source import docstring, printable, q, rename_symbols, symbols_in  # noqa: F401
+from ..source import Namer, docstring, printable, q, rename_symbols, sanitize, symbols_in  # noqa: F401
 
 #: names the emitted module itself defines or imports at module level.
 MODULE_NAMES = frozenset({
@@ -41,9 +40,6 @@ MODULE_ATTRS = frozenset({
     "zero_grad",
 })
 
-_NON_IDENT = re.compile(r"[^0-9A-Za-z_]")
-
-
 def reserved_locals() -> set[str]:
     """Every name a local of the emitted code must avoid."""
     return set(keyword.kwlist) | set(dir(builtins)) | MODULE_NAMES | FORWARD_NAMES
@@ -58,46 +54,12 @@ def local_hint(path: str) -> str:
     return ".".join(parts) or path
 
 
-def sanitize(text: str) -> str:
-    """An ASCII identifier derived from ``text`` (a node path, a symbol, an output name)."""
-    name = _NON_IDENT.sub("_", text) or "_"
-    return f"n_{name}" if name[0].isdigit() else name
-
-
-class Namer:
-    """Hands out unique, deterministic identifiers (first come, first served)."""
-
-    def __init__(self, reserved: set[str] | frozenset[str]) -> None:
-        self.taken: set[str] = set(reserved)
-
-    def reserve(self, name: str) -> None:
-        self.taken.add(name)
-
-    def fresh(self, hint: str, suffix: str = "") -> str:
-        base = sanitize(hint) + suffix
-        name, k = base, 1
-        while name in self.taken or keyword.iskeyword(name):
-            name = f"{base}_{k}" if k > 1 else f"{base}_"
-            k += 1
-        self.taken.add(name)
-        return name
-
-
 def is_attr_name(name: str) -> bool:
     """Whether ``module.<name>`` reaches the child of that name (else use ``[...]``)."""
     return (name.isidentifier() and name.isascii() and not keyword.iskeyword(name)
             and not name.startswith("_") and name not in MODULE_ATTRS)
 
 
-
-
-
-
 def comment_lines(text: str) -> list[str]:
     """Free text (a spec's doc, a file name) as safe comment bodies, one per line."""
     return [printable(line).rstrip() for line in text.splitlines()] or [""]
-
-
-
-
-

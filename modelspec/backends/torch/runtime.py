@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...ir.graph import Graph
-from ..checking import as_dict, input_shape, output_shapes, shape_problems  # noqa: F401 - used by tests
+from ..checking import input_shape
 from ...ops import index_bound
 
 
