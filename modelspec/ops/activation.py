@@ -1,5 +1,5 @@
-"""Activations from one table: ReLU, ReLU6, Hardtanh, LeakyReLU, GELU, SiLU, Tanh,
-Sigmoid, Softmax, LogSoftmax and SupraLinear.
+"""Activations from one table: ReLU, ReLU6, Hardtanh, Hardswish, Hardsigmoid, LeakyReLU,
+ELU, GELU, SiLU, Mish, Softplus, Tanh, Sigmoid, Softmax, LogSoftmax and SupraLinear.
 
 Each is a row of `TABLE` -- its name, attributes, the Torch and the JAX
 expression, the MACs it counts per element -- and `_register_row` turns the
@@ -34,6 +34,17 @@ class HardtanhAttrs(Attrs):
         if not self.min_val < self.max_val:
             raise ValueError(f"min_val ({self.min_val}) must be smaller than max_val ({self.max_val})")
         return self
+
+
+class ELUAttrs(Attrs):
+    alpha: float = Field(1.0, description="Scale of the negative part: alpha * (exp(x) - 1) for x <= 0.")
+
+
+class SoftplusAttrs(Attrs):
+    beta: float = Field(1.0, gt=0, description="Sharpness: log(1 + exp(beta * x)) / beta.")
+    threshold: float = Field(
+        20.0, description="Above beta * x > threshold the output is x (PyTorch's overflow guard)."
+    )
 
 
 class GELUAttrs(Attrs):
@@ -82,13 +93,24 @@ TABLE: tuple[Row, ...] = (
     Row("Hardtanh", "x clipped to [min_val, max_val] (default [-1, 1]).",
         lambda x, a, ctx: f"F.hardtanh({x}, {a.min_val!r}, {a.max_val!r})",
         lambda x, a: f"jnp.clip({x}, {a.min_val!r}, {a.max_val!r})", HardtanhAttrs),
+    Row("Hardswish", "x * relu6(x + 3) / 6 (MobileNetV3).",
+        lambda x, a, ctx: f"F.hardswish({x})", lambda x, a: f"_hardswish({x})"),
+    Row("Hardsigmoid", "relu6(x + 3) / 6 (MobileNetV3's gate).",
+        lambda x, a, ctx: f"F.hardsigmoid({x})", lambda x, a: f"_hardsigmoid({x})"),
     Row("LeakyReLU", "x where x >= 0, else negative_slope * x.",
         lambda x, a, ctx: f"F.leaky_relu({x}, {a.negative_slope!r})",
         lambda x, a: f"jax.nn.leaky_relu({x}, {a.negative_slope!r})", LeakyReLUAttrs),
+    Row("ELU", "x where x > 0, else alpha * (exp(x) - 1) (default alpha 1).",
+        lambda x, a, ctx: f"F.elu({x}, {a.alpha!r})", lambda x, a: f"jax.nn.elu({x}, {a.alpha!r})", ELUAttrs),
     Row("GELU", "x * Phi(x), exact or with the tanh approximation.",
         lambda x, a, ctx: f"F.gelu({x})" if a.approximate == "none" else f'F.gelu({x}, approximate="tanh")',
         lambda x, a: f"jax.nn.gelu({x}, approximate={a.approximate == 'tanh'})", GELUAttrs),
     Row("SiLU", "x * sigmoid(x).", lambda x, a, ctx: f"F.silu({x})", lambda x, a: f"jax.nn.silu({x})"),
+    Row("Mish", "x * tanh(softplus(x)).",
+        lambda x, a, ctx: f"F.mish({x})", lambda x, a: f"_mish({x})"),
+    Row("Softplus", "log(1 + exp(beta * x)) / beta, x where beta * x > threshold (default 1, 20).",
+        lambda x, a, ctx: f"F.softplus({x}, {a.beta!r}, {a.threshold!r})",
+        lambda x, a: f"_softplus({x}, {a.beta!r}, {a.threshold!r})", SoftplusAttrs),
     Row("Tanh", "tanh(x).", lambda x, a, ctx: f"torch.tanh({x})", lambda x, a: f"jnp.tanh({x})"),
     Row("Sigmoid", "1 / (1 + exp(-x)).",
         lambda x, a, ctx: f"torch.sigmoid({x})", lambda x, a: f"jax.nn.sigmoid({x})"),

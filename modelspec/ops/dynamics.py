@@ -1,4 +1,5 @@
-"""Dynamics ops: EulerStep (the leaky integrator of docs/language.md, "7. Time") and Interpolate.
+"""Dynamics ops: EulerStep (the leaky integrator of docs/language.md, "7. Time"), Interpolate and
+Upsample (Interpolate under torch.nn.Upsample's attribute names).
 
 ``EulerStep`` is stateful: ``y_t = h + (dt/tau) * (x_t - h)`` where ``h`` is
 its second input when given and its own ``y_{t-1}`` otherwise (0 at t = 0).
@@ -121,6 +122,8 @@ class Interpolate(Op, TorchRules, JaxRules):
     name = "Interpolate"
     Attrs = InterpolateAttrs
     category = "dynamics"
+    #: the attribute holding the scale factor, as messages name it
+    scale_name = "scale"
 
     def resize_adapter(self, want: Shape) -> dict[str, Any] | None:
         """Nearest resizing adapts the 1 to 3 spatial axes of an edge."""
@@ -142,7 +145,7 @@ class Interpolate(Op, TorchRules, JaxRules):
                 f"with {n}"
             )
         given = a.size if a.size is not None else a.scale
-        what = "size" if a.size is not None else "scale"
+        what = "size" if a.size is not None else self.scale_name
         per_axis = (given,) * n if isinstance(given, (int, float)) else tuple(given)  # type: ignore[arg-type]
         if len(per_axis) != n:
             raise ShapeError(
@@ -153,7 +156,7 @@ class Interpolate(Op, TorchRules, JaxRules):
             spatial = per_axis
         else:
             spatial = tuple(_scaled(d, s) for d, s in zip(x[2:], per_axis))
-        return check_positive((x[0], x[1], *spatial), x, f"scale {a.scale} shrinks an axis to nothing")
+        return check_positive((x[0], x[1], *spatial), x, f"{self.scale_name} {a.scale} shrinks an axis to nothing")
 
     def macs(self, a: InterpolateAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
         if a.mode == "nearest":
@@ -178,3 +181,63 @@ class Interpolate(Op, TorchRules, JaxRules):
         if a.align_corners is not None:
             kw["align_corners"] = a.align_corners
         return call("_interpolate", args[0], ctx.shape(ctx.out[2:]), **kw)
+
+
+class UpsampleAttrs(Attrs):
+    """torch.nn.Upsample's arguments (``scale_factor`` where Interpolate says ``scale``)."""
+
+    size: Optional[Union[PosInt, Annotated[tuple[PosInt, ...], Field(min_length=1, max_length=3)]]] = Field(
+        None, description="Output spatial size: an int (every spatial axis) or one int per axis. "
+        "Exclusive with scale_factor."
+    )
+    scale_factor: Optional[Union[PosFloat, Annotated[tuple[PosFloat, ...], Field(min_length=1, max_length=3)]]] = (
+        Field(None, description="Spatial multiplier: a number or one per axis; size = floor(in * scale_factor). "
+              "Exclusive with size.")
+    )
+    mode: Literal["nearest", "linear", "bilinear", "bicubic"] = Field(
+        "nearest", description="Resampling: nearest (any rank), linear (1-d), bilinear or bicubic (2-d)."
+    )
+    align_corners: Optional[bool] = Field(
+        None, description="torch.nn.Upsample's align_corners; only for linear, bilinear and bicubic."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> "UpsampleAttrs":
+        if (self.size is None) == (self.scale_factor is None):
+            raise ValueError("give exactly one of `size` and `scale_factor`")
+        if self.align_corners is not None and self.mode == "nearest":
+            raise ValueError("align_corners can only be set with mode linear, bilinear or bicubic")
+        return self
+
+
+def _as_interpolate(a: UpsampleAttrs) -> InterpolateAttrs:
+    return InterpolateAttrs(size=a.size, scale=a.scale_factor, mode=a.mode, align_corners=a.align_corners)
+
+
+@register
+class Upsample(Interpolate):
+    """torch.nn.Upsample: `Interpolate` with PyTorch's module's attribute names.
+
+    Emits the same code (``nn.Upsample`` calls ``F.interpolate``), so shapes, MACs
+    and both backends are Interpolate's.
+    """
+
+    name = "Upsample"
+    Attrs = UpsampleAttrs  # type: ignore[assignment]
+    scale_name = "scale_factor"
+    doc = "torch.nn.Upsample: resizes [B, C, *spatial] to `size` or by `scale_factor` (nearest, bilinear, ...)."
+
+    def resize_adapter(self, want: Shape) -> dict[str, Any] | None:
+        return None  # Interpolate adapts edges; one op answers per rank
+
+    def shape(self, a: UpsampleAttrs, ins: Sequence[Shape]) -> Shape:  # type: ignore[override]
+        return super().shape(_as_interpolate(a), ins)
+
+    def macs(self, a: UpsampleAttrs, ins: Sequence[Shape], out: Shape) -> Dim:  # type: ignore[override]
+        return super().macs(_as_interpolate(a), ins, out)
+
+    def torch_call(self, a: UpsampleAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:  # type: ignore[override]
+        return super().torch_call(_as_interpolate(a), args, m, ctx)
+
+    def jax_call(self, a: UpsampleAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:  # type: ignore[override]
+        return super().jax_call(_as_interpolate(a), args, p, ctx)

@@ -1,4 +1,4 @@
-"""Pooling ops: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d and GlobalAvgPool.
+"""Pooling ops: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, GlobalAvgPool and Mean (over named axes).
 
 MAC counts for pooling are window operations: a max or an average pool
 counts one operation per kernel element per output element (a comparison
@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from ..shapes.dims import Dim, Shape, add, concrete, conv_out, floordiv, fmt_shape, mul, product
 from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_rank, numel
 from .kit import call
+from .shape_ops import normalize_axis
 from .conv import LAYOUT, Pad2, PosInt, Size2, check_positive, ntuple
 from .registry import register
 
@@ -67,6 +68,15 @@ class AdaptiveAvgPool2dAttrs(Attrs):
 
 class GlobalAvgPoolAttrs(Attrs):
     pass
+
+
+class MeanAttrs(Attrs):
+    axes: tuple[int, ...] = Field(
+        min_length=1,
+        description="The axes averaged over, counting the batch axis as 0 (which cannot be one of them); "
+        "negative axes count from the end.",
+    )
+    keepdim: bool = Field(False, description="Keep the averaged axes with size 1 (PyTorch's keepdim).")
 
 
 class _Pool2d(Op, TorchRules, JaxRules):
@@ -201,3 +211,49 @@ class GlobalAvgPool(Op, TorchRules, JaxRules):
 
     def jax_call(self, a: GlobalAvgPoolAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         return f"jnp.mean({args[0]}, axis={ctx.lit(tuple(range(2, len(ctx.ins[0]))))})"
+
+
+def mean_axes(a: MeanAttrs, x: Shape) -> tuple[int, ...]:
+    """The averaged axes of ``x`` as sorted non-negative indices, checked (never the batch axis)."""
+    axes = [normalize_axis(ax, len(x), x) for ax in a.axes]
+    if len(set(axes)) != len(axes):
+        raise ShapeError(f"axes {list(a.axes)} name the same axis twice for the input {fmt_shape(x)}")
+    if 0 in axes:
+        raise ShapeError(
+            f"axes {list(a.axes)} include the batch axis 0 of {fmt_shape(x)}; a mean is taken per sample",
+            suggestion="count the axes from 1 (axis 1 is the first after the batch axis)",
+        )
+    return tuple(sorted(axes))
+
+
+@register
+class Mean(Op, TorchRules, JaxRules):
+    """Mean over the named axes (``x.mean(dim=axes, keepdim=...)``), e.g. the sequence axis of
+    ``[B, L, E]`` with ``axes: [1]``, where `GlobalAvgPool` would average E.
+
+    MACs: one addition per input element.
+    """
+
+    name = "Mean"
+    Attrs = MeanAttrs
+    category = "pool"
+    doc = "Mean over `axes` (batch axis 0 excluded), dropping them unless keepdim: [B, L, E] -> [B, E] with axes [1]."
+
+    def shape(self, a: MeanAttrs, ins: Sequence[Shape]) -> Shape:
+        x = tuple(ins[0])
+        axes = mean_axes(a, x)
+        if a.keepdim:
+            return tuple(1 if i in axes else d for i, d in enumerate(x))
+        return tuple(d for i, d in enumerate(x) if i not in axes)
+
+    def macs(self, a: MeanAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
+        return product(ins[0][1:])
+
+    def torch_call(self, a: MeanAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
+        axes = mean_axes(a, ctx.ins[0])
+        dim = axes[0] if len(axes) == 1 else axes
+        return f"{args[0]}.mean(dim={dim!r}{', keepdim=True' if a.keepdim else ''})"
+
+    def jax_call(self, a: MeanAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
+        axes = mean_axes(a, ctx.ins[0])
+        return f"jnp.mean({args[0]}, axis={ctx.lit(axes)}{', keepdims=True' if a.keepdim else ''})"

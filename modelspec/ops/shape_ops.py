@@ -1,5 +1,5 @@
 """Shape and arithmetic ops: Flatten, Reshape, Permute, Add, Mul, Concat,
-Identity, Dropout and GaussianNoise.
+Identity, Dropout, StochasticDepth and GaussianNoise.
 
 Axes count the batch axis as 0, as in PyTorch; negative axes count from the
 end.  None of these ops holds parameters and all count 0 MACs (elementwise or
@@ -8,7 +8,7 @@ pure data movement).
 
 from __future__ import annotations
 
-from typing import ClassVar, Sequence, Union
+from typing import ClassVar, Literal, Sequence, Union
 
 from pydantic import Field, field_validator
 
@@ -104,6 +104,14 @@ class ConcatAttrs(Attrs):
 
 class DropoutAttrs(Attrs):
     p: float = Field(0.5, ge=0, lt=1, description="Probability of zeroing an element during training.")
+
+
+class StochasticDepthAttrs(Attrs):
+    p: float = Field(ge=0, le=1, description="Probability of dropping the input during training "
+                     "(torchvision.ops.stochastic_depth's p).")
+    mode: Literal["row", "batch"] = Field(
+        "row", description="`row`: each sample is dropped on its own; `batch`: the whole batch at once."
+    )
 
 
 class GaussianNoiseAttrs(Attrs):
@@ -352,6 +360,60 @@ class Dropout(Op, TorchRules, JaxRules):
         if a.p == 0:
             return args[0]
         return f"_dropout({args[0]}, {a.p!r}, {ctx.key()}) if {ctx.train} else {args[0]}"
+
+
+_TORCH_STOCHASTIC_DEPTH = '''
+def _stochastic_depth(x, p, row, training):
+    """torchvision.ops.stochastic_depth: zero whole samples (row) or the batch with probability p."""
+    if not training or p == 0.0:
+        return x
+    survival = 1.0 - p
+    size = [x.shape[0]] + [1] * (x.ndim - 1) if row else [1] * x.ndim
+    noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+    if survival > 0.0:
+        noise.div_(survival)
+    return x * noise
+'''
+
+_JAX_STOCHASTIC_DEPTH = '''
+def _stochastic_depth(x, p, row, key):
+    """torchvision.ops.stochastic_depth: zero whole samples (row) or the batch with probability p."""
+    survival = 1.0 - p
+    size = (x.shape[0],) + (1,) * (x.ndim - 1) if row else (1,) * x.ndim
+    keep = jax.random.bernoulli(key, survival, size)
+    scale = 1.0 / survival if survival > 0.0 else 1.0
+    return jnp.where(keep, x * scale, 0.0).astype(x.dtype)
+'''
+
+
+@register
+class StochasticDepth(Op, TorchRules, JaxRules):
+    """Drops whole residual branches while training (torchvision.ops.StochasticDepth).
+
+    Per sample (``mode: row``) or for the whole batch, with probability ``p``; the kept
+    values are scaled by 1/(1-p).  Identity in evaluation.
+    """
+
+    name = "StochasticDepth"
+    Attrs = StochasticDepthAttrs
+    category = "regularization"
+    doc = "Zeroes each sample (mode row) or the batch with probability p during training, scaling by 1/(1-p)."
+
+    def torch_call(self, a: StochasticDepthAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
+        if a.p == 0:
+            return args[0]
+        return f"_stochastic_depth({args[0]}, {a.p!r}, {a.mode == 'row'}, {ctx.training})"
+
+    def torch_helpers(self, a: StochasticDepthAttrs) -> dict[str, str]:
+        return {} if a.p == 0 else {"_stochastic_depth": _TORCH_STOCHASTIC_DEPTH}
+
+    def jax_call(self, a: StochasticDepthAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
+        if a.p == 0:
+            return args[0]
+        return f"_stochastic_depth({args[0]}, {a.p!r}, {a.mode == 'row'}, {ctx.key()}) if {ctx.train} else {args[0]}"
+
+    def jax_helpers(self, a: StochasticDepthAttrs) -> dict[str, str]:
+        return {} if a.p == 0 else {"_stochastic_depth": _JAX_STOCHASTIC_DEPTH}
 
 
 @register

@@ -200,6 +200,27 @@ def _supra_linear(x, n):
     return jnp.power(jax.nn.relu(x), n)
 
 
+def _hardswish(x):
+    """torch's hardswish: x * relu6(x + 3) / 6."""
+    return x * jnp.clip(x + 3.0, 0.0, 6.0) / 6.0
+
+
+def _hardsigmoid(x):
+    """torch's hardsigmoid: relu6(x + 3) / 6."""
+    return jnp.clip(x + 3.0, 0.0, 6.0) / 6.0
+
+
+def _softplus(x, beta, threshold):
+    """torch's softplus: log1p(exp(beta x)) / beta, and x itself where beta x > threshold."""
+    bx = x * beta
+    return jnp.where(bx > threshold, x, jnp.log1p(jnp.exp(jnp.minimum(bx, threshold))) / beta)
+
+
+def _mish(x):
+    """torch's mish: x * tanh(softplus(x)), softplus with torch's threshold 20."""
+    return x * jnp.tanh(_softplus(x, 1.0, 20.0))
+
+
 def _dropout(x, p, key):
     """Inverted dropout as torch: keep with probability 1-p and scale by 1/(1-p)."""
     if p == 0.0:
