@@ -12,21 +12,7 @@ from typing import Any, List, Optional
 
 import typer
 
-from .commands.build import run_build
-from .commands.explain import explain as explain_code
-from .commands.graph import write_graph
-from .commands.lint import FORMATS as LINT_FORMATS, lint as lint_specs, render as render_lint
-from .commands.ops import ops_command
-from .commands.report import printable, text
-from .commands.summary import FORMATS as SUMMARY_FORMATS, render_summary
-from .commands.verify import verify_backend
-from .diagnostics import Diagnostics
-from .expand.params import parse_overrides, set_label
-from .ir.render import render_spec
-from .pipeline import compile_file
-from .trust import Trust
 from .version import __version__
-from .validate.schema import schema_text
 
 app = typer.Typer(
     name="modelspec",
@@ -58,47 +44,6 @@ RootOpt = typer.Option(None, "--root", metavar="DIR",
                        help="The tree spec files and imports must stay in (default: the repository root).")
 
 
-def _trust(allow_plugins: bool, plugins: Optional[List[str]], root: Optional[str],
-           project_plugins: bool = True) -> Any:
-    """The trust the command line grants; the spec never grants any."""
-    import os
-
-    if root is not None and not os.path.isdir(root):
-        typer.echo(f"error: --root {root!r} is not a directory", err=True)
-        raise typer.Exit(2)
-    return Trust(allow_plugins, frozenset(plugins or ()), root, project_config=project_plugins)
-
-
-def _overrides(items: Optional[List[str]]) -> dict[str, Any]:
-    diags = Diagnostics()
-    out = parse_overrides(items or [], diags)
-    if diags.has_errors:  # located in the argument: `<--set 2>:1:9`, echoed when short
-        sources = {set_label(k): item for k, item in enumerate(items or []) if len(item) <= 200}
-        typer.echo(text(diags.sorted(), sources), err=True)
-        raise typer.Exit(2)
-    return out
-
-
-def load_or_exit(spec: str, sets: Optional[List[str]], *, strict: bool = False, trust: Any = None) -> Any:
-    """Compile a spec; print its problems and exit 1 when it has errors (2 when it does not exist)."""
-    import os
-
-    if not os.path.lexists(spec):
-        typer.echo(f"error: no such file: {printable(spec)}", err=True)
-        raise typer.Exit(2)
-    r = compile_file(spec, _overrides(sets), trust=trust)
-    sources = {r.doc.file: r.doc.text} if r.doc else {}
-    problems = r.diags.sorted()
-    failed = r.graph is None or any(d.is_error or strict for d in problems)
-    if problems and (failed or strict):
-        typer.echo(text(problems, sources, strict), err=True)
-    elif problems:
-        typer.echo(text(problems, sources), err=True)
-    if failed:
-        raise typer.Exit(1)
-    return r.graph
-
-
 @app.command()
 def lint(
     paths: List[str] = typer.Argument(..., help="Spec files or directories."),
@@ -119,16 +64,19 @@ def lint(
              "YAML file)."),
 ) -> None:
     """Validate and shape-check specs; exit 0 clean, 1 problems found, 2 usage error (no spec, missing path)."""
-    if format not in LINT_FORMATS:
-        typer.echo(f"error: --format must be one of {', '.join(LINT_FORMATS)}, not {format!r}", err=True)
+    from .commands import front, lint as linter, report  # lazy: each command loads only what it runs
+
+    if format not in linter.FORMATS:
+        typer.echo(f"error: --format must be one of {', '.join(linter.FORMATS)}, not {format!r}", err=True)
         raise typer.Exit(2)
-    res = lint_specs(paths, _overrides(sets), _trust(allow_plugins, plugin, root, project_plugins), only_specs)
+    res = linter.lint(paths, front.overrides_or_exit(sets),
+                      front.trust_or_exit(allow_plugins, plugin, root, project_plugins), only_specs)
     if res.usage_error:
         if res.diagnostics:
-            typer.echo(text(res.diagnostics, {}), err=True)
-        typer.echo(f"error: {printable(res.usage_error)}", err=True)
+            typer.echo(report.text(res.diagnostics, {}), err=True)
+        typer.echo(f"error: {report.printable(res.usage_error)}", err=True)
         raise typer.Exit(2)
-    out = render_lint(res, format, strict) if res.files or not only_specs else ""
+    out = linter.render(res, format, strict) if res.files or not only_specs else ""
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(out + "\n")
@@ -149,13 +97,15 @@ def summary(
     root: Optional[str] = RootOpt,
 ) -> None:
     """A table of the model: scopes, ops, inputs with delays, shapes, parameters, MACs."""
-    if format not in SUMMARY_FORMATS:
-        typer.echo(f"error: --format must be one of {', '.join(SUMMARY_FORMATS)}, not {format!r}", err=True)
+    from .commands import front, summary as table, verify  # lazy: each command loads only what it runs
+
+    if format not in table.FORMATS:
+        typer.echo(f"error: --format must be one of {', '.join(table.FORMATS)}, not {format!r}", err=True)
         raise typer.Exit(2)
-    g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
-    render_summary(g, format, depth)
+    g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
+    table.render_summary(g, format, depth)
     if backend:
-        raise typer.Exit(verify_backend(g, backend))
+        raise typer.Exit(verify.verify_backend(g, backend))
 
 
 @app.command()
@@ -168,8 +118,10 @@ def graph(
     root: Optional[str] = RootOpt,
 ) -> None:
     """Draw the graph: DOT and Mermaid always, SVG/PNG through Graphviz's `dot`."""
-    g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
-    raise typer.Exit(write_graph(g, output))
+    from .commands import front, graph as drawing  # lazy: each command loads only what it runs
+
+    g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
+    raise typer.Exit(drawing.write_graph(g, output))
 
 
 @app.command()
@@ -182,7 +134,10 @@ def render(
     root: Optional[str] = RootOpt,
 ) -> None:
     """The fully expanded spec, every default filled in."""
-    g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
+    from .commands import front  # lazy: each command loads only what it runs
+    from .ir.render import render_spec  # lazy: each command loads only what it runs
+
+    g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
     typer.echo(render_spec(g, format))
 
 
@@ -200,13 +155,17 @@ def build(
     root: Optional[str] = RootOpt,
 ) -> None:
     """Emit standalone source for a backend; --check runs it once on random inputs."""
-    g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
-    raise typer.Exit(run_build(g, backend, output, check, dims or []))
+    from .commands import build as builder, front  # lazy: each command loads only what it runs
+
+    g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
+    raise typer.Exit(builder.run_build(g, backend, output, check, dims or []))
 
 
 @app.command()
 def schema(output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to a file.")) -> None:
     """Print the JSON Schema of the spec language (for editors)."""
+    from .validate.schema import schema_text  # lazy: each command loads only what it runs
+
     text = schema_text()
     if output:
         with open(output, "w", encoding="utf-8") as fh:
@@ -218,6 +177,8 @@ def schema(output: Optional[str] = typer.Option(None, "--output", "-o", help="Wr
 @app.command()
 def explain(code: Optional[str] = typer.Argument(None, help="A code such as MS050; none lists them all.")) -> None:
     """What an error code means and how to fix it."""
+    from .commands.explain import explain as explain_code  # lazy: each command loads only what it runs
+
     raise typer.Exit(explain_code(code))
 
 
@@ -227,6 +188,8 @@ def ops(
     format: str = typer.Option("text", "--format", "-f", help="text | json"),
 ) -> None:
     """The ops: one line each, or one op's attributes (types, defaults), shape rule and an example."""
+    from .commands.ops import ops_command  # lazy: each command loads only what it runs
+
     code, out, err = ops_command(name, format)
     if out:
         typer.echo(out)
@@ -347,8 +310,10 @@ def train(
 
     Exit codes: 0 done, 1 spec errors or a nan/inf loss, 2 usage or data problem, 3 checkpoint refused
     (damaged, or from another spec/config), 4 a run file could not be written (disk full), 130/143 signal."""
-    overrides = _overrides(sets)
-    g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
+    from .commands import front  # lazy: each command loads only what it runs
+
+    overrides = front.overrides_or_exit(sets)
+    g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
     flags = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "seed": seed,
              "run_dir": run_dir, "log_every": log_every}
     runner = _runner()
@@ -373,8 +338,10 @@ def eval_(
     root: Optional[str] = RootOpt,
 ) -> None:
     """Evaluate a checkpoint of either backend on a data source (its test split)."""
-    overrides = _overrides(sets)
-    g = load_or_exit(spec, sets, trust=_trust(allow_plugins, plugin, root))
+    from .commands import front  # lazy: each command loads only what it runs
+
+    overrides = front.overrides_or_exit(sets)
+    g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
     runner = _runner()
     req = runner.Request(spec, g, overrides, data, backend, device, _dims(dims), flags={"batch_size": batch_size})
     raise typer.Exit(runner.evaluate(req, checkpoint, as_json))

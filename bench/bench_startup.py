@@ -1,0 +1,52 @@
+"""Whole-process start-up of the commands users type most, against Python importing yaml and pydantic.
+
+Run:  python bench/bench_startup.py [--reps N] [--json]
+
+The tree's bytecode is compiled first, as an installed package's is.  Each command runs as a fresh process (this tree first on PYTHONPATH), the five
+processes alternating order every repetition; the ratio is command time over
+``python -c "import yaml, pydantic"`` time (min over min, median over median).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from timing import ROOT, Row, emit, interleaved, ratio, reps_arg
+
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+# the console script `modelspec` is exactly this: import the cli, call main
+MODELSPEC = [sys.executable, "-c", "import sys; from modelspec.cli import main; sys.argv[0] = 'modelspec'; main()"]
+BASE = [sys.executable, "-c", "import yaml, pydantic"]
+CASES = {
+    "lint": ("`modelspec lint specs/mlp.yaml`, whole process", "3.41x", ["lint", "specs/mlp.yaml"]),
+    "help": ("`modelspec --help`, whole process", "3.02x", ["--help"]),
+    "version": ("`modelspec --version`, whole process", "3.02x (no --version yet: as --help)", ["--version"]),
+}
+TARGET = "≤ 1.5x `python -c \"import yaml, pydantic\"`"
+
+
+def runner(cmd: list[str]):
+    def run() -> None:
+        subprocess.run(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return run
+
+
+def main() -> None:
+    reps = reps_arg(11)
+    # an installed package has its bytecode cached; PYTHONDONTWRITEBYTECODE must not make us time the compiler
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "modelspec")], check=True)
+    fns = {"base": runner(BASE)}
+    for key, (_, _, args) in CASES.items():
+        fns[key] = runner(MODELSPEC + args)
+    times = interleaved(fns, reps)
+    rows = []
+    for key, (label, now, _) in CASES.items():
+        lo, med = ratio(times, key, "base")
+        rows.append(Row(label, now, TARGET, lo, med))
+    emit(rows)
+
+
+if __name__ == "__main__":
+    main()
