@@ -113,6 +113,13 @@ CODES: dict[str, CodeInfo] = {
            "large is most likely a typo; the message says the memory it implies. A tensor of more "
            "than 2**40 elements (4 TiB as float32), which no machine holds, is an error (MS012).",
            "- {op: Linear, features: 1000000000}"),
+        _c("MS029", "ambiguous name", E,
+           "A short name is defined inside several named groups of one scope (`a.fc` and `b.fc`), so "
+           "the name alone does not say which node it means. Write the group's path. A node named "
+           "directly in the list always wins over the names inside its groups.",
+           "layers:\n  - {name: a, layers: [{name: fc, op: Linear, features: 8}]}\n"
+           "  - {name: b, layers: [{name: fc, op: Linear, features: 8}]}\n"
+           "  - {op: Add, in: [fc, x]}   # a.fc or b.fc?"),
         # --- nodes and blocks ----------------------------------------------
         _c("MS030", "unknown op", E,
            "No built-in or plugin op has this name. Op names are case-sensitive.",
@@ -146,6 +153,14 @@ CODES: dict[str, CodeInfo] = {
            "The rest of the spec is still checked; nodes using ops the plugin would provide are "
            "left unchecked and listed in a note.",
            "plugins: [evilplug]   # linted without --plugin evilplug"),
+        _c("MS039", "name shadows another", W,
+           "An expression reads a loop variable that hides another of the same name: a `repeat` "
+           "inside a `foreach` (or another `repeat`) binds its own copy index `i`, so `${i}` no longer "
+           "means the outer loop's index; a `foreach` variable or a named index can hide an enclosing "
+           "one or a param the same way. Name the inner index (`repeat: {count: 3, index: j}`) or the "
+           "loop variable differently.",
+           "- foreach: {w: \"${widths}\"}\n  layers:\n"
+           "    - {op: Linear, features: \"${widths[i]}\", repeat: 2}   # `i` is the repeat's"),
         # --- graph ---------------------------------------------------------
         _c("MS040", "unresolved reference", E,
            "An `in`, `from`, `to` or output names nothing: no node, block port or input terminal "

@@ -50,6 +50,10 @@ CASES: list[tuple[str, str, int]] = [
     ("MS023", HEAD + "params: {h: [4]}\nlayers:\n  - {op: Linear, features: \"${h[7]}\"}\n", 7),
     ("MS025", HEAD + "params:\n  unused: 3\nlayers: [ReLU]\n", 6),
     ("MS026", HEAD + "layers:\n  - {op: Linear, features: 1000000000}\n", 6),
+    ("MS029", HEAD + "layers:\n  - {name: a, layers: [{name: fc, op: ReLU}]}\n"
+              "  - {name: b, layers: [{name: fc, op: ReLU}]}\n  - {op: Add, in: [fc, x]}\n", 8),
+    ("MS039", HEAD + "params: {w: [4, 8]}\nlayers:\n  - foreach: {v: \"${w}\"}\n    layers:\n"
+              "      - {op: Linear, features: \"${w[i]}\", repeat: 2}\n", 9),
     ("MS030", HEAD + "layers:\n  - ReLU\n  - {op: Linaer, features: 3}\n", 7),
     ("MS031", HEAD + "layers:\n  - {block: Resdual}\n", 6),
     ("MS032", HEAD + "blocks:\n  A:\n    layers:\n      - {block: A}\nlayers:\n  - {block: A}\n", 8),

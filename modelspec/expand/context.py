@@ -36,15 +36,48 @@ class Src:
         return Pos(p.file, p.line, p.col + quote + offset)
 
 
+class Bindings(dict):  # type: ignore[type-arg]
+    """The names one copy of a `repeat`/`foreach` binds, and what each hides (MS039).
+
+    ``what``: per name, what binds it ("the index of the `repeat` at line 8"); ``hides``: per
+    name that the enclosing env has too, what it hides there.  A read of a hiding name warns.
+    """
+
+    def __init__(self, values: Mapping[str, Any], what: Mapping[str, str], outer: Mapping[str, Any]) -> None:
+        super().__init__(values)
+        self.what = dict(what)
+        self.hides = {k: f"{self.what[k]}, which hides {describe(k, outer)}" for k in values if k in outer}
+
+
+def describe(name: str, env: Mapping[str, Any]) -> str:
+    """What binds ``name`` in ``env``: a loop of some line, or a param."""
+    for m in env.maps if isinstance(env, ChainMap) else [env]:
+        if name in m:
+            if isinstance(m, Bindings) and name in m.what:
+                return m.what[name]
+            break
+    return f"the param `{name}`"
+
+
+def hidden(env: Mapping[str, Any], name: str) -> str | None:
+    """How reading ``name`` in ``env`` reads a binding that hides another, or None."""
+    if isinstance(env, ChainMap):
+        for m in env.maps:
+            if name in m:
+                return m.hides.get(name) if isinstance(m, Bindings) else None
+    return None
+
+
 def layered(inner: Mapping[str, Any], outer: Mapping[str, Any]) -> Mapping[str, Any]:
     """``outer`` with ``inner``'s names on top, without copying either.
 
     Copies, loop items and block bodies each get an env; copying the enclosing
     one each time made expansion quadratic in the number of params.
     """
+    first = inner if isinstance(inner, Bindings) else dict(inner)
     if isinstance(outer, ChainMap):
-        return ChainMap(dict(inner), *outer.maps)
-    return ChainMap(dict(inner), outer)  # type: ignore[arg-type]
+        return ChainMap(first, *outer.maps)
+    return ChainMap(first, outer)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -56,10 +89,20 @@ class Evaluator:
 
     def value(self, raw: Any, env: Mapping[str, Any], src: Src) -> tuple[bool, Any]:
         """Substitute expressions in ``raw``; (ok, value).  Errors are reported."""
-        tracked = _Tracking(env, self.used)
+        tracked = _Tracking(env, self.used, [])
         ok = [True]
         out = self._walk(raw, tracked, src, ok)
         return ok[0], out
+
+    def _shadows(self, env: "_Tracking", src: Src) -> None:
+        """MS039 for each name just read that hides another (once per place and name)."""
+        for name in env.read:
+            why = hidden(env.env, name)
+            if why is not None:
+                self.diags.add("MS039", f"`{name}` here is {why}", src.value_pos(),
+                               suggestion="name the inner loop's index (`repeat: {count: N, index: j}`, "
+                               "`foreach: {VAR: LIST, index: j}`) or its variable so that each name means one thing")
+        env.read.clear()
 
     def _walk(self, raw: Any, env: Mapping[str, Any], src: Src, ok: list[bool]) -> Any:
         if isinstance(raw, str):
@@ -68,12 +111,15 @@ class Evaluator:
             try:
                 return substitute(raw, env, meter=self.meter)
             except ExprError as exc:
+                ok[0] = False
                 if exc.code:  # no code: it read a param whose own error is reported already
                     self.diags.add(exc.code, exc.message, src.value_pos(exc.offset), suggestion=exc.suggestion)
                 if exc.code == "MS004":  # the spec's expressions spent their budget: expansion ends
                     raise BudgetExceeded(exc.message) from None
-                ok[0] = False
                 return None
+            finally:
+                if isinstance(env, _Tracking) and env.read:
+                    self._shadows(env, src)
         if isinstance(raw, dict):
             return {k: self._walk(v, env, src.at(k), ok) for k, v in raw.items()}
         if isinstance(raw, list):
@@ -87,22 +133,26 @@ class _Tracking(Mapping[str, Any]):
     A view, not a copy: it is made for every value evaluated.
     """
 
-    __slots__ = ("_env", "_used")
+    __slots__ = ("env", "_used", "read")
 
-    def __init__(self, env: Mapping[str, Any], used: set[str]) -> None:
-        self._env = env
+    def __init__(self, env: Mapping[str, Any], used: set[str], read: list[str]) -> None:
+        self.env = env
         self._used = used
+        #: names read that a copy's bindings hide (checked for MS039 after each string)
+        self.read = read
 
     def __getitem__(self, key: str) -> Any:
-        value = self._env[key]
+        value = self.env[key]
         self._used.add(key)
+        if isinstance(self.env, ChainMap):
+            self.read.append(key)
         return value
 
     def __contains__(self, key: object) -> bool:
-        return key in self._env
+        return key in self.env
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._env)
+        return iter(self.env)
 
     def __len__(self) -> int:
-        return len(self._env)
+        return len(self.env)

@@ -88,9 +88,12 @@ class Estimator:
         """The literal number of copies, 0 when it is computed, None without repeat/foreach."""
         if "repeat" in item and "foreach" not in item:
             n = item["repeat"]
+            n = n.get("count") if isinstance(n, dict) else n
             return n if type(n) is int and 0 <= n <= 100_000 else 0
         if "foreach" in item and "repeat" not in item:
             spec = item["foreach"]
+            if isinstance(spec, dict) and len(spec) == 2 and isinstance(spec.get("index"), str):
+                spec = {k: v for k, v in spec.items() if k != "index"}
             if isinstance(spec, dict) and len(spec) == 1:
                 values = next(iter(spec.values()))
                 return len(values) if isinstance(values, list) else 0

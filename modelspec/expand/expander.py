@@ -22,7 +22,7 @@ from ..validate.errors import data_path
 from ..validate.limits import MAX_INT, MAX_STEPS, big_ints, fmt_int
 from .blocks import BlockDef
 from .budget import MAX_NESTING, Budget
-from .context import Evaluator, Src, layered
+from .context import Bindings, Evaluator, Src, layered
 from .edges import EdgeDecl
 from .estimate import Estimator
 from .expressions import suggest
@@ -123,8 +123,8 @@ class Expander:
                 if "in" in item and not isinstance(item["in"], list):
                     got = self.in_item(item["in"], src.at("in"), table, env)
                     through = got[0] if got else prev
-                if valid_name(name) and through is not None:
-                    table.define(name, AliasT(through), src.pos(), self.diags)
+                if valid_name(name) and through is not None:  # a kept node of the name replaces it
+                    table.define(name, AliasT(through), src.pos(), self.diags, weak=True)
                 return prev
         if "repeat" in item or "foreach" in item:
             return self._copies(item, src, table, prefix, env, prev, namespace)
@@ -174,25 +174,45 @@ class Expander:
         if k == 0 and n > 1:
             self.budget.fits(at, what, n - 1, self.budget.work - start[0] + 1, self.budget.nodes - start[1])
 
-    def _copy_bindings(self, item: dict[str, Any], src: Src, env: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    def _copy_bindings(self, item: dict[str, Any], src: Src, env: Mapping[str, Any]) -> list[Bindings] | None:
         if "repeat" in item and "foreach" in item:
             self.diags.add("MS036", "a node takes `repeat` or `foreach`, not both", src.at("foreach").pos(key=True))
             return None
         if "repeat" in item:
-            ok, n = self.ev.value(item["repeat"], env, src.at("repeat"))
+            raw_n, at = item["repeat"], src.at("repeat")
+            index = "i"
+            if isinstance(raw_n, dict):  # {count: N, index: j}
+                raw_n, index, at = raw_n.get("count"), raw_n.get("index", "i"), at.at("count")
+                if not is_identifier(index):
+                    self.diags.add("MS014", f"copy index `{shown(index)}` is not a valid name: {NAME_RULE}",
+                                   src.at("repeat", "index").pos())
+                    return None
+            ok, n = self.ev.value(raw_n, env, at)
             if not ok:
                 return None
             if not isinstance(n, int) or isinstance(n, bool) or n < 0 or n > MAX_COPIES:
-                self.diags.add("MS012", f"`repeat` must be an integer from 0 to {MAX_COPIES}, got {n!r}",
-                               src.at("repeat").pos())
+                self.diags.add("MS012", f"`repeat` must be an integer from 0 to {MAX_COPIES}, got {n!r}", at.pos())
                 return None
-            return [{"i": k} for k in range(n)]
+            what = {index: f"the copy index of the `repeat` at line {src.at('repeat').pos(key=True).line}"}
+            return [Bindings({index: k}, what, env) for k in range(n)]
         spec = item["foreach"]
+        index = "i"
+        if isinstance(spec, dict) and len(spec) == 2 and isinstance(spec.get("index"), str):
+            index = spec["index"]  # {VAR: LIST, index: j}
+            if not is_identifier(index):
+                self.diags.add("MS014", f"copy index `{shown(index)}` is not a valid name: {NAME_RULE}",
+                               src.at("foreach", "index").pos())
+                return None
+            spec = {k: v for k, v in spec.items() if k != "index"}
         if not isinstance(spec, dict) or len(spec) != 1:
-            self.diags.add("MS012", "`foreach` takes one mapping VAR: LIST, e.g. `foreach: {h: \"${hidden}\"}`",
-                           src.at("foreach").pos())
+            self.diags.add("MS012", "`foreach` takes one mapping VAR: LIST, e.g. `foreach: {h: \"${hidden}\"}`, "
+                           "and may name its index: `{h: \"${hidden}\", index: j}`", src.at("foreach").pos())
             return None
         (var, raw), = spec.items()
+        if var == index:
+            self.diags.add("MS012", f"`foreach` binds `{shown(var)}` twice: as its variable and as its index",
+                           src.at("foreach", "index").pos())
+            return None
         ok, values = self.ev.value(raw, env, src.at("foreach", var))
         if not ok:
             return None
@@ -204,7 +224,9 @@ class Expander:
             self.diags.add("MS014", f"loop variable `{shown(var)}` is not an identifier",
                            src.at("foreach", var).pos(key=True))
             return None
-        return [{var: v, "i": k} for k, v in enumerate(values)]
+        line = src.at("foreach").pos(key=True).line
+        what = {var: f"the variable of the `foreach` at line {line}", index: f"the index of the `foreach` at line {line}"}
+        return [Bindings({var: v, index: k}, what, env) for k, v in enumerate(values)]
 
     # ---- one node ----------------------------------------------------------
     def _single(self, item: dict[str, Any], src: Src, table: Table, prefix: str, env: Mapping[str, Any],
@@ -404,11 +426,9 @@ class Expander:
         self.g.scopes[prefix + str(name)] = Scope(prefix + str(name), "group", "", src.pos(), item.get("doc"))
         first = self._group_in(item, src, table, env, prev)
         last = self.expand_list(item["layers"], src.at("layers"), sub, f"{prefix}{name}.", env, first, namespace)
-        # a named group shares its enclosing scope's names (docs/language.md, section 3);
-        # child numbers (``downsample.0``) stay inside the group
-        for inner, target in sub.names.items():
-            if not inner.isdigit():
-                table.define(inner, target, sub.first_pos.get(inner), self.diags)
+        # a named group is a scope (`stem.conv`), and its names are visible in the enclosing
+        # scope by their short names while no other group there has them (docs/language.md, section 3)
+        table.share(str(name), sub)
         table.define(str(name), InstT(sub, last), src.pos(), self.diags)
         return last
 
@@ -458,7 +478,7 @@ class Expander:
             n = counters.get(stem, 0)
             counters[stem] = n + 1
             candidate = f"{stem}_{n}"
-            if candidate not in table.names:
+            if candidate not in table.names and candidate not in table.shared:
                 return candidate
 
 

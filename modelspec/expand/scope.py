@@ -52,7 +52,15 @@ class CopiesT:
     copies: list["Target"]
 
 
-Target = NodeT | AliasT | InstT | CopiesT
+@dataclass
+class AmbiguousT:
+    """A short name that several named groups of one scope share: only their paths are clear."""
+
+    name: str
+    paths: list[str]
+
+
+Target = NodeT | AliasT | InstT | CopiesT | AmbiguousT
 
 
 @dataclass
@@ -61,11 +69,27 @@ class Table:
     names: dict[str, Target] = field(default_factory=dict)
     #: the enclosing scope whose names stay visible (groups and copies; never blocks)
     parent: "Table | None" = None
-    #: names that must not be reported as duplicates of each other
+    #: where each name was defined (for the duplicate message)
     first_pos: dict[str, Pos | None] = field(default_factory=dict)
+    #: names of nodes dropped by `when: false`: a pass-through that a kept node of the name replaces
+    weak: set[str] = field(default_factory=set)
+    #: names inside this scope's named groups, as (path from here, target): visible here by the
+    #: short name while exactly one group has it (docs/language.md, section 3)
+    shared: dict[str, list[tuple[str, Target]]] = field(default_factory=dict)
 
-    def define(self, name: str, target: Target, pos: Pos | None, diags: Diagnostics) -> bool:
-        """Add a name; False (and MS035) when the scope has it already."""
+    def define(self, name: str, target: Target, pos: Pos | None, diags: Diagnostics, *,
+               weak: bool = False) -> bool:
+        """Add a name; False (and MS035) when the scope has it already.
+
+        A `weak` name (a node dropped by `when: false`) gives way: a kept node of the same
+        name replaces it, and it never replaces a name that is there already.
+        """
+        if name in self.names and (weak or name in self.weak):
+            if name in self.weak and not weak:
+                self.weak.discard(name)
+                self.names[name] = target
+                self.first_pos[name] = pos
+            return not weak
         if name in self.names:
             first = self.first_pos.get(name)
             where = f" (first defined at {first})" if first else ""
@@ -74,15 +98,41 @@ class Table:
             return False
         self.names[name] = target
         self.first_pos[name] = pos
+        if weak:
+            self.weak.add(name)
         return True
+
+    def share(self, group: str, sub: "Table") -> None:
+        """Make the names of the named group `group` (its table `sub`) visible here by their short names."""
+        for inner, target in sub.names.items():
+            if not inner.isdigit():  # child numbers (``downsample.0``) stay inside the group
+                self.shared.setdefault(inner, []).append((f"{group}.{inner}", target))
+        for inner, entries in sub.shared.items():
+            self.shared.setdefault(inner, []).extend((f"{group}.{path}", t) for path, t in entries)
+
+    def member(self, name: str) -> Target | None:
+        """`name` in this scope alone: its own names first, then those its named groups share."""
+        if name in self.names:
+            return self.names[name]
+        entries = self.shared.get(name)
+        if not entries:
+            return None
+        if len(entries) == 1:
+            return entries[0][1]
+        return AmbiguousT(name, [path for path, _ in entries])
 
     def lookup(self, name: str) -> Target | None:
         table: Table | None = self
         while table is not None:
-            if name in table.names:
-                return table.names[name]
+            found = table.member(name)
+            if found is not None:
+                return found
             table = table.parent
         return None
+
+    def known(self) -> list[str]:
+        """Every name visible in this scope alone (for did-you-mean hints)."""
+        return list(self.names) + [n for n in self.shared if n not in self.names]
 
 
 class Resolver:
@@ -152,10 +202,13 @@ class Resolver:
         if isinstance(target, InstT):
             if part in target.outputs and part not in target.table.names:
                 return AliasT(target.outputs[part])
-            nxt = target.table.names.get(part)
+            nxt = target.table.member(part)
             if nxt is None:
                 self._unknown(part, target.table, ref, inside=so_far)
             return nxt
+        if isinstance(target, AmbiguousT):
+            self._ambiguous(target, ref)
+            return None
         if isinstance(target, AliasT):
             self.diags.add("MS040", f"`{so_far}` is a port or pass-through, it has no member `{part}`", ref.pos)
             return None
@@ -172,6 +225,9 @@ class Resolver:
             return target.path, 0, True
         if isinstance(target, AliasT):
             return target.ref, target.delay, False
+        if isinstance(target, AmbiguousT):
+            self._ambiguous(target, ref)
+            return None
         if target.output is None:
             self.diags.add("MS040", f"`{ref.name}` has no output to read", ref.pos)
             return None
@@ -180,4 +236,9 @@ class Resolver:
     def _unknown(self, name: str, table: Table, ref: Ref, inside: str | None = None) -> None:
         where = f"inside `{inside}`" if inside else f"in {table.label}"
         self.diags.add("MS040", f"`{ref.name}` names nothing: no node, port or input `{name}` {where}", ref.pos,
-                       suggestion=suggest(name, table.names, self.meter))
+                       suggestion=suggest(name, table.known(), self.meter))
+
+    def _ambiguous(self, target: AmbiguousT, ref: Ref) -> None:
+        paths = ", ".join(f"`{p}`" for p in target.paths[:10]) + (" ..." if len(target.paths) > 10 else "")
+        self.diags.add("MS029", f"`{target.name}` is ambiguous here: {len(target.paths)} named groups have it "
+                       f"({paths})", ref.pos, suggestion=f"write the group's path, e.g. `{target.paths[0]}`")

@@ -172,6 +172,8 @@ def _edge_kinds(g: Graph, diags: Diagnostics) -> None:
 
 
 def _unused(g: Graph, diags: Diagnostics) -> None:
+    if any(c.source not in g.nodes and c.source not in g.inputs for n in g.nodes.values() for c in n.inputs):
+        return  # a broken reference (reported) cuts paths: what reaches an output is not known
     d = deps(g)
     live: set[str] = set()
     todo = [o.source for o in g.outputs.values() if o.source]

@@ -30,8 +30,9 @@ def infer_shapes(g: Graph, diags: Diagnostics) -> None:
         for p in pending:
             node = g.nodes[p]
             ins = [shapes.get(c.source) for c in node.inputs]
-            # an unresolved input (MS040, source "") or a failed one was reported already
-            if node.attrs is None or any(c.source in failed or not c.source for c in node.inputs):
+            # an unresolved input (MS040, source ""), one that names no node (a duplicate that was
+            # not added, MS035) or a failed one was reported already
+            if node.attrs is None or any(c.source in failed or not _exists(g, c.source) for c in node.inputs):
                 failed.add(p)
                 progress = True
                 continue
@@ -77,6 +78,10 @@ def infer_shapes(g: Graph, diags: Diagnostics) -> None:
     for p in g.order:
         if p in g.nodes and p not in failed and not totals.add(g.nodes[p]):
             break
+
+
+def _exists(g: Graph, source: str) -> bool:
+    return source in g.nodes or source in g.inputs
 
 
 def _first_guessable(g: Graph, pending: list[str], shapes: dict[str, Shape]) -> tuple[str, Shape] | None:

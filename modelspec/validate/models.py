@@ -86,6 +86,11 @@ InSpec = Annotated[
 ]
 
 
+class RepeatLong(Strict):
+    count: IntOrExpr = Field(description="How many copies.")
+    index: Identifier = Field("i", description="The name the copy index is bound to inside the copies.")
+
+
 class NodeSpec(BaseModel):
     """A node: an op, a block instance or a group.  Other keys are attributes."""
 
@@ -97,8 +102,10 @@ class NodeSpec(BaseModel):
     layers: Union[list["NodeItem"], int, Expr, None] = Field(
         None, description="A group: an inline sequence of nodes (beside `op`: the op's attribute, e.g. LSTM).")
     in_: InSpec | None = Field(None, alias="in", description="Inputs; default: the previous node.")
-    repeat: IntOrExpr | None = Field(None, description="Chain N copies; `${i}` is the index.")
-    foreach: dict[str, Union[list[Any], Expr]] | None = Field(None, description="One copy per item, variable bound.")
+    repeat: Union[IntOrExpr, RepeatLong, None] = Field(
+        None, description="Chain N copies; `${i}` is the index (`{count: N, index: j}` names it).")
+    foreach: dict[str, Union[list[Any], str]] | None = Field(
+        None, description="One copy per item: {VAR: LIST}, and `index: j` to name the index (default `i`).")
     when: Union[bool, Expr, None] = Field(None, description="Keep the node only where true.")
     doc: str | None = None
 
