@@ -167,8 +167,13 @@ CODES: dict[str, CodeInfo] = {
            "of that name is visible from here.", "- {op: Add, in: [x, brnch]}"),
         _c("MS041", "cycle without delay", E,
            "Every cycle of the graph must contain a connection with delay >= 1, otherwise a "
-           "value would depend on itself at the same step. The message lists the cycle node by "
-           "node; add `delay: 1` to one of its connections."),
+           "value would depend on itself at the same step. The error points at the connection "
+           "that closes the cycle (the one that runs back against the layer order, where a "
+           "feedback delay belongs) and its notes list every connection of the cycle with where "
+           "it is written; give one of them `delay: 1` (an input `{from: NAME, delay: 1}`, or an "
+           "edge's `delay:`).",
+           "layers:\n  - {name: a, op: Add, in: [x, c]}   # c -> a closes the cycle\n"
+           "  - {name: b, op: Linear, features: 8}\n  - {name: c, op: ReLU}"),
         _c("MS042", "delay outside a time model", E,
            "A connection has a delay but the spec has no `time:` section, so there are no steps "
            "to delay by. Add `time: {steps: N}` or remove the delay."),

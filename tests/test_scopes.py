@@ -229,3 +229,40 @@ def test_bad_copy_index_names() -> None:
     _, diags = compile_(NESTED.replace('foreach: {w: "${widths}"}', 'foreach: {w: "${widths}", index: w}'))
     (d,) = [d for d in diags if d.is_error]
     assert d.code == "MS012" and "binds `w` twice" in d.message
+
+
+# ---- MS041 points at the connection that closes the cycle -------------------
+def test_cycle_error_points_at_the_closing_input_and_lists_connections() -> None:
+    _, diags = compile_("""
+        modelspec: 1
+        name: C
+        inputs: {x: [B, 8]}
+        layers:
+          - {name: a, op: Add, in: [x, c]}
+          - {name: b, op: Linear, features: 8}
+          - {name: c, op: ReLU}
+        """)
+    (d,) = diags
+    assert d.code == "MS041"
+    assert d.message == "cycle without delay: a -> b -> c -> a; the connection `c` -> `a` (an input of `a`) closes it"
+    assert (d.pos.line, d.pos.col) == (6, 32)  # the `c` in a's `in`, where the delay goes
+    assert d.suggestion == "give this input a delay: `{from: c, delay: 1}` (delays need a `time:` section)"
+    assert d.notes == ["spec.yaml:7:5: `a` -> `b` (an input of `b`)", "spec.yaml:8:5: `b` -> `c` (an input of `c`)",
+                       "spec.yaml:6:32: `c` -> `a` (an input of `a`)"]
+
+
+def test_cycle_closed_by_an_edge_points_at_the_edge() -> None:
+    _, diags = compile_("""
+        modelspec: 1
+        name: C
+        time: {steps: 2}
+        inputs: {x: [B, 8]}
+        layers:
+          - {name: a, op: Linear, features: 8}
+          - {name: b, op: ReLU}
+        edges:
+          - {from: b, to: a}
+        """)
+    (d,) = [d for d in diags if d.code == "MS041"]
+    assert d.message.endswith("the connection `b` -> `a` (edge `edges.b_to_a`) closes it")
+    assert d.pos.line == 10 and d.suggestion == "add `delay: 1` to this edge"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 
-from ..diagnostics import Diagnostics
+from ..diagnostics import Diagnostics, Pos
 from ..ops.registry import get_op
 from .graph import Graph
 
@@ -75,13 +75,32 @@ def _order(g: Graph, diags: Diagnostics) -> list[str]:
         for cycle in _zero_delay_cycles(d, stuck):
             k = min(range(len(cycle)), key=lambda j: g.creation.get(cycle[j], 0))
             cycle = cycle[k:] + cycle[:k]  # start where the spec starts
-            first = g.nodes[cycle[0]]
             text = " -> ".join(cycle + [cycle[0]])
-            diags.add("MS041", f"cycle without delay: {text}", first.pos,
-                      suggestion="add `delay: 1` (or more) to one connection of the cycle",
-                      notes=[f"{g.nodes[c].pos}: `{c}` ({g.nodes[c].op})" for c in cycle if g.nodes[c].pos])
+            links = [_link(g, cycle[j - 1], cycle[j]) for j in range(1, len(cycle))] + [_link(g, cycle[-1], cycle[0])]
+            # the connection back to the cycle's first node runs against the layer order: the feedback
+            closing, pos, how = links[-1]
+            diags.add("MS041", f"cycle without delay: {text}; the connection {closing} closes it", pos,
+                      suggestion=how + ("" if g.time else " (delays need a `time:` section)"),
+                      notes=[f"{p}: {what}" if p else what for what, p, _ in links])
         order.extend(p for p in g.nodes if p in stuck)
     return order
+
+
+def _link(g: Graph, source: str, target: str) -> tuple[str, Pos | None, str]:
+    """The zero-delay connection from ``source`` into ``target``: (text, where it is written, how to delay it)."""
+    for c in g.nodes[target].inputs:
+        if c.source == source and c.delay == 0:
+            local = source.rpartition(".")[2]
+            return (f"`{source}` -> `{target}` (an input of `{target}`)", c.pos,
+                    f"give this input a delay: `{{from: {local}, delay: 1}}`")
+    for e in g.edges:
+        if e.target == target and e.out == source:
+            return (f"`{source}` -> `{target}` (edge `{e.name}`)", e.pos, "add `delay: 1` to this edge")
+    owner = g.nodes[target].edge
+    edge = next((e for e in g.edges if e.name == owner), None)
+    if edge is not None:  # into an edge's via or adapter: the edge's delay is the one to set
+        return (f"`{source}` -> `{target}` (edge `{edge.name}`)", edge.pos, "add `delay: 1` to this edge")
+    return f"`{source}` -> `{target}`", g.nodes[target].pos, "add `delay: 1` (or more) to one connection of the cycle"
 
 
 def _zero_delay_cycles(d: dict[str, list[tuple[str, int]]], stuck: set[str]) -> list[list[str]]:
