@@ -64,7 +64,7 @@ def lint(
              "YAML file)."),
 ) -> None:
     """Validate and shape-check specs; exit 0 clean, 1 problems found, 2 usage error (no spec, missing path)."""
-    from .commands import front, lint as linter, report  # lazy: each command loads only what it runs
+    from .commands import colour, front, lint as linter, report  # lazy: each command loads only what it runs
 
     if format not in linter.FORMATS:
         typer.echo(f"error: --format must be one of {', '.join(linter.FORMATS)}, not {format!r}", err=True)
@@ -73,15 +73,17 @@ def lint(
                       front.trust_or_exit(allow_plugins, plugin, root, project_plugins), only_specs)
     if res.usage_error:
         if res.diagnostics:
-            typer.echo(report.text(res.diagnostics, {}), err=True)
+            on = colour.wants_colour(sys.stderr)
+            typer.echo(report.text(res.diagnostics, {}, colour=on), err=True, color=on)
         typer.echo(f"error: {report.printable(res.usage_error)}", err=True)
         raise typer.Exit(2)
-    out = linter.render(res, format, strict) if res.files or not only_specs else ""
+    on = format == "text" and not output and colour.wants_colour(sys.stdout)
+    out = linter.render(res, format, strict, on) if res.files or not only_specs else ""
     if output:
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(out + "\n")
     elif out:
-        typer.echo(out)
+        typer.echo(out, color=on)
     raise typer.Exit(1 if res.failed(strict) else 0)
 
 
@@ -188,13 +190,13 @@ def ops(
     format: str = typer.Option("text", "--format", "-f", help="text | json"),
 ) -> None:
     """The ops: one line each, or one op's attributes (types, defaults), shape rule and an example."""
-    from .commands.ops import ops_command  # lazy: each command loads only what it runs
+    from .commands import colour, ops as catalog  # lazy: each command loads only what it runs
 
-    code, out, err = ops_command(name, format)
+    code, out, err = catalog.ops_command(name, format)
     if out:
-        typer.echo(out)
+        typer.echo(out, color=colour.wants_colour(sys.stdout))
     if err:
-        typer.echo(err, err=True)
+        typer.echo(err, err=True, color=colour.wants_colour(sys.stderr))
     raise typer.Exit(code)
 
 

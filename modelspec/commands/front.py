@@ -8,6 +8,7 @@ never load the front end.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any, List, Optional
 
 import typer
@@ -16,6 +17,7 @@ from ..diagnostics import Diagnostics
 from ..expand.params import parse_overrides, set_label
 from ..pipeline import compile_file
 from ..trust import Trust
+from .colour import wants_colour
 from .report import printable, text
 
 
@@ -34,7 +36,8 @@ def overrides_or_exit(items: Optional[List[str]]) -> dict[str, Any]:
     out = parse_overrides(items or [], diags)
     if diags.has_errors:  # located in the argument: `<--set 2>:1:9`, echoed when short
         sources = {set_label(k): item for k, item in enumerate(items or []) if len(item) <= 200}
-        typer.echo(text(diags.sorted(), sources), err=True)
+        on = wants_colour(sys.stderr)
+        typer.echo(text(diags.sorted(), sources, colour=on), err=True, color=on)
         raise typer.Exit(2)
     return out
 
@@ -48,10 +51,11 @@ def load_or_exit(spec: str, sets: Optional[List[str]], *, strict: bool = False, 
     sources = {r.doc.file: r.doc.text} if r.doc else {}
     problems = r.diags.sorted()
     failed = r.graph is None or any(d.is_error or strict for d in problems)
+    on = wants_colour(sys.stderr)
     if problems and (failed or strict):
-        typer.echo(text(problems, sources, strict), err=True)
+        typer.echo(text(problems, sources, strict, colour=on), err=True, color=on)
     elif problems:
-        typer.echo(text(problems, sources), err=True)
+        typer.echo(text(problems, sources, colour=on), err=True, color=on)
     if failed:
         raise typer.Exit(1)
     return r.graph

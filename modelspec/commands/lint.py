@@ -141,14 +141,14 @@ def _check(f: str, under: str | None, overrides: Mapping[str, Any] | None, trust
             res.diagnostics.append(x)
 
 
-def render(res: LintResult, fmt: str, strict: bool) -> str:
+def render(res: LintResult, fmt: str, strict: bool, colour: bool = False) -> str:
     if fmt == "github":
         return report.github(res.diagnostics, strict)
     if fmt == "sarif":
         return report.sarif(res.diagnostics, strict)
     if fmt == "json":
         return report.as_json(res.diagnostics, strict)
-    body = report.text(res.diagnostics, res.sources, strict)
+    body = report.text(res.diagnostics, res.sources, strict, colour=colour)
     n_err = sum(1 for d in res.diagnostics if d.is_error or strict)
     n_warn = len(res.diagnostics) - n_err
     tail = f"{len(res.files)} file(s) checked: {n_err} error(s), {n_warn} warning(s)"

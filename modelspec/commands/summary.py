@@ -13,12 +13,14 @@ import functools
 import json
 import math
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..ir.graph import Graph, Node, enclosing
 from ..ir.infer import full_output_shape
 from ..shapes.dims import Dim, add, concrete, fmt_shape
+from .colour import console
 from .graph import op_label
 
 FORMATS = ("table", "markdown", "json")
@@ -395,7 +397,7 @@ def _table(g: Graph, depth: int | None, width: int | None) -> tuple[Any, int]:
     for r, c in zip(all_rows, cells):
         folder = r.kind in ("folder", "collapsed")
         style = "bold" if folder else ("cyan" if r.kind in ("input", "output") else "")
-        t.add_row(Text(c[0], style=style), Text(c[1], style="" if r.kind == "node" else "dim italic"),
+        t.add_row(Text(c[0], style=style), Text(c[1], style="green" if r.kind == "node" else "dim italic"),
                   *(Text(x) for x in c[2:4]), Text(c[4], style="bold" if folder else ""), Text(c[5]))
     return t, width
 
@@ -410,13 +412,13 @@ def render_summary(g: Graph, fmt: str, depth: int | None) -> None:
     if fmt == "markdown":
         print(markdown(g, depth))
         return
-    # the terminal's width on a tty; elsewhere $COLUMNS, else the table's natural width (100 to 200)
-    con = Console(highlight=False)
+    # the terminal's width on a tty; elsewhere $COLUMNS, else the table's natural width (100 to 200);
+    # colour exactly when `colour.wants_colour` says (a terminal, no NO_COLOR)
+    tty = sys.stdout.isatty()
     cols = os.environ.get("COLUMNS", "")
-    width = con.width if con.is_terminal else (max(100, int(cols)) if cols.isdigit() else None)
+    width = Console().width if tty else (max(100, int(cols)) if cols.isdigit() else None)
     table, width = _table(g, depth, width)
-    if not con.is_terminal:
-        con = Console(width=width, highlight=False, color_system=None)
+    con = console(width=width)
     con.print(table)
     for line in footer(g):
         con.print(line, markup=False, highlight=False)
