@@ -226,6 +226,7 @@ class Upsample(Interpolate):
     Attrs = UpsampleAttrs  # type: ignore[assignment]
     scale_name = "scale_factor"
     doc = "torch.nn.Upsample: resizes [B, C, *spatial] to `size` or by `scale_factor` (nearest, bilinear, ...)."
+    example = {"scale_factor": 2}
 
     def resize_adapter(self, want: Shape) -> dict[str, Any] | None:
         return None  # Interpolate adapts edges; one op answers per rank
