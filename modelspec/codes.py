@@ -217,6 +217,12 @@ CODES: dict[str, CodeInfo] = {
         _c("MS061", "time-only feature in a static model", E,
            "`static:` on an input, `steps:` on an output, or a stateful op such as `EulerStep` "
            "appears in a spec without `time:`."),
+        _c("MS062", "output never sees the input", W,
+           "Every delayed path from an input to this output is at least as long as `time.steps`, "
+           "so each value it emits is computed from zeros (and biases) alone. `modelspec summary` "
+           "shows the first step at which each node sees the input; raise `time.steps` or shorten "
+           "a delay.",
+           "time: {steps: 3}\nlayers:\n  - {name: late, op: Identity, in: {from: x, delay: 3}}"),
         # --- commands ------------------------------------------------------
         _c("MS090", "internal error", E,
            "modelspec itself failed. Please report it with the spec that caused it."),

@@ -16,6 +16,7 @@ from .expand.spec import expand, validate
 from .ir.check import check_graph
 from .ir.graph import Graph
 from .ir.infer import infer_shapes
+from .ir.reach import warn_blind_outputs
 from .load import load_document, load_text
 from .load.document import Document
 from .trust import SpecTrust, Trust
@@ -48,6 +49,8 @@ def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, An
         g = expand(doc, diags, overrides, _spec_trust(trust, doc.file))
         check_graph(g, diags)
         infer_shapes(g, diags)
+        if not diags.has_errors:
+            warn_blind_outputs(g, diags)
     except BudgetExceeded:  # reported (MS004) where it ran out; checking a partial graph says nothing
         return None
     except Exception:  # noqa: BLE001 - turn a crash into a report, never a traceback

@@ -86,6 +86,8 @@ CASES: list[tuple[str, str, int]] = [
               "  - {op: Conv2d, channels: 4, kernel: 7}\n", 6),
     ("MS060", HEAD + "time: {steps: 0}\nlayers: [ReLU]\n", 5),
     ("MS061", HEAD + "layers:\n  - {op: EulerStep, tau: 5}\n", 6),
+    ("MS062", HEAD + "time: {steps: 2}\noutputs: {y: a}\nlayers:\n  - {name: a, op: ReLU, in: {from: x, delay: 2}}\n",
+     6),
 ]
 
 

@@ -2,7 +2,8 @@
 
 Both languages get the same drawing: a cluster per scope (block instance,
 group, repeat), input terminals as inverted houses and outputs as houses,
-delayed connections dashed and labelled `t-3`, edges (skip, feedback,
+delayed connections dashed and labelled `t-3`, in a time model each box's first
+step seeing the input and its history (`t≥1 · history ∞`), edges (skip, feedback,
 recurrence) coloured, and each edge's `via`/adapter chain folded into one
 small node so a recurrent area stays readable.  Output is deterministic:
 nodes in declaration order, ids derived from paths.
@@ -19,6 +20,7 @@ from typing import Any
 
 from ..ir.graph import Edge, Graph, Node, enclosing
 from ..ir.infer import full_output_shape
+from ..ir.reach import Reach, reach
 from ..shapes.dims import fmt_shape
 
 FEEDBACK = "#c0392b"
@@ -126,8 +128,22 @@ def _edge_label(g: Graph, e: Edge) -> list[str]:
     return [e.name.rpartition(".")[2], " → ".join(steps)]
 
 
+def reach_label(r: Reach | None) -> list[str]:
+    """The label line of a time model's box: the first step it sees the input, and its history."""
+    if r is None:
+        return []
+    first, history = r.text()
+    return [f"t≥{first} · history {history}"] if r.first is not None else ["sees no input"]
+
+
 def drawing(g: Graph) -> Drawing:
     """Boxes, links and clusters of a checked graph, in declaration order."""
+    reaches = reach(g) if g.time is not None and g.order else None
+
+    def seen(key: str, output: bool = False) -> list[str]:
+        if reaches is None:
+            return []
+        return reach_label((reaches.outputs if output else reaches.nodes).get(key))
     chain_owner = {p: e for e in g.edges for p in e.chain}
     order = sorted(g.nodes, key=lambda p: (g.creation.get(p, len(g.creation)), p))
     edge_names = {e.name for e in g.edges}
@@ -162,7 +178,7 @@ def drawing(g: Graph) -> Drawing:
         if p in chain_owner:
             continue
         c = home(p)
-        boxes[p] = Box(p, [p[len(c) + 1:] if c else p, op_label(n), fmt_shape(n.shape)], "node")
+        boxes[p] = Box(p, [p[len(c) + 1:] if c else p, op_label(n), fmt_shape(n.shape), *seen(p)], "node")
         clusters[c].boxes.append(p)
         for conn in n.inputs:
             src = f"in:{conn.source}" if conn.source in g.inputs else conn.source
@@ -175,7 +191,7 @@ def drawing(g: Graph) -> Drawing:
         src = f"in:{e.source}" if e.source in g.inputs else e.source
         if e.chain:
             key = f"edge:{e.name}"
-            boxes[key] = Box(key, _edge_label(g, e), "edge")
+            boxes[key] = Box(key, _edge_label(g, e) + seen(e.out), "edge")
             clusters[home(e.name)].boxes.append(key)
             links.append(Link(src, key, e.delay, color, e.kind == "feedback"))
             links.append(Link(key, e.target, 0, color))  # ranks the fold just above its target
@@ -184,7 +200,7 @@ def drawing(g: Graph) -> Drawing:
     for o in g.outputs.values():
         shape = full_output_shape(g, o.shape, o.steps) if o.shape is not None else None
         key = f"out:{o.name}"
-        boxes[key] = Box(key, [o.name, fmt_shape(shape)], "output")
+        boxes[key] = Box(key, [o.name, fmt_shape(shape), *seen(o.name, output=True)], "output")
         clusters[""].boxes.append(key)
         links.append(Link(o.source, key))
     return Drawing(g.name, boxes, links, clusters)

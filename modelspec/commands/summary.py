@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 from ..ir.graph import Graph, Node, enclosing
 from ..ir.infer import full_output_shape
+from ..ir.reach import Reach, Reaches, reach
 from ..shapes.dims import Dim, add, concrete, fmt_shape
 from .colour import console
 from .graph import op_label
@@ -184,6 +185,8 @@ class Row:
     params: int | None
     macs: Dim | None
     kind: str  # node | folder | collapsed | input | output
+    #: the node, folder, input or output name the row stands for (the key of its reach)
+    key: str = ""
 
 
 def _edge_into(g: Graph, target: str, scope: str) -> list[str]:
@@ -209,7 +212,7 @@ def rows(g: Graph, depth: int | None) -> list[Row]:
     out: list[Row] = []
     for t in g.inputs.values():
         extra = (" static" if t.static else "") + ("" if t.dtype == "float32" else f" {t.dtype}")
-        out.append(Row(0, t.name, "Input" + extra, [], fmt_shape(t.shape), None, None, "input"))
+        out.append(Row(0, t.name, "Input" + extra, [], fmt_shape(t.shape), None, None, "input", t.name))
 
     def walk(fpath: str, level: int) -> None:
         for child in folders[fpath].children:
@@ -221,21 +224,21 @@ def rows(g: Graph, depth: int | None) -> list[Row]:
                 if collapsed:
                     ins = _external_inputs(g, child)
                     out.append(Row(level, name, fo.label, ins, fmt_shape(last) if last else "",
-                                   fo.params, fo.macs, "collapsed"))
+                                   fo.params, fo.macs, "collapsed", fo.last or ""))
                 else:
-                    out.append(Row(level, name, fo.label, [], "", fo.params, fo.macs, "folder"))
+                    out.append(Row(level, name, fo.label, [], "", fo.params, fo.macs, "folder", child))
                     walk(child, level + 1)
                 continue
             n = g.nodes[child]
             ins = ", ".join(seen_from(n.path, c.source) + delay_text(c.delay) for c in n.inputs)
             out.append(Row(level, name, op_label(n), [ins] + _edge_into(g, child, n.scope), fmt_shape(n.shape),
-                           n.n_params, n.macs, "node"))
+                           n.n_params, n.macs, "node", child))
 
     walk("", 0)
     for o in g.outputs.values():
         shape = full_output_shape(g, o.shape, o.steps) if o.shape is not None else None
         op = "Output" + (" (last step)" if g.time is not None and o.steps == "last" else "")
-        out.append(Row(0, o.name, op, [o.source], fmt_shape(shape), None, None, "output"))
+        out.append(Row(0, o.name, op, [o.source], fmt_shape(shape), None, None, "output", o.name))
     return out
 
 
@@ -249,6 +252,49 @@ def _external_inputs(g: Graph, folder: str) -> list[str]:
                     seen[c.source + delay_text(c.delay)] = None
     items = list(seen)
     return [", ".join(items[:3]) + (", …" if len(items) > 3 else "")] if items else []
+
+
+# ---- time: when each row first sees the input ---------------------------------
+
+#: the columns a time model adds (modelspec.ir.reach): the first step whose value depends on an
+#: input, and how many steps back it reaches (∞: a recurrent loop or state on the way)
+TIME_HEADERS = ("first step", "history")
+
+
+def time_cells(g: Graph, all_rows: list[Row], reaches: Reaches | None = None) -> list[list[str]] | None:
+    """Per row, the reach columns' cells; None for a model without time (no columns)."""
+    if g.time is None:
+        return None
+    r = reaches if reaches is not None else reach(g)
+    out = []
+    for row in all_rows:
+        if row.kind == "input":
+            out.append(["0", "0"])
+        elif row.kind == "output":
+            out.append(list(r.outputs[row.key].text()))
+        elif row.key in r.nodes:
+            out.append(list(r.nodes[row.key].text()))
+        else:
+            out.append(["", ""])  # an open folder: its rows say it
+    return out
+
+
+def reach_lines(g: Graph) -> list[str]:
+    """A footer line per output of a time model: the step at which it first sees the input."""
+    if g.time is None or not g.order:
+        return []
+    out = []
+    for name, r in reach(g).outputs.items():
+        if r.first is None:
+            out.append(f"Output {name}: no input reaches it")
+            continue
+        hist = "every earlier step (recurrent)" if r.history is None else f"{r.history} step(s) back"
+        out.append(f"Output {name}: first sees the input at step {r.first} of {g.time.steps}; history: {hist}")
+    return out
+
+
+def reach_json(r: Reach) -> dict[str, object]:
+    return r.as_json()
 
 
 # ---- totals ------------------------------------------------------------------
@@ -279,6 +325,7 @@ def footer(g: Graph) -> list[str]:
         lines.append(f"Time: {g.time.steps} steps, dt {g.time.dt:g} ms{idle}")
     if g.time is not None or t["cycles"] or t["delayed"]:
         lines.append(f"Cycles: {t['cycles']}, delayed connections: {t['delayed']}")
+    lines += reach_lines(g)
     if g.symbols:
         lines.append("Symbols: " + ", ".join(f"{k}={v}" for k, v in sorted(g.symbols.items())))
     return lines
@@ -289,6 +336,7 @@ def footer(g: Graph) -> list[str]:
 def summary_dict(g: Graph) -> dict[str, Any]:
     """The JSON format: stable keys, plain values (shapes as lists, symbolic dims as strings)."""
     t = totals(g)
+    reaches = reach(g) if g.time is not None and g.order else None
     nodes = []
     for path in g.order or list(g.nodes):
         n = g.nodes[path]
@@ -299,6 +347,7 @@ def summary_dict(g: Graph) -> dict[str, Any]:
             "shape": list(n.shape) if n.shape is not None else None,
             "params": n.n_params, "param_shapes": {k: list(s) for k, s in n.params.items()},
             "buffers": n_buffers(n), "macs": _json_dim(n.macs),
+            **({"reach": reach_json(reaches.nodes[path])} if reaches is not None else {}),
         })
     return {
         "name": g.name, "doc": g.doc, "file": g.file,
@@ -310,7 +359,9 @@ def summary_dict(g: Graph) -> dict[str, Any]:
                    for i in g.inputs.values()],
         "outputs": [{"name": o.name, "from": o.source, "steps": o.steps,
                      "shape": list(full_output_shape(g, o.shape, o.steps)) if o.shape is not None else None,
-                     "step_shape": list(o.shape) if o.shape is not None else None} for o in g.outputs.values()],
+                     "step_shape": list(o.shape) if o.shape is not None else None,
+                     **({"reach": reach_json(reaches.outputs[o.name])} if reaches is not None else {})}
+                    for o in g.outputs.values()],
         "scopes": [{"path": s.path, "kind": s.kind, "label": s.label} for s in g.scopes.values()],
         "nodes": nodes,
         "edges": [{"name": e.name, "from": e.source, "to": e.target, "delay": e.delay, "kind": e.kind,
@@ -330,13 +381,18 @@ def _md_cell(s: str) -> str:
 
 def markdown(g: Graph, depth: int | None) -> str:
     """A GitHub pipe table; non-breaking spaces keep the tree indentation visible once rendered."""
-    lines = [f"### {g.name}", "", "| node | op | inputs | output shape | params | MACs |",
-             "|---|---|---|---|--:|--:|"]
-    for r in rows(g, depth):
+    all_rows = rows(g, depth)
+    timed = time_cells(g, all_rows)
+    extra = list(TIME_HEADERS) if timed is not None else []
+    lines = [f"### {g.name}", "", "| " + " | ".join(["node", "op", "inputs", "output shape", "params", "MACs",
+                                                      *extra]) + " |",
+             "|---|---|---|---|--:|--:|" + "--:|" * len(extra)]
+    for k, r in enumerate(all_rows):
         name = "\u00a0\u00a0" * r.depth + (f"**{r.name}**" if r.kind in ("folder", "collapsed") else r.name)
         op = f"*{r.op}*" if r.kind != "node" else r.op
         cells = [name, op, "<br>".join(r.inputs), r.shape,
                  "" if r.params is None else f"{r.params:,}", "" if r.macs is None else human(r.macs)]
+        cells += timed[k] if timed is not None else []
         lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
     lines.append("")
     lines += [f"- {line}" for line in footer(g)]
@@ -382,23 +438,28 @@ def _table(g: Graph, depth: int | None, width: int | None) -> tuple[Any, int]:
     cells = [_cells(r) for r in all_rows]
     natural = [max([len(h)] + [max(len(x) for x in c[k].split("\n")) for c in cells])
                for k, h in enumerate(_HEADERS)]
+    timed = time_cells(g, all_rows)  # extra columns, kept at their natural width
+    extra = list(TIME_HEADERS) if timed is not None else []
+    extra_widths = [max([len(h)] + [len(c[k]) for c in timed or []]) for k, h in enumerate(extra)]
 
     def table(widths: list[int]) -> Any:
         t = Table(title=g.name, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, expand=False)
-        for k, h in enumerate(_HEADERS):
+        for k, h in enumerate([*_HEADERS, *extra]):
             t.add_column(h, justify="right" if k >= 4 else "left", overflow="ellipsis", no_wrap=True,
                          width=widths[k])
         return t
 
-    overhead = Console(width=1000).measure(table([1] * len(_HEADERS))).maximum - len(_HEADERS)
+    n_cols = len(_HEADERS) + len(extra)
+    overhead = Console(width=1000).measure(table([1] * n_cols)).maximum - n_cols + sum(extra_widths)
     if width is None:  # not a terminal: as wide as the table wants, 100 to 200 columns
         width = max(100, min(200, sum(natural) + overhead))
-    t = table(fit_widths(natural, width, overhead))
-    for r, c in zip(all_rows, cells):
+    t = table(fit_widths(natural, width, overhead) + extra_widths)
+    for k, (r, c) in enumerate(zip(all_rows, cells)):
         folder = r.kind in ("folder", "collapsed")
         style = "bold" if folder else ("cyan" if r.kind in ("input", "output") else "")
         t.add_row(Text(c[0], style=style), Text(c[1], style="green" if r.kind == "node" else "dim italic"),
-                  *(Text(x) for x in c[2:4]), Text(c[4], style="bold" if folder else ""), Text(c[5]))
+                  *(Text(x) for x in c[2:4]), Text(c[4], style="bold" if folder else ""), Text(c[5]),
+                  *(Text(x) for x in (timed[k] if timed is not None else [])))
     return t, width
 
 
