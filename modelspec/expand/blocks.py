@@ -6,14 +6,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from ..diagnostics import Diagnostics, Pos
 from ..load import inside, load_document
 from ..load.document import Document
 from ..trust import SpecTrust
 from ..validate.errors import pos_finder, report
-from ..validate.models import LibraryFile, SpecFile
+from ..validate.models import LibraryFile, SpecFile, validate_file
 from .context import Src
 from .params import ParamDecl, block_params
 from .plugins import PluginScope, load_plugins
@@ -120,10 +118,8 @@ class Importer:
                 inner.add("MS010", "a block library is a mapping with `modelspec: 1` and `blocks`", doc.pos(()))
             return None
         model = SpecFile if "layers" in doc.data else LibraryFile
-        try:
-            model.model_validate(doc.data)
-        except ValidationError as exc:
-            report(exc, model, doc.data, pos_finder(doc), inner)
+        for exc, where in validate_file(model, doc.data):
+            report(exc, model, doc.data, pos_finder(doc), inner, loc_prefix=where)
         if inner.has_errors:
             return None
         src = Src(doc, ())

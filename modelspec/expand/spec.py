@@ -6,15 +6,13 @@ import math
 import os
 from typing import Any, Mapping
 
-from pydantic import ValidationError
-
 from ..diagnostics import Diagnostics
 from ..ir.graph import Graph, InputTerm, OutputTerm, Time
 from ..load.document import Document
 from ..trust import SpecTrust, untrusted
 from ..validate.errors import pos_finder, report
 from ..validate.limits import MAX_INT, MAX_STEPS, big_ints, fmt_int, too_big
-from ..validate.models import SpecFile
+from ..validate.models import SpecFile, validate_file
 from .blocks import BlockDef, Importer, collect_blocks
 from .context import Evaluator, Src
 from .edges import PendingEdge, expand_edge
@@ -32,12 +30,10 @@ def validate(doc: Document, diags: Diagnostics) -> bool:
         diags.add("MS010", "a spec is a mapping with at least `modelspec`, `name`, `inputs` and `layers`",
                   doc.pos(()))
         return False
-    try:
-        SpecFile.model_validate(doc.data)
-        return True
-    except ValidationError as exc:
-        report(exc, SpecFile, doc.data, pos_finder(doc), diags)
-        return False
+    problems = validate_file(SpecFile, doc.data)
+    for exc, where in problems:
+        report(exc, SpecFile, doc.data, pos_finder(doc), diags, loc_prefix=where)
+    return not problems
 
 
 def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | None = None,

@@ -65,15 +65,19 @@ def report(
     *,
     prefix: Path = (),
     what: str = "",
+    loc_prefix: tuple[str, ...] = (),
 ) -> None:
     """Add one diagnostic per problem.  ``pos_of(path, key=...)`` locates.
 
     A value that matches no member of a union (an int or an expression) gives
-    pydantic one error per member; they are merged into one message.
+    pydantic one error per member; they are merged into one message.  ``loc_prefix``:
+    the key path of the part of ``data`` that ``exc`` validated (see `validate_file`).
     """
     merged: dict[Path, list[Any]] = {}
     errors = []
     for err in exc.errors():
+        if loc_prefix:
+            err = dict(err, loc=loc_prefix + tuple(err["loc"]))
         if err["type"] not in ("extra_forbidden", "missing"):
             key = data_path(data, err["loc"])
             if key in merged:

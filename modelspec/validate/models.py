@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
 from .train_section import TrainSpec
 
@@ -154,8 +154,8 @@ class TimeSpec(Strict):
     idle: IntOrExpr = Field(0, description="Zero-input steps run first, outputs dropped.")
 
 
-class SpecFile(Strict):
-    """A whole spec file."""
+class _SpecBody(Strict):
+    """A whole spec file, the `train:` section taken as it is (`SpecFile` checks it)."""
 
     schema_: str | None = Field(None, alias="$schema", description="JSON Schema reference (ignored).")
     modelspec: Literal[1] = Field(description="Format version.")
@@ -170,6 +170,19 @@ class SpecFile(Strict):
     blocks: dict[str, BlockSpec] = Field(default_factory=dict)
     layers: list[NodeItem] = Field(description="The graph, in order.")
     edges: list[EdgeSpec] = Field(default_factory=list)
+    train: Any = None
+
+
+class SpecFile(_SpecBody):
+    """A whole spec file.
+
+    Its schema (with the `train:` section's) is built only when asked for: the
+    JSON Schema, an error's list of allowed keys.  Validation goes through
+    `validate_file`, so a spec without `train:` never builds the training models.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+
     train: TrainSpec | None = Field(None, description="Training defaults (see docs/train.md).")
 
 
@@ -184,3 +197,20 @@ class LibraryFile(Strict):
     imports: dict[str, str] = Field(default_factory=dict)
     plugins: list[str] = Field(default_factory=list)
     blocks: dict[str, BlockSpec] = Field(default_factory=dict)
+
+
+def validate_file(model: type[BaseModel], data: Any) -> list[tuple[ValidationError, tuple[str, ...]]]:
+    """The problems of ``data`` as a ``model`` (`SpecFile` or `LibraryFile`): pydantic's errors, each
+    with the key path its locations are relative to.  The `train:` section is validated by its own
+    model only when the spec has one."""
+    found: list[tuple[ValidationError, tuple[str, ...]]] = []
+    try:
+        (_SpecBody if model is SpecFile else model).model_validate(data)
+    except ValidationError as exc:
+        found.append((exc, ()))
+    if model is SpecFile and isinstance(data, dict) and data.get("train") is not None:
+        try:
+            TrainSpec.model_validate(data["train"])
+        except ValidationError as exc:
+            found.append((exc, ("train",)))
+    return found
