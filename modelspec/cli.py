@@ -146,8 +146,11 @@ def render(
 @app.command()
 def build(
     spec: str = typer.Argument(..., help="The spec file."),
-    backend: str = typer.Option("torch", "--backend", "-b", help="torch (default) or another installed backend."),
+    backend: str = typer.Option("torch", "--backend", "-b",
+                                help="torch (default), jax, or onnx (a model.onnx file through the Torch module)."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the source here (default: stdout)."),
+    weights: Optional[str] = typer.Option(None, "--weights", help="--backend onnx: weights (.safetensors, .pt, "
+                                          ".npz) or a run folder to put in the file (default: fresh init)."),
     check: bool = typer.Option(False, "--check", help="Import the code and run one forward and backward pass."),
     dims: Optional[List[str]] = typer.Option(
         None, "--dim", metavar="NAME=SIZE", help="Size of a free input dim for --check (default B=2)."),
@@ -160,7 +163,7 @@ def build(
     from .commands import build as builder, front  # lazy: each command loads only what it runs
 
     g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
-    raise typer.Exit(builder.run_build(g, backend, output, check, dims or []))
+    raise typer.Exit(builder.run_build(g, backend, output, check, dims or [], weights))
 
 
 @app.command()

@@ -223,6 +223,19 @@ CODES: dict[str, CodeInfo] = {
            "shows the first step at which each node sees the input; raise `time.steps` or shorten "
            "a delay.",
            "time: {steps: 3}\nlayers:\n  - {name: late, op: Identity, in: {from: x, delay: 3}}"),
+        # --- export --------------------------------------------------------
+        _c("MS080", "op cannot be exported to ONNX", E,
+           "`modelspec build --backend onnx` exports the emitted Torch module with PyTorch's exporter, and "
+           "the code of this node has no ONNX equivalent (an op ONNX has no operator for, or a plugin op "
+           "whose Torch code the exporter cannot trace). The message names the node, its op and the "
+           "exporter's reason. Use another op there, or ship the Torch module (`--backend torch`).",
+           "plugins: [zeta_plugin]   # torch.special.zeta: no ONNX operator\nlayers:\n  - {op: Zeta}"),
+        _c("MS081", "model cannot be exported to ONNX", E,
+           "PyTorch's exporter failed on the model as a whole, not on one node's code: most often a free "
+           "size (`L`, ...) that the model cannot keep symbolic, for example one a reshape or a fixed table "
+           "ties to a number. Fix such sizes with `--dim NAME=SIZE` (the batch dim `B` always stays "
+           "symbolic unless fixed too).",
+           "# modelspec build seq.yaml --backend onnx -o seq.onnx --dim L=32\ninputs:\n  x: [B, L, 8]"),
         # --- commands ------------------------------------------------------
         _c("MS090", "internal error", E,
            "modelspec itself failed. Please report it with the spec that caused it."),

@@ -27,8 +27,23 @@ def parse_dims(items: list[str]) -> dict[str, int]:
     return out
 
 
-def run_build(g: Graph, backend: str, output: str | None, check: bool, dims: list[str]) -> int:
-    """Emit (to ``output`` or stdout), then run ``--check``; returns the exit code."""
+def run_build(g: Graph, backend: str, output: str | None, check: bool, dims: list[str],
+              weights: str | None = None) -> int:
+    """Emit (to ``output`` or stdout), then run ``--check``; returns the exit code.
+
+    ``--backend onnx`` is not a source backend: it exports the Torch module to a file."""
+    if backend == "onnx":
+        try:
+            sizes = parse_dims(dims)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            return 2
+        from . import onnx_export  # lazy: torch, onnx and onnxscript, only for --backend onnx
+
+        return onnx_export.run(g, output, sizes, weights)
+    if weights:
+        typer.echo("error: --weights is for --backend onnx (the emitted source has no weights)", err=True)
+        return 2
     try:
         be = get_backend(backend)
         sizes = parse_dims(dims)
