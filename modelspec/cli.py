@@ -114,6 +114,9 @@ def summary(
 def graph(
     spec: str = typer.Argument(..., help="The spec file."),
     output: str = typer.Option(..., "--output", "-o", help="model.dot | model.mmd | model.svg | model.png"),
+    depth: Optional[int] = typer.Option(None, "--depth", "-d",
+                                        help="Fold scopes deeper than N into one box each (0: the top level)."),
+    rankdir: str = typer.Option("TB", "--rankdir", help="TB (top to bottom) | LR (left to right)"),
     sets: Optional[List[str]] = SetOpt,
     allow_plugins: bool = AllowPluginsOpt,
     plugin: Optional[List[str]] = PluginOpt,
@@ -123,7 +126,7 @@ def graph(
     from .commands import front, graph as drawing  # lazy: each command loads only what it runs
 
     g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
-    raise typer.Exit(drawing.write_graph(g, output))
+    raise typer.Exit(drawing.write_graph(g, output, depth, rankdir.upper()))
 
 
 @app.command()

@@ -27,6 +27,8 @@ FEEDBACK = "#c0392b"
 SKIP = "#1f77b4"
 INPUT_FILL, OUTPUT_FILL, EDGE_FILL, NODE_FILL = "#d6eaf8", "#d5f5e3", "#fdebd0", "#f4f6f7"
 PICTURES = (".svg", ".png", ".pdf")
+RANKDIRS = ("TB", "LR")
+SCOPE_FILL = "#e8f0fe"
 _DEFAULT_HIDDEN = {"padding", "padding_mode", "dilation", "bias", "eps", "momentum", "affine",
                    "track_running_stats", "count_include_pad", "ceil_mode", "elementwise_affine"}
 _BARE = ("channels", "features", "type")
@@ -89,7 +91,7 @@ def op_label(n: Node) -> str:
 class Box:
     id: str  # a stable key: node path, "in:x", "out:y" or "edge:NAME"
     label: list[str]  # lines
-    kind: str  # node | input | output | edge
+    kind: str  # node | input | output | edge | scope (a collapsed scope)
 
 
 @dataclass
@@ -99,6 +101,10 @@ class Link:
     delay: int = 0
     color: str | None = None
     backwards: bool = False  # feedback: must not pull the layout upside down
+    delays: list[int] = field(default_factory=list)  # a folded scope's loop: every delay inside it
+
+    def label(self) -> str:
+        return ", ".join(f"t-{x}" for x in (self.delays or [self.delay]))
 
 
 @dataclass
@@ -115,6 +121,7 @@ class Drawing:
     boxes: dict[str, Box]
     links: list[Link]
     clusters: dict[str, Cluster]  # "" is the whole graph
+    title: str = ""
 
 
 def _edge_label(g: Graph, e: Edge) -> list[str]:
@@ -136,7 +143,85 @@ def reach_label(r: Reach | None) -> list[str]:
     return [f"t≥{first} · history {history}"] if r.first is not None else ["sees no input"]
 
 
-def drawing(g: Graph) -> Drawing:
+def _title(g: Graph) -> str:
+    """`ResNet18 · 11,689,512 params`, and the steps of a time model."""
+    steps = f" · {g.time.steps} steps" if g.time is not None else ""
+    return f"{g.name} · {g.n_params:,} params{steps}"
+
+
+def drawing(g: Graph, depth: int | None = None) -> Drawing:
+    """Boxes, links and clusters of a checked graph, in declaration order; scopes below
+    ``depth`` (0: the top-level ones) folded into one box each, as `summary --depth` does."""
+    d = _full_drawing(g)
+    d.title = _title(g)
+    return d if depth is None else collapse(g, d, depth)
+
+
+def collapse(g: Graph, d: Drawing, depth: int) -> Drawing:
+    """``d`` with every cluster at nesting level ``depth`` (and all inside it) drawn as one box:
+    its name, block, output shape and parameter count.  Links into and out of it end at the
+    box; links inside it go, except delayed ones, kept once as a loop (a recurrent area)."""
+    level: dict[str, int] = {}
+    parent: dict[str, str] = {}
+
+    def walk(path: str, lv: int) -> None:
+        for child in d.clusters[path].children:
+            level[child], parent[child] = lv, path
+            walk(child, lv + 1)
+
+    walk("", 0)
+    folded = [c for c in d.clusters if c and level[c] == depth]
+    if not folded:
+        return d
+    owner: dict[str, str] = {}  # box key -> the folded cluster's box that stands for it
+    for c in folded:
+        key = f"scope:{c}"
+        stack = [c]
+        while stack:
+            cc = stack.pop()
+            owner.update({b: key for b in d.clusters[cc].boxes})
+            stack.extend(d.clusters[cc].children)
+    boxes = {k: b for k, b in d.boxes.items() if k not in owner}
+    clusters = {k: c for k, c in d.clusters.items() if not k or level[k] < depth}
+    reaches = reach(g) if g.time is not None and g.order else None
+    for c in folded:
+        key, home = f"scope:{c}", parent[c]
+        inside = [n for p, n in g.nodes.items() if p.startswith(c + ".")]
+        layers = [n for n in inside if n.role == "layer"]
+        last = max(layers, key=lambda n: g.creation.get(n.path, 0)) if layers else None
+        sc = g.scopes.get(c)
+        label = [c[len(home) + 1:] if home else c, (sc.label or sc.kind) if sc else "scope"]
+        if last is not None and last.shape is not None:
+            label.append(fmt_shape(last.shape))
+        label.append(f"{sum(n.n_params for n in inside):,} params")
+        if reaches is not None and last is not None:  # what the scope's output sees of the input
+            label += reach_label(reaches.nodes.get(last.path))
+        boxes[key] = Box(key, label, "scope")
+        hc = clusters[home]
+        hc.children = [x for x in hc.children if x != c]
+        hc.boxes.append(key)
+    links: list[Link] = []
+    seen: set[tuple[str, str, int, str | None]] = set()
+    loops: dict[str, Link] = {}  # one loop per folded box, with all its delays: `t-1, t-3`
+    for ln in d.links:
+        src, dst = owner.get(ln.src, ln.src), owner.get(ln.dst, ln.dst)
+        if src == dst and ln.src != ln.dst:
+            if ln.delay:
+                loop = loops.setdefault(src, Link(src, dst, 0, None, True))
+                loop.delays = sorted({*loop.delays, ln.delay})
+                loop.color = loop.color or ln.color
+            continue  # inside one folded scope
+        k = (src, dst, ln.delay, ln.color)
+        if k not in seen:
+            seen.add(k)
+            links.append(Link(src, dst, ln.delay, ln.color, ln.backwards))
+    for loop in loops.values():
+        loop.delay = loop.delays[0]
+        links.append(loop)
+    return Drawing(d.name, boxes, links, clusters, d.title)
+
+
+def _full_drawing(g: Graph) -> Drawing:
     """Boxes, links and clusters of a checked graph, in declaration order."""
     reaches = reach(g) if g.time is not None and g.order else None
 
@@ -217,17 +302,20 @@ _DOT_STYLE = {
     "node": f'shape=box, style="rounded,filled", fillcolor="{NODE_FILL}"',
     "input": f'shape=invhouse, style=filled, fillcolor="{INPUT_FILL}"',
     "output": f'shape=house, style=filled, fillcolor="{OUTPUT_FILL}"',
-    "edge": f'shape=box, style="rounded,filled,dashed", fillcolor="{EDGE_FILL}", fontsize=8, height=0.3',
+    "edge": f'shape=box, style="rounded,filled,dashed", fillcolor="{EDGE_FILL}", fontsize=10, height=0.3',
+    "scope": f'shape=box3d, style=filled, fillcolor="{SCOPE_FILL}"',
 }
 
 
-def to_dot(g: Graph) -> str:
-    """Graphviz DOT text of the graph."""
-    d = drawing(g)
+def to_dot(g: Graph, depth: int | None = None, rankdir: str = "TB") -> str:
+    """Graphviz DOT text of the graph: titled, a cluster per scope, ``depth`` as in `drawing`."""
+    d = drawing(g, depth)
     out = [f"digraph {dot_quote(d.name)} {{",
-           '  graph [rankdir=TB, fontname="Helvetica", fontsize=10, compound=true, newrank=true];',
-           '  node [fontname="Helvetica", fontsize=9];',
-           '  edge [fontname="Helvetica", fontsize=8];']
+           f'  graph [rankdir={rankdir}, fontname="Helvetica", compound=true,',
+           f'         label={dot_quote(d.title)}, labelloc=t, labeljust=l, fontsize=16];',
+           '  node [fontname="Helvetica", fontsize=11];',
+           '  edge [fontname="Helvetica", fontsize=10];']
+    side = "e" if rankdir == "TB" else "s"  # delayed links back run beside the forward ones
 
     def emit(path: str, indent: str) -> None:
         c = d.clusters[path]
@@ -237,7 +325,8 @@ def to_dot(g: Graph) -> str:
         for child in c.children:
             cc = d.clusters[child]
             out.append(f"{indent}subgraph {dot_quote('cluster_' + child)} {{")
-            out.append(f'{indent}  label={dot_quote(cc.title)}; style="rounded,dashed"; color="#7f8c8d";')
+            out.append(f'{indent}  label={dot_quote(cc.title)}; style="rounded,dashed"; color="#7f8c8d"; '
+                       'fontsize=12; labeljust=l;')
             emit(child, indent + "  ")
             out.append(f"{indent}}}")
 
@@ -245,13 +334,14 @@ def to_dot(g: Graph) -> str:
     for ln in d.links:
         attrs = []
         if ln.delay:
-            attrs += ["style=dashed", f"label={dot_quote(f't-{ln.delay}')}"]
+            attrs += ["style=dashed", f"label={dot_quote(ln.label())}"]
         if ln.color:
             attrs += [f'color="{ln.color}"', f'fontcolor="{ln.color}"']
         if ln.backwards:
             attrs.append("constraint=false")
+        ports = f":{side}" if ln.backwards and ln.delay and d.boxes[ln.dst].kind != "edge" else ""
         tail = f" [{', '.join(attrs)}]" if attrs else ""
-        out.append(f"  {dot_quote(ln.src)} -> {dot_quote(ln.dst)}{tail};")
+        out.append(f"  {dot_quote(ln.src)}{ports} -> {dot_quote(ln.dst)}{ports}{tail};")
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -263,20 +353,23 @@ def mermaid_text(s: str) -> str:
     return s.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
-_MMD_SHAPE = {"node": ('["', '"]'), "input": ('(["', '"])'), "output": ('[["', '"]]'), "edge": ('{{"', '"}}')}
-_MMD_CLASS = {"node": "layer", "input": "terminal_in", "output": "terminal_out", "edge": "edge_chain"}
+_MMD_SHAPE = {"node": ('["', '"]'), "input": ('(["', '"])'), "output": ('[["', '"]]'), "edge": ('{{"', '"}}'),
+              "scope": ('[/"', '"/]')}
+_MMD_CLASS = {"node": "layer", "input": "terminal_in", "output": "terminal_out", "edge": "edge_chain",
+              "scope": "scope"}
 
 
-def to_mermaid(g: Graph) -> str:
+def to_mermaid(g: Graph, depth: int | None = None, rankdir: str = "TB") -> str:
     """Mermaid flowchart text of the graph (ids are `n0`, `n1`, ... in declaration order)."""
-    d = drawing(g)
+    d = drawing(g, depth)
     ids = {key: f"n{k}" for k, key in enumerate(d.boxes)}
     cids = {path: f"c{k}" for k, path in enumerate(p for p in d.clusters if p)}
-    out = ["---", f"title: {mermaid_text(d.name)}", "---", "flowchart TB",
+    out = ["---", f"title: {mermaid_text(d.title)}", "---", f"flowchart {rankdir}",
            f"  classDef terminal_in fill:{INPUT_FILL},stroke:#2e86c1",
            f"  classDef terminal_out fill:{OUTPUT_FILL},stroke:#239b56",
            f"  classDef edge_chain fill:{EDGE_FILL},stroke:#ca6f1e,stroke-dasharray:4 2",
-           f"  classDef layer fill:{NODE_FILL},stroke:#7f8c8d"]
+           f"  classDef layer fill:{NODE_FILL},stroke:#7f8c8d",
+           f"  classDef scope fill:{SCOPE_FILL},stroke:#2e86c1,stroke-width:2px"]
 
     def emit(path: str, indent: str) -> None:
         c = d.clusters[path]
@@ -293,7 +386,7 @@ def to_mermaid(g: Graph) -> str:
     emit("", "  ")
     styles = []
     for k, ln in enumerate(d.links):
-        arrow = f'-.->|"t-{ln.delay}"|' if ln.delay else "-->"
+        arrow = f'-.->|"{ln.label()}"|' if ln.delay else "-->"
         out.append(f"  {ids[ln.src]} {arrow} {ids[ln.dst]}")
         if ln.color:
             styles.append(f"  linkStyle {k} stroke:{ln.color},color:{ln.color}")
@@ -302,12 +395,41 @@ def to_mermaid(g: Graph) -> str:
 
 # ---- the command -------------------------------------------------------------
 
-def write_graph(g: Graph, output: str) -> int:
+#: more boxes than this and the picture is no longer read at a glance: `graph` suggests a `--depth`
+GLANCE = 40
+
+
+def fold_hint(g: Graph, depth: int | None) -> str | None:
+    """When the full drawing has more than `GLANCE` boxes: the deepest `--depth` that fits in them."""
+    if depth is not None:
+        return None
+    n = len(drawing(g).boxes)
+    if n <= GLANCE:
+        return None
+    best = None
+    for k in range(n):  # each level folds less; stop once nothing is folded any more
+        folded = len(drawing(g, k).boxes)
+        if folded >= n or folded > GLANCE:
+            break
+        best = (k, folded)
+    if best is None:
+        return None
+    return (f"hint: {n} boxes; `--depth {best[0]}` folds the scopes below it into one box each "
+            f"({best[1]} boxes)")
+
+
+def write_graph(g: Graph, output: str, depth: int | None = None, rankdir: str = "TB") -> int:
     """Write the picture ``output`` names by its suffix; returns the exit code.
 
     `.dot`/`.gv` and `.mmd`/`.mermaid` are text; `.svg`/`.png`/`.pdf` write the
     `.dot` and `.mmd` twins beside the picture and run Graphviz when it is installed.
     """
+    if rankdir not in RANKDIRS:
+        print(f"error: --rankdir must be one of {', '.join(RANKDIRS)}, not {rankdir!r}", file=sys.stderr)
+        return 2
+    if depth is not None and depth < 0:
+        print(f"error: --depth must be 0 or more, not {depth}", file=sys.stderr)
+        return 2
     path = Path(output)
     suffix = path.suffix.lower()
     known = (".dot", ".gv", ".mmd", ".mermaid", *PICTURES)
@@ -316,17 +438,26 @@ def write_graph(g: Graph, output: str) -> int:
               file=sys.stderr)
         return 2
     path.parent.mkdir(parents=True, exist_ok=True)
+    code = _write(g, path, suffix, depth, rankdir)
+    hint = fold_hint(g, depth) if code == 0 else None
+    if hint:
+        sys.stdout.flush()
+        print(hint, file=sys.stderr)
+    return code
+
+
+def _write(g: Graph, path: Path, suffix: str, depth: int | None, rankdir: str) -> int:
     if suffix in (".dot", ".gv"):
-        path.write_text(to_dot(g), encoding="utf-8")
+        path.write_text(to_dot(g, depth, rankdir), encoding="utf-8")
         print(f"wrote {path}")
         return 0
     if suffix in (".mmd", ".mermaid"):
-        path.write_text(to_mermaid(g), encoding="utf-8")
+        path.write_text(to_mermaid(g, depth, rankdir), encoding="utf-8")
         print(f"wrote {path}")
         return 0
     dot_path, mmd_path = path.with_suffix(".dot"), path.with_suffix(".mmd")
-    dot_path.write_text(to_dot(g), encoding="utf-8")
-    mmd_path.write_text(to_mermaid(g), encoding="utf-8")
+    dot_path.write_text(to_dot(g, depth, rankdir), encoding="utf-8")
+    mmd_path.write_text(to_mermaid(g, depth, rankdir), encoding="utf-8")
     exe = shutil.which("dot")
     if exe is None:
         print(f"wrote {dot_path} and {mmd_path}; Graphviz `dot` is not installed, so {path} was not drawn.\n"
