@@ -53,8 +53,8 @@ def _links(dot: str) -> list[str]:
 def test_depth_0_folds_each_block_into_one_box(cells: Graph) -> None:
     dot = to_dot(cells, depth=0)
     # 8*8 + 8 = 72 parameters per Cell (its Linear); the last layer's shape stands for the cell
-    assert '"scope:a" [label="a\\nCell\\n[B, 8]\\n72 params", shape=box3d' in dot
-    assert '"scope:b" [label="b\\nCell\\n[B, 8]\\n72 params"' in dot
+    assert '"scope:a" [label="a\\nCell\\n[B, 8]\\n72 params\\n' in dot  # then what it sees of the input
+    assert '"scope:b" [label="b\\nCell\\n[B, 8]\\n72 params\\n' in dot and "shape=box3d" in dot
     assert "cluster_" not in dot and '"a.fc"' not in dot and '"b.act"' not in dot
     links = _links(dot)
     assert '"in:x" -> "scope:a";' in links and '"scope:a" -> "scope:b";' in links
@@ -72,7 +72,7 @@ def test_depth_0_folds_each_block_into_one_box(cells: Graph) -> None:
 def test_without_depth_every_node_is_drawn_in_its_cluster(cells: Graph) -> None:
     dot = to_dot(cells)
     assert 'subgraph "cluster_a" {' in dot and 'label="a (Cell)"' in dot
-    assert '"a.fc" [label="fc\\nLinear 8\\n[B, 8]"' in dot and "scope:" not in dot
+    assert '"a.fc" [label="fc\\nLinear 8\\n[B, 8]\\n' in dot and "scope:" not in dot
     assert to_dot(cells, depth=1) == dot  # nothing is deeper than level 0 here
 
 
@@ -108,7 +108,7 @@ def test_rankdir(cells: Graph) -> None:
 
 def test_mermaid_folds_too(cells: Graph) -> None:
     mmd = to_mermaid(cells, depth=0)
-    assert '[/"a<br/>Cell<br/>[B, 8]<br/>72 params"/]:::scope' in mmd
+    assert '[/"a<br/>Cell<br/>[B, 8]<br/>72 params<br/>' in mmd and '"/]:::scope' in mmd
     assert "subgraph" not in mmd and "classDef scope" in mmd
 
 
