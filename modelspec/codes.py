@@ -113,6 +113,19 @@ CODES: dict[str, CodeInfo] = {
            "large is most likely a typo; the message says the memory it implies. A tensor of more "
            "than 2**40 elements (4 TiB as float32), which no machine holds, is an error (MS012).",
            "- {op: Linear, features: 1000000000}"),
+        _c("MS027", "input shape not known here", E,
+           "An expression reads `in.shape` (the inferred shape of the enclosing block's first input, "
+           "or of the model's first input at the top level) where that shape cannot be known while "
+           "the spec expands: the block has no input, or its input comes from a node defined further "
+           "down (a feedback connection) or through a loop of such nodes. A block can read the shape of "
+           "what is defined before it.",
+           "blocks:\n  Half:\n    layers:\n      - {op: Linear, features: \"${in.shape[1] // 2}\"}\n"
+           "layers:\n  - {name: h, block: Half, in: {from: out, delay: 1}}   # `out` comes later"),
+        _c("MS028", "input shape read while expanding differs", E,
+           "An expression read `in.shape` while the spec expanded, before every name was final, and "
+           "the shape inferred for the finished graph differs (a later node replaced a name the input "
+           "went through). The expression used the earlier shape; name the input explicitly so that "
+           "it means one node."),
         _c("MS029", "ambiguous name", E,
            "A short name is defined inside several named groups of one scope (`a.fc` and `b.fc`), so "
            "the name alone does not say which node it means. Write the group's path. A node named "

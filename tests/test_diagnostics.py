@@ -50,6 +50,12 @@ CASES: list[tuple[str, str, int]] = [
     ("MS023", HEAD + "params: {h: [4]}\nlayers:\n  - {op: Linear, features: \"${h[7]}\"}\n", 7),
     ("MS025", HEAD + "params:\n  unused: 3\nlayers: [ReLU]\n", 6),
     ("MS026", HEAD + "layers:\n  - {op: Linear, features: 1000000000}\n", 6),
+    ("MS027", HEAD + "time: {steps: 2}\nblocks:\n  H:\n    layers:\n      - {op: Linear, features: \"${in.shape[1]}\"}\n"
+              "layers:\n  - {name: h, block: H, in: {from: o, delay: 1}}\n  - {name: o, op: ReLU, in: x}\n", 9),
+    ("MS028", HEAD + "blocks:\n  H:\n    layers:\n      - {op: Linear, features: \"${in.shape[1]}\"}\nlayers:\n"
+              "  - {name: a, op: Linear, features: 4}\n  - {name: p, op: Linear, features: 6, when: false}\n"
+              "  - {name: h, block: H, in: p}\n  - {name: p, op: Linear, features: 6, in: x}\n"
+              "  - {op: Add, in: [h, p]}\n", 12),
     ("MS029", HEAD + "layers:\n  - {name: a, layers: [{name: fc, op: ReLU}]}\n"
               "  - {name: b, layers: [{name: fc, op: ReLU}]}\n  - {op: Add, in: [fc, x]}\n", 8),
     ("MS039", HEAD + "params: {w: [4, 8]}\nlayers:\n  - foreach: {v: \"${w}\"}\n    layers:\n"

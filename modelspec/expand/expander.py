@@ -76,6 +76,10 @@ class Expander:
         #: ids of the block definitions whose names were checked (MS014)
         self.checked_blocks: set[int] = set()
         self._depth = 0  # `layers` lists being expanded, one inside the other
+        #: id of each pending connection -> the link it will resolve to (for `in.shape`, expand/inshape.py)
+        self.link_of: dict[int, Link] = {}
+        self.peek: Any = None  # the ShapePeek of this expansion, made on the first `in.shape`
+        self.shape_reads: list[Any] = []  # the InputShapes read, checked once every name is final
 
     # ---- lists -------------------------------------------------------------
     def expand_list(self, items: Any, src: Src, table: Table, prefix: str, env: Mapping[str, Any],
@@ -287,6 +291,7 @@ class Expander:
             conn = Conn("", self.delay_steps(delay, pos), pos)
             node.inputs.append(conn)
             self.pending.append(PendingIn(conn, link))
+            self.link_of[id(conn)] = link
         if table.define(str(name), NodeT(path), src.pos(), self.diags):
             self.add_node(node)
         return path

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ast
 import functools
+import io
 import keyword
 import operator
+import tokenize
 import warnings
 from typing import Any, Callable, Mapping, NoReturn
 
@@ -84,6 +86,41 @@ class ExprError(ModelspecError):
         return f"{self.code} at offset {self.offset}: {self.message}"
 
 
+#: the name `in` (a Python keyword) stands for inside a parsed expression: `in.shape` -> `_i.shape`,
+#: the same length, so columns still match; users cannot write it (names may not start with `_`)
+IN_NAME = "_i"
+#: the env key of the shape source that `in` reads (a keyword, so never a param or variable)
+IN_KEY = "in"
+
+
+class Sym(str):
+    """A symbolic dim read from `in.shape` (``"B"``): usable as a symbol, not as a number."""
+
+    __slots__ = ()
+
+
+class ShapeSource:
+    """What `in` is in an env: the input whose inferred shape `in.shape` reads (see expand/inshape.py)."""
+
+    def shape(self) -> list[Any]:  # pragma: no cover - the expander's subclass answers
+        raise ExprError("MS027", "`in.shape` is not known here")
+
+
+def _rewrite_in(src: str) -> tuple[str, frozenset[int]]:
+    """`in.shape` as `_i.shape` (same columns), and the offsets rewritten; `x in xs` is left alone."""
+    if "in" not in src or "." not in src:
+        return src, frozenset()
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(src).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return src, frozenset()
+    at = [t.start[1] for t, nxt in zip(toks, toks[1:])
+          if t.type == tokenize.NAME and t.string == "in" and t.start[0] == 1 and nxt.string == "."]
+    for col in at:
+        src = src[:col] + IN_NAME + src[col + 2:]
+    return src, frozenset(at)
+
+
 class _Failed:
     """The value of a param whose expression failed: reading it fails quietly."""
 
@@ -137,12 +174,23 @@ def _fail(code: str, message: str, src: str, node: ast.AST, suggestion: str | No
     raise ExprError(code, message, _col(src, node), suggestion)
 
 
-def _check(node: ast.expr, src: str, depth: int, names: list[ast.Name]) -> None:
-    """Refuse, before anything runs, every construct that section 5 does not allow."""
+def _check(node: ast.expr, src: str, depth: int, names: list[ast.Name], ins: frozenset[int] = frozenset()) -> None:
+    """Refuse, before anything runs, every construct that section 5 does not allow.
+
+    ``ins``: the columns where `in` was written (see `_rewrite_in`); only `in.shape` reads an attribute.
+    """
     if depth > MAX_DEPTH:
         _fail("MS023", f"expression is nested more than {MAX_DEPTH} levels deep", src, node)
     kind = type(node)
     children: list[ast.expr] = []
+    if kind is ast.Attribute and isinstance(node.value, ast.Name) and node.value.id == IN_NAME \
+            and node.value.col_offset in ins:
+        if node.attr != "shape":
+            _fail("MS022", f"`in` has one attribute, `shape`, not `{node.attr}`", src, node,
+                  did_you_mean(node.attr, ["shape"]))
+        return
+    if kind is ast.Name and node.id == IN_NAME and node.col_offset in ins:
+        _fail("MS022", "`in` alone is not a value; read its shape with `in.shape`", src, node)
     if kind is ast.Name:
         if node.id.startswith("_"):
             _fail("MS022", "names starting with `_` are not allowed in expressions", src, node)
@@ -155,7 +203,7 @@ def _check(node: ast.expr, src: str, depth: int, names: list[ast.Name]) -> None:
     elif kind is ast.Call:
         func = node.func
         if not isinstance(func, ast.Name):
-            _check(func, src, depth + 1, names)  # `().__class__()`: name the attribute access
+            _check(func, src, depth + 1, names, ins)  # `().__class__()`: name the attribute access
             _fail("MS022", f"only the functions {' '.join(_FUNCS)} may be called", src, node)
         if func.id not in _FUNCS:
             _fail("MS022", f"calling `{func.id}` is not allowed in expressions (allowed "
@@ -176,7 +224,7 @@ def _check(node: ast.expr, src: str, depth: int, names: list[ast.Name]) -> None:
         what = _FORBIDDEN.get(kind, f"`{kind.__name__}`")
         _fail("MS022", f"{what} is not allowed in expressions", src, node)
     for child in children:
-        _check(child, src, depth + 1, names)
+        _check(child, src, depth + 1, names, ins)
 
 
 def _tree(src: str) -> ast.Expression:
@@ -196,7 +244,7 @@ def _parse(expr: str) -> tuple[str, int, ast.expr, tuple[ast.Name, ...]]:
     if len(expr) > MAX_TEXT:
         raise ExprError("MS023", f"expression is longer than {MAX_TEXT:,} characters")
     flat = expr.replace("\r", " ").replace("\n", " ")
-    src = flat.lstrip()
+    src, ins = _rewrite_in(flat.lstrip())
     shift = len(flat) - len(src)
     if not src.strip():
         raise ExprError("MS020", "empty expression `${}`")
@@ -217,7 +265,7 @@ def _parse(expr: str) -> tuple[str, int, ast.expr, tuple[ast.Name, ...]]:
         raise ExprError("MS023", f"expression cannot be read: {type(e).__name__}", shift) from None
     names: list[ast.Name] = []
     try:
-        _check(tree.body, src, 1, names)
+        _check(tree.body, src, 1, names, ins)
     except ExprError as e:
         e.offset += shift
         raise
@@ -302,8 +350,19 @@ class _Eval:
         items = [self.ev(e) for e in node.elts]
         return self.made(items, sum(self.size(x) for x in items), node)
 
+    def symbolic(self, node: ast.expr, *args: Any) -> None:
+        """Refuse arithmetic on a symbolic dim from `in.shape`: its size is known only at run time."""
+        for a in args:
+            sym = a if isinstance(a, Sym) else next((x for x in a if isinstance(x, Sym)), None) \
+                if isinstance(a, list) else None
+            if sym is not None:
+                self.fail(f"cannot evaluate `{self.text(node)}`: `{sym}` is a symbolic dim of `in.shape`, whose size "
+                          "is known only when the model runs", node,
+                          "use it as a symbol (in a `Reshape` shape, say), or declare that dim as a number")
+
     def apply(self, fn: Callable[..., Any], node: ast.expr, *args: Any) -> Any:
         """Run one Python operator, turning its failure into a located MS023."""
+        self.symbolic(node, *args)
         try:
             return fn(*args)
         except (TypeError, ValueError, ArithmeticError) as e:
@@ -347,7 +406,10 @@ class _Eval:
         left = self.ev(node.left)
         for op, right_node in zip(node.ops, node.comparators):
             right = self.ev(right_node)
-            if not self.apply(_CMPOPS[type(op)], node, left, right):
+            if type(op) in (ast.Eq, ast.NotEq) and (isinstance(left, Sym) or isinstance(right, Sym)):
+                if (left == right) is not isinstance(op, ast.Eq):  # a symbol equals only itself
+                    return False
+            elif not self.apply(_CMPOPS[type(op)], node, left, right):
                 return False
             left = right
         return True
@@ -355,8 +417,23 @@ class _Eval:
     def ifexp(self, node: ast.IfExp) -> Any:
         return self.ev(node.body) if self.ev(node.test) else self.ev(node.orelse)
 
+    def attribute(self, node: ast.Attribute) -> Any:
+        """`in.shape`: the inferred shape of the enclosing block's input (`_check` allows nothing else)."""
+        source = self.env[IN_KEY] if IN_KEY in self.env else None
+        if not isinstance(source, ShapeSource):
+            self.fail("`in.shape` reads the input of the enclosing block (the model's first input at the top "
+                      "level); there is none here", node)
+        try:
+            dims = list(source.shape())
+        except ExprError as e:
+            e.offset = _col(self.src, node)
+            raise
+        return self.made(dims, len(dims), node)
+
     def subscript(self, node: ast.Subscript) -> Any:
         value = self.ev(node.value)
+        if isinstance(value, Sym):
+            self.symbolic(node.value, value)
         kind = type(value).__name__
         if not isinstance(value, (str, list, tuple, dict)):
             self.fail(f"cannot index a {kind} (`{self.text(node.value)}`)", node)
@@ -370,6 +447,9 @@ class _Eval:
             key = self.ev(sl)
             return value[key]
         except IndexError:
+            if isinstance(node.value, ast.Attribute):  # in.shape
+                dims = ", ".join(str(d) for d in value)
+                self.fail(f"index {key} is out of range for `in.shape`, which is [{dims}] ({len(value)} dims)", node)
             self.fail(f"index {key} is out of range for a {kind} of length {len(value)}", node)
         except KeyError:
             hint = suggest(key, [k for k in value if isinstance(k, str)], self.meter) \
@@ -381,6 +461,8 @@ class _Eval:
     def call(self, node: ast.Call) -> Any:
         fn = node.func.id  # type: ignore[attr-defined]  # _check allows only names
         args = [self.ev(a) for a in node.args]
+        if fn != "len":
+            self.symbolic(node, *args)
         try:
             if fn == "range":
                 r = range(*args)
@@ -396,7 +478,7 @@ class _Eval:
             self.fail(f"{fn}() failed: {e}", node)
 
     def text(self, node: ast.AST) -> str:
-        seg = ast.get_source_segment(self.src, node) or "..."
+        seg = (ast.get_source_segment(self.src, node) or "...").replace(IN_NAME + ".", "in.")
         return seg if len(seg) <= 40 else seg[:37] + "..."
 
 
@@ -404,8 +486,17 @@ _DISPATCH: dict[type, Callable[[_Eval, Any], Any]] = {
     ast.Constant: _Eval.constant, ast.Name: _Eval.name, ast.List: _Eval.list_,
     ast.Tuple: _Eval.list_, ast.UnaryOp: _Eval.unaryop, ast.BinOp: _Eval.binop,
     ast.BoolOp: _Eval.boolop, ast.Compare: _Eval.compare, ast.IfExp: _Eval.ifexp,
-    ast.Subscript: _Eval.subscript, ast.Call: _Eval.call,
+    ast.Subscript: _Eval.subscript, ast.Call: _Eval.call, ast.Attribute: _Eval.attribute,
 }
+
+
+def _plain(value: Any) -> Any:
+    """A result without `Sym`s: a symbolic dim leaves an expression as the plain symbol text."""
+    if isinstance(value, Sym):
+        return str(value)
+    if isinstance(value, list) and any(isinstance(v, (Sym, list)) for v in value):
+        return [_plain(v) for v in value]
+    return value
 
 
 def evaluate(expr: str, env: Mapping[str, object], *, offset: int = 0, meter: Meter | None = None) -> object:
@@ -419,12 +510,13 @@ def evaluate(expr: str, env: Mapping[str, object], *, offset: int = 0, meter: Me
             if n.id not in env:
                 hint = None
                 if meter is None or meter.hints > 0:  # listing a large env is itself the cost
-                    hint = suggest(n.id, [k for k in env if isinstance(k, str)] + list(_ALIASES), meter)
+                    known = [k for k in env if isinstance(k, str) and k != IN_KEY]
+                    hint = suggest(n.id, known + list(_ALIASES), meter)
                 raise ExprError("MS021", f"undefined name `{n.id}` in expression", shift + _col(src, n), hint)
             _ = env[n.id]  # a tracking env (unused-param warnings) sees the read
         run = _Eval(env, src, meter)
         try:
-            return run.ev(tree)
+            return _plain(run.ev(tree))
         except ExprError as e:
             e.offset += shift
             raise
@@ -535,11 +627,14 @@ def names_in(text: str) -> set[str]:
     for kind, src, _ in _split(text):
         if kind != "expr" or len(src) > MAX_TEXT:
             continue
+        text_in, ins = _rewrite_in(src.replace("\r", " ").replace("\n", " ").lstrip())
         try:
-            tree = _tree(src.replace("\r", " ").replace("\n", " ").lstrip())
+            tree = _tree(text_in)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
-        nodes = list(ast.walk(tree))
+        if ins:
+            found.add(IN_KEY)
+        nodes = [n for n in ast.walk(tree) if not (isinstance(n, ast.Name) and n.id == IN_NAME)]
         called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
         found |= {n.id for n in nodes if isinstance(n, ast.Name)
                   and id(n) not in called and n.id not in _ALIASES}

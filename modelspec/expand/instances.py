@@ -9,7 +9,8 @@ from ..ir.graph import Scope
 from .blocks import BlockDef
 from .context import Src, layered
 from .edges import EdgeDecl
-from .expressions import suggest
+from .expressions import IN_KEY, suggest
+from .inshape import InputShape
 from .names import check_block_names, listing
 from .params import TYPES, check_type
 from .scope import AliasT, InstT, Ref, Table
@@ -47,9 +48,12 @@ def expand_instance(x: "Expander", bname: str, item: dict[str, Any], src: Src, t
     bound = _bind_params(x, d, item, src, env)
     if bound is None:
         return prev
-    body_env = layered(bound, d.file_params)
     sub = Table(f"block `{d.qualname}` (instance `{path}`)")
     ports = _bind_ports(x, d, item, src, table, env, prev, path)
+    first_port = ports.get(d.inputs[0]) if d.inputs else None
+    bound[IN_KEY] = InputShape(x, first_port[0] if first_port else None, src.pos(),
+                               f"block `{d.qualname}` (instance `{path}`)")
+    body_env = layered(bound, d.file_params)
     for port, (link, delay) in ports.items():
         sub.define(port, AliasT(link, delay), src.pos(), x.diags)
     x.g.scopes[path] = Scope(path, "block", d.qualname, src.pos(), item.get("doc") or d.raw.get("doc"))

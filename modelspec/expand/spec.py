@@ -14,10 +14,11 @@ from ..validate.errors import pos_finder, report
 from ..validate.limits import MAX_INT, MAX_STEPS, big_ints, fmt_int, too_big
 from ..validate.models import SpecFile, validate_file
 from .blocks import BlockDef, Importer, collect_blocks
-from .context import Evaluator, Src
+from .context import Evaluator, Src, layered
 from .edges import PendingEdge, expand_edge
 from .expander import EdgeDecl, Expander
-from .expressions import FAILED
+from .expressions import FAILED, IN_KEY
+from .inshape import InputShape
 from .names import check_block_names, check_identifier, shown
 from .params import apply_overrides
 from .plugins import load_plugins
@@ -69,10 +70,12 @@ def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | Non
         x.checked_blocks.add(id(d))
     top = Table("the top level")
     first = _inputs(x, data, root, top)
-    last = x.expand_list(data.get("layers"), root.at("layers"), top, "", g.params, first, namespace)
+    # `in` at the top level is the model's first input, as a block's is its first port
+    env = layered({IN_KEY: InputShape(x, first, root.at("layers").pos(key=True), "the model")}, g.params)
+    last = x.expand_list(data.get("layers"), root.at("layers"), top, "", env, first, namespace)
     for k, e in enumerate(data.get("edges") or []):
         if isinstance(e, dict):
-            x.edges.append(EdgeDecl(e, root.at("edges", k), top, "", g.params, namespace))
+            x.edges.append(EdgeDecl(e, root.at("edges", k), top, "", env, namespace))
     pending_edges = [p for p in (expand_edge(x, d) for d in x.edges) if p is not None]
     outputs = _outputs(x, data, root, top, last)
     _resolve(x, pending_edges, outputs)
@@ -229,6 +232,10 @@ def _resolve(x: Expander, edges: list[PendingEdge], outputs: dict[str, Ref | str
         else:
             pe.edge.out = s[0]
         x.g.edges.append(pe.edge)
+    for read in x.shape_reads:  # `in.shape` answered early: the finished graph must agree (ir.infer)
+        final = read.final(r)
+        if final is not None:
+            x.g.shape_reads.append(final)
     for name, link in outputs.items():
         got = r.resolve(link)
         if got:

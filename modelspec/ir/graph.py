@@ -138,6 +138,8 @@ class Graph:
     cycles: list[list[str]] = field(default_factory=list)
     #: declaration order of nodes (decides skip versus feedback)
     creation: dict[str, int] = field(default_factory=dict)
+    #: shapes read by `in.shape` while expanding: (node or input, the shape read, where), checked by inference
+    shape_reads: list[tuple[str, Shape, Pos | None]] = field(default_factory=list)
 
     def edges_into(self, target: str) -> list[Edge]:
         return [e for e in self.edges if e.target == target]

@@ -74,6 +74,7 @@ def infer_shapes(g: Graph, diags: Diagnostics) -> None:
                 diags.add("MS050", f"`{p}` ({node.op}): its output {fmt_shape(node.shape)} differs from the shape "
                           f"{fmt_shape(before)} its delayed inputs were assumed to give", node.pos)
     _outputs(g, shapes, failed, diags)
+    check_shape_reads(g, diags)
     totals = Totals(diags)
     for p in g.order:
         if p in g.nodes and p not in failed and not totals.add(g.nodes[p]):
@@ -94,6 +95,34 @@ def _first_guessable(g: Graph, pending: list[str], shapes: dict[str, Shape]) -> 
             if e.target == p and e.out in shapes:
                 return p, shapes[e.out]
     return None
+
+
+def output_shape(node: Node, ins: list[Shape]) -> Shape:
+    """One node's output shape from its input shapes, by its op's rule; raises `ShapeError`.
+
+    The expander asks this ahead of inference, for `in.shape` (expand/inshape.py); the
+    finished graph is inferred by `infer_shapes`, which reports what fails here.
+    """
+    op = get_op(node.op)
+    if op is None or node.attrs is None:
+        raise ShapeError(f"`{node.path}` is unchecked", "")
+    lo, hi = op.arity
+    if len(ins) < lo or (hi is not None and len(ins) > hi):
+        raise ShapeError(f"`{node.path}` has {len(ins)} input(s)", "MS051")
+    out = tuple(op.shape(node.attrs, [tuple(s) for s in ins]))
+    if any(concrete(d) and d <= 0 for d in out):  # type: ignore[operator]
+        raise ShapeError(f"gives an empty output {fmt_shape(out)}", "MS055")
+    return out
+
+
+def check_shape_reads(g: Graph, diags: Diagnostics) -> None:
+    """MS028 where a shape read while expanding (`in.shape`) is not the one the finished graph has."""
+    for path, shape, pos in g.shape_reads:
+        now = g.inputs[path].shape if path in g.inputs else g.nodes[path].shape if path in g.nodes else None
+        if now is not None and tuple(now) != tuple(shape):
+            diags.add("MS028", f"`in.shape` was read as {fmt_shape(shape)} (the output of `{path}`) while the spec "
+                      f"expanded, but the finished graph gives `{path}` {fmt_shape(now)}", pos,
+                      suggestion="connect the block's input by a name that means one node")
 
 
 def _infer_node(g: Graph, node: Node, ins: list[Shape], shapes: dict[str, Shape], failed: set[str],
