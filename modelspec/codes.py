@@ -102,7 +102,9 @@ CODES: dict[str, CodeInfo] = {
            "out of range, adding a number to a list, a result that is too large.",
            'features: "${hidden[7]}"'),
         _c("MS024", "bad --set override", E,
-           "A `--set NAME=VALUE` option names no param of the spec, or its value does not parse. "
+           "A `--set NAME=VALUE` option names no param of the spec, or its value does not parse, "
+           "or a dotted path (`--set layers.2.features=64`) cannot exist in the file: an index past "
+           "the end of a list, a key where the file has a list, a part under a plain value. "
            "Values are read as YAML: `--set hidden=[512,256]`, `--set act=GELU`."),
         _c("MS025", "unused param", W,
            "A top-level param is never used by any expression. It may be a leftover, or a "

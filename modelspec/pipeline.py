@@ -12,6 +12,7 @@ from typing import Any, Iterator, Mapping
 
 from .diagnostics import Diagnostics, Pos, SpecError
 from .expand.budget import BudgetExceeded
+from .expand.setpath import apply_paths
 from .expand.spec import expand, validate
 from .ir.check import check_graph
 from .ir.graph import Graph
@@ -42,6 +43,8 @@ def _spec_trust(trust: Trust | SpecTrust | None, file: str | os.PathLike[str]) -
 
 def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | None = None,
                    trust: Trust | SpecTrust | None = None) -> Graph | None:
+    if overrides:
+        doc = apply_paths(doc, overrides, diags)
     valid = validate(doc, diags)
     if not isinstance(doc.data, dict):
         return None

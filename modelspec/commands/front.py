@@ -49,6 +49,7 @@ def load_or_exit(spec: str, sets: Optional[List[str]], *, strict: bool = False, 
         raise typer.Exit(2)
     r = compile_file(spec, overrides_or_exit(sets), trust=trust)
     sources = {r.doc.file: r.doc.text} if r.doc else {}
+    sources.update({set_label(k): item for k, item in enumerate(sets or []) if len(item) <= 200})
     problems = r.diags.sorted()
     failed = r.graph is None or any(d.is_error or strict for d in problems)
     on = wants_colour(sys.stderr)

@@ -110,6 +110,9 @@ def lint(paths: Iterable[str], overrides: Mapping[str, Any] | None = None, trust
         if not files and not problems:
             return LintResult()
     res = LintResult(files=[f for f, _ in files], diagnostics=list(problems))
+    for d in getattr(overrides, "docs", {}).values():  # the `--set` arguments, echoed under their problems
+        if len(d.text) <= 200:
+            res.sources[d.file] = d.text
     missing = [p for p in paths if not os.path.lexists(p)]
     if missing:
         res.usage_error = f"no such file or directory: {', '.join(missing)}"

@@ -10,6 +10,7 @@ from ..diagnostics import Diagnostics, Pos, did_you_mean
 from ..load.document import Document
 from ..load import load_yaml
 from .names import is_identifier, listing
+from .setpath import is_path
 
 _DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(ms|s|us)\s*$")
 _UNIT_MS = {"ms": 1.0, "s": 1000.0, "us": 0.001}
@@ -49,9 +50,11 @@ def parse_overrides(items: list[str], diags: Diagnostics) -> Overrides:
             diags.add("MS024", f"`--set {_short(item)}` is not of the form NAME=VALUE", Pos(label, 1, 1),
                       suggestion="for example `--set hidden=[512,256]`")
             continue
-        if not is_identifier(name):
-            diags.add("MS024", f"`--set {_short(item)}`: `{_short(name)}` is not a param name", Pos(label, 1, 1 + lead),
-                      suggestion="param names are identifiers, e.g. `--set hidden=[512,256]`")
+        if not is_identifier(name) and not is_path(name):
+            diags.add("MS024", f"`--set {_short(item)}`: `{_short(name)}` is neither a param name nor a dotted path",
+                      Pos(label, 1, 1 + lead),
+                      suggestion="a param: `--set hidden=[512,256]`; any key by its path of keys and 0-based "
+                      "indices: `--set time.steps=40`, `--set layers.2.features=64`")
             continue
         inner = Diagnostics()
         # pad with blanks where `NAME=` stands, so positions are columns of the whole argument
@@ -72,6 +75,8 @@ def apply_overrides(params: dict[str, Any], overrides: Mapping[str, Any], file: 
     merged = dict(params)
     names = getattr(overrides, "names", {})
     for name, value in overrides.items():
+        if is_path(name):  # a dotted path: applied to the document before validation (setpath)
+            continue
         if name not in params:
             where = names.get(name) or Pos("<overrides>", 1, 1)  # a plain dict from the Python API
             diags.add("MS024", f"`--set {name}=...`: the spec has no param `{name}`", where,
