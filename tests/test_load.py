@@ -281,18 +281,18 @@ def test_ms004_billion_laughs_fails_fast() -> None:
     for prev, name in zip("abcdefgh", "bcdefghi"):
         lines.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 10) + "]")
     visits = 0
-    children = yaml_loader._children
+    add = yaml_loader._Composer._add
 
-    def counting(node: Any) -> Any:
+    def counting(self: Any, parent: Any, kid: Any, level: int) -> None:
         nonlocal visits
         visits += 1
-        return children(node)
+        add(self, parent, kid, level)
 
-    yaml_loader._children = counting  # count the work: one visit per distinct node, not 10**9
+    yaml_loader._Composer._add = counting  # count the work: one count per child written, not 10**9
     try:
         doc, diags = load("\n".join(lines) + "\n")
     finally:
-        yaml_loader._children = children
+        yaml_loader._Composer._add = add
     assert 0 < visits <= 200
     assert doc is None and [d.code for d in diags] == ["MS004"]
     assert "1,000,000 values" in next(iter(diags)).message

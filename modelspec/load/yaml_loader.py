@@ -5,8 +5,9 @@ duplicate keys, turns `2024-01-01` into a date, and expands a "billion laughs"
 alias bomb until memory runs out.  So we compose nodes from PyYAML's event
 stream ourselves (iteratively, so deep nesting cannot overflow the stack; a
 node with an alias can only point at a finished node, so the graph is acyclic),
-measure the alias-expanded size and depth on the node graph with memoisation,
-and only then build the data.  Tags that would build objects are refused, never
+count the alias-expanded size and depth of every node as it is finished (an
+alias adds the counts of the node it names, so a billion laughs costs one
+count per distinct node), and only then build the data.  Tags that would build objects are refused, never
 constructed, so a spec can never run code.
 """
 
@@ -17,6 +18,8 @@ from typing import Any
 
 import yaml
 from yaml.constructor import SafeConstructor
+from yaml.events import (AliasEvent, DocumentEndEvent, MappingEndEvent, MappingStartEvent, ScalarEvent,
+                         SequenceEndEvent, SequenceStartEvent)
 from yaml.nodes import ScalarNode
 
 from ..diagnostics import Diagnostics, Pos
@@ -38,6 +41,7 @@ _FAST_LOADER: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _RETRY_LIMIT = 1024 * 1024  # re-read errors this early with pure Python (same codes, clearer text)
 _RETRY_SLACK = 4096  # look-ahead the pure-Python scanner may need past libyaml's error point
 _CONSTRUCTOR = SafeConstructor()
+_SCALAR_CACHE = 4096  # distinct plain scalars whose resolution is remembered per document
 
 
 def check_text_size(text: str, file: str, diags: Diagnostics) -> bool:
@@ -57,31 +61,48 @@ def short_tag(tag: str) -> str:
 
 
 class _Node:
-    """A composed YAML node: kind is "scalar", "seq", "map" or "bad" (-> None)."""
+    """A composed YAML node: kind is "scalar", "seq", "map" or "bad" (-> None).
 
-    __slots__ = ("kind", "tag", "value", "text", "line", "col")
+    ``size`` (values below it, aliases expanded, itself included) and ``depth``
+    (levels below it) are counted while composing, so the limits need no pass
+    of their own; a node an alias points to is finished, so its counts are final.
+    """
 
-    def __init__(self, kind: str, tag: str, value: Any, text: str, line: int, col: int) -> None:
-        self.kind, self.tag, self.value, self.text = kind, tag, value, text
-        self.line, self.col = line, col
+    __slots__ = ("kind", "tag", "value", "text", "pos", "size", "depth")
+
+    def __init__(self, kind: str, tag: str, value: Any, text: str, pos: Pos, depth: int = 0) -> None:
+        self.kind, self.tag, self.value, self.text, self.pos = kind, tag, value, text, pos
+        self.size, self.depth = 1, depth
 
 
 class _Stop(ModelspecError):
     """Composition cannot go on (a limit); the diagnostic is already added."""
 
 
-class _Limit(ModelspecError):
-    def __init__(self, node: _Node, message: str) -> None:
-        super().__init__(message)
-        self.node, self.message = node, message
+_TOO_DEEP = f"nesting is deeper than {MAX_DEPTH} levels (after expanding aliases)"
+_TOO_MANY = f"the document has more than {MAX_VALUES:,} values (keys and items, with aliases expanded)"
 
 
 class _Composer:
-    """Events -> `_Node` graph, with tags checked and scalars converted once."""
+    """Events -> `_Node` graph, with tags checked, scalars converted once and the alias-expanded
+    size and depth counted on the way.
+
+    ``limit`` is the first node found over the size or depth limit (and why): the same node a
+    depth-first walk of the finished graph would stop at, since nodes are counted in document
+    order.  Composition goes on to the end, so a later syntax error is still the one reported.
+    """
 
     def __init__(self, loader: Any, file: str, diags: Diagnostics) -> None:
         self.loader, self.file, self.diags = loader, file, diags
         self.anchors: dict[str, _Node | None] = {}  # None: still being composed
+        self.limit: tuple[_Node, str] | None = None
+        self.root: _Node | None = None
+        #: a plain scalar's text -> (tag, value), for texts an implicit resolver may claim (numbers,
+        #: booleans, null): they repeat; bounded, so distinct values cost no memory past it
+        self.scalars: dict[str, tuple[str, Any]] = {}
+        resolvers = loader.yaml_implicit_resolvers
+        #: first characters some implicit resolver looks at; any other plain scalar is a string
+        self.claimed = None if resolvers.get(None) or loader.yaml_path_resolvers else frozenset(resolvers)
 
     def pos(self, mark: Any) -> Pos:
         return Pos(self.file, mark.line + 1, mark.column + 1)
@@ -89,52 +110,76 @@ class _Composer:
     def compose(self) -> _Node | None:
         """The single document's root node, None for an empty stream."""
         ld = self.loader
-        ld.get_event()  # StreamStart
+        get = ld.get_event
+        get()  # StreamStart
         if ld.check_event(yaml.StreamEndEvent):
             return None
-        ld.get_event()  # DocumentStart
+        get()  # DocumentStart
+        anchors = self.anchors
+        scalar, add = self._scalar, self._add
         stack: list[list[Any]] = []  # [node, anchor, pending key node or None, is_seq]
         root: _Node | None = None
         while True:
-            ev = ld.get_event()
-            if isinstance(ev, yaml.DocumentEndEvent):
-                break
-            if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            ev = get()
+            cls = type(ev)
+            if cls is ScalarEvent:
+                node = scalar(ev)
+                if ev.anchor is not None:
+                    anchors[ev.anchor] = node
+            elif cls is MappingStartEvent or cls is SequenceStartEvent:
                 if len(stack) >= MAX_DEPTH:
                     self.diags.add("MS004", f"nesting is deeper than {MAX_DEPTH} levels",
                                    self.pos(ev.start_mark))
                     raise _Stop
-                is_seq = isinstance(ev, yaml.SequenceStartEvent)
+                is_seq = cls is SequenceStartEvent
                 node = self._collection(ev, is_seq)
                 if ev.anchor is not None:
-                    self.anchors[ev.anchor] = None
+                    anchors[ev.anchor] = None
                 stack.append([node, ev.anchor, None, is_seq])
                 continue
-            if isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            elif cls is MappingEndEvent or cls is SequenceEndEvent:
                 node, anchor, _, _ = stack.pop()
+                node.depth += 1
                 if anchor is not None:
-                    self.anchors[anchor] = node
-            elif isinstance(ev, yaml.AliasEvent):
+                    anchors[anchor] = node
+            elif cls is AliasEvent:
                 node = self._alias(ev)
-            else:
-                node = self._scalar(ev)
-                if ev.anchor is not None:
-                    self.anchors[ev.anchor] = node
+            elif cls is DocumentEndEvent:
+                break
+            else:  # pragma: no cover - the parser emits no other event inside a document
+                raise yaml.YAMLError(f"unexpected {cls.__name__}")
             if not stack:
                 root = node
-            elif stack[-1][3]:
-                stack[-1][0].value.append(node)
-            elif stack[-1][2] is None:
-                stack[-1][2] = node
+                continue
+            top = stack[-1]
+            if top[3]:
+                top[0].value.append(node)
+            elif top[2] is None:
+                top[2] = node
             else:
-                stack[-1][0].value.append((stack[-1][2], node))
-                stack[-1][2] = None
+                top[0].value.append((top[2], node))
+                top[2] = None
+            if self.limit is None:
+                add(top[0], node, len(stack))
+        if root is not None and self.limit is None and root.depth > MAX_DEPTH:
+            self.limit = (root, _TOO_DEEP)
         nxt = ld.peek_event()
         if isinstance(nxt, yaml.DocumentStartEvent):
             self.diags.add("MS002", "only one YAML document per file", self.pos(nxt.start_mark),
                            suggestion="remove the second `---` or split the file")
             raise _Stop
         return root
+
+    def _add(self, parent: _Node, kid: _Node, level: int) -> None:
+        """Count a finished child (an item, a key or a value) into its parent at ``level``."""
+        if level + kid.depth > MAX_DEPTH:  # a shared (aliased) node nests too deep here
+            self.limit = (parent, _TOO_DEEP)
+            return
+        parent.size += kid.size
+        if kid.depth > parent.depth:
+            parent.depth = kid.depth
+        if parent.size > MAX_VALUES:
+            self.limit = (parent, _TOO_MANY)
 
     def _bad_tag(self, tag: str, mark: Any) -> None:
         hint = ("quote the value to keep it as a string"
@@ -144,17 +189,15 @@ class _Composer:
                        self.pos(mark), suggestion=hint)
 
     def _collection(self, ev: Any, is_seq: bool) -> _Node:
-        line, col = ev.start_mark.line + 1, ev.start_mark.column + 1
-        kind = "seq" if is_seq else "map"
+        pos = self.pos(ev.start_mark)
         tag = ev.tag
         if tag is not None and tag != "!" and tag != (SEQ if is_seq else MAP):
             self._bad_tag(tag, ev.start_mark)
             # children are still composed (and checked), but the value is None
-            return _Node("bad", tag, [], "", line, col)
-        return _Node(kind, SEQ if is_seq else MAP, [], "", line, col)
+            return _Node("bad", tag, [], "", pos)
+        return _Node("seq" if is_seq else "map", SEQ if is_seq else MAP, [], "", pos)
 
     def _alias(self, ev: Any) -> _Node:
-        line, col = ev.start_mark.line + 1, ev.start_mark.column + 1
         if ev.anchor not in self.anchors:
             self.diags.add("MS002", f"alias `*{ev.anchor}` names no anchor defined before it",
                            self.pos(ev.start_mark))
@@ -163,81 +206,41 @@ class _Composer:
                            "recursive structures are not allowed", self.pos(ev.start_mark))
         else:
             return self.anchors[ev.anchor]  # type: ignore[return-value]
-        return _Node("bad", NULL, None, "", line, col)
+        return _Node("bad", NULL, None, "", self.pos(ev.start_mark), 1)
 
     def _scalar(self, ev: Any) -> _Node:
-        line, col = ev.start_mark.line + 1, ev.start_mark.column + 1
         text: str = ev.value
         tag = ev.tag
+        mark = ev.start_mark
+        pos = Pos(self.file, mark.line + 1, mark.column + 1)
+        cache = False
         if tag is None or tag == "!":
+            plain = ev.implicit[0]
+            if self.claimed is not None and (not plain or (text and text[0] not in self.claimed)):
+                return _Node("scalar", STR, text, text, pos)  # what `resolve` would say, without asking
+            hit = self.scalars.get(text)
+            if hit is not None:
+                return _Node("scalar", hit[0], hit[1], text, pos)
+            cache = len(self.scalars) < _SCALAR_CACHE
             tag = self.loader.resolve(ScalarNode, text, ev.implicit)
-            if tag == STR and ev.implicit[0] and _EXP_FLOAT.fullmatch(text):
+            if tag == STR and _EXP_FLOAT.fullmatch(text):
                 tag = FLOAT
             elif tag not in _SCALAR_TAGS and tag != MERGE:
                 tag = STR  # implicit timestamps, `=`: specs are JSON-like, keep the text
         elif tag not in _SCALAR_TAGS:
-            self._bad_tag(tag, ev.start_mark)
-            return _Node("bad", tag, None, text, line, col)
+            self._bad_tag(tag, mark)
+            return _Node("bad", tag, None, text, pos, 1)
         if tag in (STR, MERGE):
-            return _Node("scalar", tag, text, text, line, col)
-        try:
-            value = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, ScalarNode(tag, text))
-        except (ValueError, KeyError, TypeError, yaml.YAMLError):
-            self.diags.add("MS012", f"`{text}` is not a valid {short_tag(tag)}", self.pos(ev.start_mark))
-            return _Node("bad", tag, None, text, line, col)
-        return _Node("scalar", tag, value, text, line, col)
-
-
-def _children(node: _Node) -> list[_Node]:
-    """Items of a sequence, keys and values of a mapping (also of refused ones)."""
-    if node.kind == "scalar" or not isinstance(node.value, list):
-        return []
-    out: list[_Node] = []
-    for item in node.value:
-        if isinstance(item, tuple):
-            out.extend(item)
+            value: Any = text
         else:
-            out.append(item)
-    return out
-
-
-def _measure(root: _Node) -> None:
-    """Raise `_Limit` if aliases expand the document past the size or depth limit.
-
-    Sizes are memoised on node identity, so a billion-laughs file costs one
-    visit per distinct node; recursion stops at MAX_DEPTH levels.
-    """
-    memo: dict[int, tuple[int, int]] = {}
-    too_deep = f"nesting is deeper than {MAX_DEPTH} levels (after expanding aliases)"
-
-    def visit(node: _Node, level: int) -> tuple[int, int]:
-        hit = memo.get(id(node))
-        if hit is not None:
-            return hit
-        kids = _children(node)
-        if kids and level >= MAX_DEPTH:
-            raise _Limit(node, too_deep)
-        size, depth = 1, 0
-        for kid in kids:
-            s, d = visit(kid, level + 1)
-            if level + 1 + d > MAX_DEPTH:  # a shared (aliased) node nests too deep here
-                raise _Limit(node, too_deep)
-            size += s
-            depth = max(depth, d)
-            if size > MAX_VALUES:
-                raise _Limit(node, f"the document has more than {MAX_VALUES:,} values "
-                             "(keys and items, with aliases expanded)")
-        hit = (size, 0 if node.kind == "scalar" else depth + 1)
-        memo[id(node)] = hit
-        return hit
-
-    try:
-        if visit(root, 0)[1] > MAX_DEPTH:
-            raise _Limit(root, too_deep)
-    finally:
-        # `visit` refers to itself, so the memo would wait for the cyclic GC,
-        # which the front end pauses: free its entry per node now
-        memo.clear()
+            try:
+                value = _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, ScalarNode(tag, text))
+            except (ValueError, KeyError, TypeError, yaml.YAMLError):
+                self.diags.add("MS012", f"`{text}` is not a valid {short_tag(tag)}", pos)
+                return _Node("bad", tag, None, text, pos, 1)
+        if cache:
+            self.scalars[text] = (tag, value)
+        return _Node("scalar", tag, value, text, pos)
 
 
 class _Builder:
@@ -247,11 +250,8 @@ class _Builder:
         self.doc, self.diags = doc, diags
         self.entries: dict[int, dict[str, tuple[_Node, _Node]]] = {}
 
-    def pos(self, node: _Node) -> Pos:
-        return Pos(self.doc.file, node.line, node.col)
-
     def build(self, node: _Node, path: Path) -> Any:
-        self.doc.values[path] = self.pos(node)
+        self.doc.values[path] = node.pos
         if node.kind == "scalar":
             return node.value
         if node.kind == "seq":
@@ -260,7 +260,7 @@ class _Builder:
             out: dict[str, Any] = {}
             for key, (knode, vnode) in self._entries(node).items():
                 sub = path + (key,)  # one tuple for both tables
-                self.doc.keys[sub] = self.pos(knode)
+                self.doc.keys[sub] = knode.pos
                 out[key] = self.build(vnode, sub)
             return out
         return None
@@ -283,8 +283,8 @@ class _Builder:
                 continue
             if key in explicit:
                 first = explicit[key][0]
-                self.diags.add("MS005", f"duplicate key `{key}` (first defined at line {first.line})",
-                               self.pos(knode), suggestion="remove one of the two entries")
+                self.diags.add("MS005", f"duplicate key `{key}` (first defined at line {first.pos.line})",
+                               knode.pos, suggestion="remove one of the two entries")
                 continue
             explicit[key] = (knode, vnode)
         result = {**merged, **explicit}
@@ -297,8 +297,7 @@ class _Builder:
         if vnode.kind == "seq" and all(k.kind in ("map", "bad") for k in vnode.value):
             return [k for k in vnode.value if k.kind == "map"]
         if vnode.kind != "bad":
-            self.diags.add("MS012", "a `<<` merge key needs a mapping or a list of mappings",
-                           self.pos(vnode))
+            self.diags.add("MS012", "a `<<` merge key needs a mapping or a list of mappings", vnode.pos)
         return []
 
     def _key(self, knode: _Node) -> str | None:
@@ -307,7 +306,7 @@ class _Builder:
             return knode.value if knode.tag == STR else knode.text
         if knode.kind in ("seq", "map"):
             what = "a list" if knode.kind == "seq" else "a mapping"
-            self.diags.add("MS012", f"mapping keys must be strings, not {what}", self.pos(knode))
+            self.diags.add("MS012", f"mapping keys must be strings, not {what}", knode.pos)
         return None
 
 
@@ -339,10 +338,13 @@ def _parse_error(exc: yaml.YAMLError, text: str, file: str, diags: Diagnostics) 
         diags.add("MS002", str(exc).splitlines()[0] if str(exc) else "syntax error", Pos(file, 1, 1))
 
 
-def _compose(text: str, file: str, diags: Diagnostics, loader_cls: type) -> _Node | None:
+def _compose(text: str, file: str, diags: Diagnostics, loader_cls: type) -> _Composer:
+    """The composer after reading all of ``text`` (its ``root`` and ``limit``)."""
     loader = loader_cls(text)
     try:
-        return _Composer(loader, file, diags).compose()
+        composer = _Composer(loader, file, diags)
+        composer.root = composer.compose()
+        return composer
     finally:
         loader.dispose()
 
@@ -388,7 +390,7 @@ def load_yaml(text: str, file: str, diags: Diagnostics) -> Document | None:
         return None
     fast = Diagnostics()
     try:
-        root = _compose(text, file, fast, _FAST_LOADER)
+        composed = _compose(text, file, fast, _FAST_LOADER)
     except _Stop:
         diags.extend(fast)
         return None
@@ -405,12 +407,11 @@ def load_yaml(text: str, file: str, diags: Diagnostics) -> Document | None:
         return None
     diags.extend(fast)
     doc = Document(file, None, text=text)
-    if root is None:
+    if composed.root is None:
         return doc
-    try:
-        _measure(root)
-    except _Limit as lim:
-        diags.add("MS004", lim.message, Pos(file, lim.node.line, lim.node.col))
+    if composed.limit is not None:
+        node, message = composed.limit
+        diags.add("MS004", message, node.pos)
         return None
-    doc.data = _Builder(doc, diags).build(root, ())
+    doc.data = _Builder(doc, diags).build(composed.root, ())
     return doc
