@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import pathlib
@@ -11,7 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from modelspec.cli import app
-from modelspec.commands.summary import fit_widths, human, poly_text, render_summary, rows, summary_dict
+from modelspec.commands.colour import console
+from modelspec.commands.summary import (_table, fit_widths, footer, human, layout, plain_table, poly_text,
+                                        render_summary, rows, summary_dict)
 from modelspec.pipeline import load
 
 SPECS = pathlib.Path(__file__).parent.parent / "specs"
@@ -159,3 +162,44 @@ def test_summary_exit_codes(tmp_path: pathlib.Path) -> None:
     assert res.exit_code == 1 and "MS011" in res.output
     res = runner.invoke(app, ["summary", str(SPECS / "mlp.yaml"), "--format", "html"])
     assert res.exit_code == 2
+
+
+def _rich(lay: object) -> str:
+    buf = io.StringIO()
+    console(buf, width=lay.width).print(_table(lay))  # type: ignore[attr-defined]
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("spec", sorted(p.name for p in SPECS.glob("*.yaml")))
+def test_plain_table_is_what_rich_draws(spec: str) -> None:
+    """Without colour the table is drawn by a plain renderer: it must be rich's output, character
+    for character, at every width where it is used (elsewhere it declines and rich draws)."""
+    g = load(SPECS / spec)
+    drawn = 0
+    for width in (None, 60, 100, 137, 200):
+        for depth in (None, 1):
+            lay = layout(g, depth, width)
+            plain = plain_table(lay)
+            if plain is None:
+                continue
+            assert plain == _rich(lay), (spec, width, depth)
+            drawn += 1
+    assert drawn >= 4  # the wide layouts are always drawn plainly
+
+
+def test_plain_table_declines_what_it_cannot_measure(mlp: pathlib.Path) -> None:
+    lay = layout(load(mlp), None, None)
+    lay.cells[1][0] = "名前"  # two cells per character
+    assert plain_table(lay) is None
+    lay = layout(load(mlp), None, 40)  # wider than the console: rich collapses columns
+    assert plain_table(lay) is None
+
+
+def test_summary_without_colour_prints_table_then_footer(mlp: pathlib.Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    g = load(mlp)
+    render_summary(g, "table", None)
+    lay = layout(g, None, None)
+    assert capsys.readouterr().out == _rich(lay) + "".join(f"{line}\n" for line in footer(g))

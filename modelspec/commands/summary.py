@@ -21,7 +21,7 @@ from ..ir.graph import Graph, Node, enclosing
 from ..ir.infer import full_output_shape
 from ..ir.reach import Reach, Reaches, reach
 from ..shapes.dims import Dim, add, concrete, fmt_shape
-from .colour import console
+from .colour import console, wants_colour
 from .graph import op_label
 
 FORMATS = ("table", "markdown", "json")
@@ -427,13 +427,25 @@ def fit_widths(natural: list[int], width: int, overhead: int) -> list[int]:
     return widths
 
 
-def _table(g: Graph, depth: int | None, width: int | None) -> tuple[Any, int]:
-    """The rich table, and the console width it was laid out for."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+@dataclass
+class Layout:
+    """The summary table laid out: what both renderers (rich, plain) draw."""
 
+    title: str
+    headers: list[str]
+    widths: list[int]
+    rows: list[Row]
+    cells: list[list[str]]  # per row, one string per column ("\n" between the lines of a cell)
+    width: int  # the console width it was laid out for
+
+
+#: padding and rules around the cells of the table (box SIMPLE_HEAD, padding 1, no edge padding)
+def _overhead(n_cols: int) -> int:
+    return 3 * (n_cols - 1) + 2
+
+
+def layout(g: Graph, depth: int | None, width: int | None) -> Layout:
+    """Rows, cells and column widths for a console ``width`` (None: not a terminal)."""
     all_rows = rows(g, depth)
     cells = [_cells(r) for r in all_rows]
     natural = [max([len(h)] + [max(len(x) for x in c[k].split("\n")) for c in cells])
@@ -441,32 +453,85 @@ def _table(g: Graph, depth: int | None, width: int | None) -> tuple[Any, int]:
     timed = time_cells(g, all_rows)  # extra columns, kept at their natural width
     extra = list(TIME_HEADERS) if timed is not None else []
     extra_widths = [max([len(h)] + [len(c[k]) for c in timed or []]) for k, h in enumerate(extra)]
-
-    def table(widths: list[int]) -> Any:
-        t = Table(title=g.name, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, expand=False)
-        for k, h in enumerate([*_HEADERS, *extra]):
-            t.add_column(h, justify="right" if k >= 4 else "left", overflow="ellipsis", no_wrap=True,
-                         width=widths[k])
-        return t
-
     n_cols = len(_HEADERS) + len(extra)
-    overhead = Console(width=1000).measure(table([1] * n_cols)).maximum - n_cols + sum(extra_widths)
+    overhead = _overhead(n_cols) + sum(extra_widths)
     if width is None:  # not a terminal: as wide as the table wants, 100 to 200 columns
         width = max(100, min(200, sum(natural) + overhead))
-    t = table(fit_widths(natural, width, overhead) + extra_widths)
-    for k, (r, c) in enumerate(zip(all_rows, cells)):
+    if timed is not None:
+        cells = [c + t for c, t in zip(cells, timed)]
+    return Layout(g.name, [*_HEADERS, *extra], fit_widths(natural, width, overhead) + extra_widths,
+                  all_rows, cells, width)
+
+
+def _table(lay: Layout) -> Any:
+    """The rich table of a layout (the coloured one, on a terminal)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=lay.title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, expand=False)
+    for k, h in enumerate(lay.headers):
+        t.add_column(h, justify="right" if k >= 4 else "left", overflow="ellipsis", no_wrap=True,
+                     width=lay.widths[k])
+    for r, c in zip(lay.rows, lay.cells):
         folder = r.kind in ("folder", "collapsed")
         style = "bold" if folder else ("cyan" if r.kind in ("input", "output") else "")
         t.add_row(Text(c[0], style=style), Text(c[1], style="green" if r.kind == "node" else "dim italic"),
                   *(Text(x) for x in c[2:4]), Text(c[4], style="bold" if folder else ""), Text(c[5]),
-                  *(Text(x) for x in (timed[k] if timed is not None else [])))
-    return t, width
+                  *(Text(x) for x in c[6:]))
+    return t
+
+
+def _simple(text: str) -> bool:
+    """Printable, one terminal cell per character (as rich measures): where `len` is the width."""
+    from rich.cells import cell_len  # lazy: rich's measure of a character, only for non-ASCII text
+
+    return text.isprintable() and (text.isascii() or cell_len(text) == len(text))
+
+
+def plain_table(lay: Layout) -> str | None:
+    """The table without colour, exactly as rich draws it, at a fraction of the cost (a 2,000-row
+    table takes rich seconds); None where rich would lay it out differently (wide or control
+    characters, a zero width, a title wider than the table), so the caller uses rich."""
+    n = len(lay.headers)
+    total = sum(lay.widths) + _overhead(n)
+    if min(lay.widths) < 1 or total > lay.width or len(lay.title) > total or not _simple(lay.title):
+        return None
+    right = [k >= 4 for k in range(n)]
+
+    def block(cells: list[str]) -> list[str] | None:
+        cols = []
+        for k, cell in enumerate(cells):
+            w, lines = lay.widths[k], cell.split("\n")
+            out = []
+            for line in lines:
+                if not _simple(line):
+                    return None
+                if len(line) > w:
+                    line = line[: w - 1] + "…"
+                out.append(line.rjust(w) if right[k] else line.ljust(w))
+            cols.append(out)
+        height = max(len(c) for c in cols)
+        return [" " + "   ".join(c[i] if i < len(c) else " " * lay.widths[k] for k, c in enumerate(cols)) + " "
+                for i in range(height)]
+
+    lines = [lay.title.ljust(total), " " * total]
+    head = block(list(lay.headers))
+    if head is None:
+        return None
+    lines += head
+    lines.append(" " + "─" * (total - 2) + " ")
+    for c in lay.cells:
+        got = block(c)
+        if got is None:
+            return None
+        lines += got
+    lines.append(" " * total)
+    return "\n".join(lines) + "\n"
 
 
 def render_summary(g: Graph, fmt: str, depth: int | None) -> None:
     """Print the summary of a checked graph in one of `FORMATS` to stdout."""
-    from rich.console import Console
-
     if fmt == "json":
         print(json.dumps(summary_dict(g), indent=2, default=str))
         return
@@ -477,9 +542,20 @@ def render_summary(g: Graph, fmt: str, depth: int | None) -> None:
     # colour exactly when `colour.wants_colour` says (a terminal, no NO_COLOR)
     tty = sys.stdout.isatty()
     cols = os.environ.get("COLUMNS", "")
-    width = Console().width if tty else (max(100, int(cols)) if cols.isdigit() else None)
-    table, width = _table(g, depth, width)
-    con = console(width=width)
-    con.print(table)
-    for line in footer(g):
+    if tty:
+        from rich.console import Console  # lazy: rich only to ask a terminal its width
+
+        width: int | None = Console().width
+    else:
+        width = max(100, int(cols)) if cols.isdigit() else None
+    lay = layout(g, depth, width)
+    notes = footer(g)
+    if not wants_colour(sys.stdout):
+        plain = plain_table(lay)
+        if plain is not None and all(len(line) <= lay.width and _simple(line) for line in notes):
+            sys.stdout.write(plain + "".join(line + "\n" for line in notes))
+            return
+    con = console(width=lay.width)
+    con.print(_table(lay))
+    for line in notes:
         con.print(line, markup=False, highlight=False)
