@@ -12,7 +12,8 @@ from pydantic import BaseModel, ValidationError
 
 from ..exceptions import ModelspecError
 from ..validate.train_section import (  # noqa: F401 - the section's models, re-exported for train/
-    LossSpec, OptimizerSpec, PenaltySpec, ScheduleSpec, StepRange, TrainSpec, _Strict)
+    AugmentSpec, EarlyStopSpec, ImagesSpec, LossSpec, OptimizerSpec, PenaltySpec, ScheduleSpec, StepRange,
+    TableSpec, TrainSpec, _Strict)
 
 
 class TrainConfig(_Strict):
@@ -31,6 +32,12 @@ class TrainConfig(_Strict):
     target: str
     run_dir: str | None
     log_every: int | None
+    accumulate: int
+    precision: str
+    early_stopping: EarlyStopSpec | None
+    augment: AugmentSpec | None
+    images: ImagesSpec | None
+    table: TableSpec | None
 
 
 class ConfigError(ModelspecError):

@@ -8,10 +8,12 @@ run see exactly the batches an uninterrupted single-process run sees.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from . import sources_image, sources_table
+from .config import ImagesSpec, TableSpec
 from .sources import DataError, Raw, read
 from .terminals import InputInfo, ModelIO, eval_dim, symbols_in
 
@@ -28,6 +30,7 @@ class Dataset:
     repeat: dict[str, int] = field(default_factory=dict)
     classes: int | None = None
     notes: list[str] = field(default_factory=list)
+    augment: Any = None  # an `augment.Augment` for image inputs [N, C, H, W], or None
 
     def __len__(self) -> int:
         return len(self.y)
@@ -36,11 +39,42 @@ class Dataset:
         """The samples at ``idx`` (time repetition is left to the backend: it is free there)."""
         return {k: v[idx] for k, v in self.x.items()}, self.y[idx]
 
+    def read(self, idx: np.ndarray, *, train: bool = False, epoch: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """`take`, then the augmentation (random parts for training only)."""
+        x, y = self.take(idx)
+        if self.augment is not None:
+            x = {k: self.augment(v, idx, len(self), train=train, epoch=epoch) if v.ndim == 4 else v
+                 for k, v in x.items()}
+        return x, y
+
+    def stream(self, batches: Sequence[np.ndarray], *, train: bool, epoch: int, first: int = 0) -> \
+            Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
+        for k in range(first, len(batches)):
+            yield self.read(batches[k], train=train, epoch=epoch)
+
     def subset(self, idx: np.ndarray) -> "Dataset":
-        return Dataset({k: v[idx] for k, v in self.x.items()}, self.y[idx], dict(self.repeat), self.classes)
+        return Dataset({k: v[idx] for k, v in self.x.items()}, self.y[idx], dict(self.repeat), self.classes,
+                       augment=self.augment)
 
 
-def split(ds: Dataset, val_split: float, seed: int) -> tuple[Dataset, Dataset | None]:
+def with_augment(ds: Any, cfg: Any) -> None:
+    """Attach ``cfg.augment`` (checked against the image inputs) to a freshly loaded dataset."""
+    if cfg.augment is None:
+        return
+    from .augment import Augment
+
+    aug = Augment(cfg.augment, cfg.seed)
+    if isinstance(ds, Dataset):
+        shapes = {k: tuple(v.shape[1:]) for k, v in ds.x.items()}
+        images = {k: s for k, s in shapes.items() if len(s) == 3}
+        for name, shape in (images or shapes).items():
+            aug.check(name, shape)
+    else:
+        aug.check(ds.name, ds.lay.shape)
+    ds.augment = aug
+
+
+def split(ds: Any, val_split: float, seed: int) -> tuple[Dataset, Dataset | None]:
     """A seeded train/validation split (validation: ``val_split`` of the samples)."""
     n_val = int(round(len(ds) * val_split))
     if n_val == 0:
@@ -63,8 +97,12 @@ def batch_indices(order: np.ndarray, batch_size: int, rank: int = 0, world: int 
 
 
 def load(source: str, io: ModelIO, *, loss: str, split_name: str, seed: int,
-         dims: Mapping[str, int] | None = None, target: str = "y") -> Dataset:
-    """Read ``source`` and fit it to the model: the one entry point for data."""
+         dims: Mapping[str, int] | None = None, target: str = "y", images: ImagesSpec | None = None,
+         table: TableSpec | None = None) -> "Dataset | sources_image.ImageFolder":
+    """Read ``source`` and fit it to the model: the one entry point for data.
+
+    An image folder is not read here: the result lists its files and decodes
+    them batch by batch (`sources_image.ImageFolder`)."""
     dims = dict(dims or {})
     if source == "synthetic" or source.startswith("synthetic:"):
         count = source.partition(":")[2]
@@ -72,6 +110,12 @@ def load(source: str, io: ModelIO, *, loss: str, split_name: str, seed: int,
             raise DataError(f"`--data {source}`: write `synthetic` or `synthetic:N` (N samples)")
         n = int(count) if count else SYNTHETIC_SAMPLES
         return synthetic(io, loss=loss, n=n, seed=seed, dims=dims, test=split_name == "test")
+    if sources_table.looks_like(source):
+        return fit(sources_table.read(source, table, loss), io, loss=loss, dims=dims)
+    if sources_image.looks_like(source):
+        if loss != "cross_entropy":
+            raise DataError(f"image folder {source}: its labels are classes; use `loss: cross_entropy`")
+        return sources_image.load(source, io, split=split_name, opts=images, dims=dims)
     raw = read(source, split_name, target)
     return fit(raw, io, loss=loss, dims=dims)
 

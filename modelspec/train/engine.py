@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import checkpoint as ckpt
+from . import early_stop
 from .config import TrainConfig
 from .data import Dataset, batch_indices, epoch_order
 from .distributed import Dist, all_gather, all_sum, any_flags, barrier
@@ -49,11 +50,13 @@ class Position:
     best: float = math.inf  # best validation (or training) loss so far
     #: this process's running sums over the batches done in the epoch (the running average of the records)
     sums: dict[str, float] = field(default_factory=_zero_sums)
+    watch: early_stop.Watch = field(default_factory=early_stop.Watch)  # early stopping's best and patience
 
     def meta(self, all_sums: list[dict[str, float]]) -> dict[str, str]:
         """Metadata; ``all_sums``: every process's sums, in rank order (each resumes its own)."""
         return {"epoch": str(self.epoch), "batch": str(self.batch), "step": str(self.step),
-                "best": json.dumps(self.best if math.isfinite(self.best) else None), "sums": json.dumps(all_sums)}
+                "best": json.dumps(self.best if math.isfinite(self.best) else None), "sums": json.dumps(all_sums),
+                "early_stop": json.dumps(self.watch.meta())}
 
     @classmethod
     def from_meta(cls, meta: dict[str, str], path: str, rank: int = 0, world: int = 1) -> "Position":
@@ -71,9 +74,10 @@ class Position:
             sums = per_rank[rank]
         else:  # another number of processes: the first one carries everything done so far
             sums = {k: sum(float(s.get(k, 0.0)) for s in per_rank) for k in _zero_sums()} if rank == 0 else {}
+        watch = early_stop.Watch.from_meta(ckpt.meta_json(meta, "early_stop", None, path, dict))
         return cls(ckpt.meta_int(meta, "epoch", path, 0), ckpt.meta_int(meta, "batch", path, 0),
                    ckpt.meta_int(meta, "step", path, 0), math.inf if best is None else best,
-                   {**_zero_sums(), **{k: float(v) for k, v in sums.items()}})
+                   {**_zero_sums(), **{k: float(v) for k, v in sums.items()}}, watch)
 
 
 @dataclass
@@ -120,10 +124,12 @@ class Loop:
         try:
             with StopRequest(self._on_signal) as stop:
                 self.ui.start_run(self.cfg.epochs, self.pos.epoch)
-                while self.pos.epoch < self.cfg.epochs:
+                while self.pos.epoch < self.cfg.epochs and not early_stop.done(self.cfg.early_stopping, self.pos.watch):
                     code = self._epoch(stop)
                     if code:
                         return code
+                if self.pos.epoch < self.cfg.epochs:
+                    self._stopped_early()
             if self.dist.main:  # the final model alone, plain state_dict names: for params.load, other tools
                 ckpt.save(self.run.file(ckpt.WEIGHTS), self.trainer.model_tensors(),
                           {"model": self.base_meta.get("model", ""), "epoch": str(self.pos.epoch)})
@@ -134,11 +140,20 @@ class Loop:
             raise
         return 0
 
+    def _stopped_early(self) -> None:
+        es, watch = self.cfg.early_stopping, self.pos.watch
+        assert es is not None
+        self.ui.message(f"early stopping after epoch {self.pos.epoch}: {es.metric} has not improved by more than "
+                        f"{es.min_delta:g} for {watch.stale} epoch(s) (best {watch.best:.6g})")
+
     def _on_signal(self, signum: int) -> None:
         self.ui.message(f"\n{signal_name(signum)} received: saving a checkpoint at the end of this batch "
                         "(press Ctrl-C again to quit at once)")
 
     def _epoch(self, stop: StopRequest) -> int:
+        """One epoch from ``pos.batch`` on.  The hot loop only dispatches steps: their losses are read (one
+        host sync) when the progress bar, a batch record or the epoch's end needs them, and under several
+        processes at every batch boundary, where stop requests and bad losses are agreed on."""
         cfg, pos, dist = self.cfg, self.pos, self.dist
         n, B = len(self.train), cfg.batch_size
         order = epoch_order(n, cfg.seed, pos.epoch)
@@ -148,29 +163,41 @@ class Loop:
         self.ui.start_epoch(pos.epoch, cfg.epochs, len(mine), pos.batch)
         t0, seen = time.perf_counter(), 0
         local = pos.sums  # restored by a resume in the middle of an epoch: the running average goes on
-        pending: tuple[Any, int, int, int] | None = None
+        window: list[tuple[Any, int, int, int]] = []  # dispatched steps whose losses are not read yet
         bad: str | None = None
-        for k in range(pos.batch, len(mine)):
-            sig, nonfinite = any_flags(dist, [stop.signum or 0, 1 if bad else 0])
-            if sig or nonfinite:
-                break
-            idx = mine[k]
-            x, y = self.train.take(idx)
-            lr = lr_at(cfg, pos.step, total)
-            result = self.trainer.train_batch(x, y, self.train.repeat, lr, dist.world / sizes[k], pos.step)
-            if pending is not None:
-                bad = self._take(pending, local) or bad
-            pos.step += 1
-            pending = (result, len(idx), k, pos.step)
-            pos.batch = k + 1
-            seen += sizes[k]
-            self._show(local, seen, t0, k + 1)
-            if cfg.log_every and pos.step % cfg.log_every == 0 and dist.main:
-                self._log_batch(local, lr)
-            if self.on_batch is not None:
-                self.on_batch(self)
-        if pending is not None:
-            bad = self._take(pending, local) or bad
+        every_batch = dist.active or self.on_batch is not None
+        log_every = cfg.log_every if dist.main else None
+        repeat, trainer = self.train.repeat, self.trainer
+        feed = trainer.batches(self.train, mine, train=True, epoch=pos.epoch, first=pos.batch)
+        try:
+            for k in range(pos.batch, len(mine)):
+                if every_batch:
+                    sig, nonfinite = any_flags(dist, [stop.signum or 0, 1 if bad else 0])
+                    if sig or nonfinite:
+                        break
+                elif stop.signum or bad:
+                    break
+                x, y = next(feed)
+                lr = lr_at(cfg, pos.step, total)
+                window.append((trainer.train_batch(x, y, repeat, lr, dist.world / sizes[k], pos.step),
+                               len(mine[k]), k, pos.step + 1))
+                pos.step += 1
+                pos.batch = k + 1
+                seen += sizes[k]
+                logs = bool(log_every) and pos.step % log_every == 0  # type: ignore[operator]
+                if every_batch or logs or self.ui.due():
+                    bad = self._flush(window, local, keep=1) or bad
+                    self._show(local, seen, t0, k + 1)
+                    if logs:
+                        self._log_batch(local, lr)
+                if self.on_batch is not None:
+                    self.on_batch(self)
+        finally:
+            close = getattr(feed, "close", None)
+            if close is not None:
+                close()  # stops a DataLoader's workers when the epoch ends early
+        if window:
+            bad = self._flush(window, local, keep=0) or bad
             self._show(local, seen, t0, pos.batch, force=True)
         sig, nonfinite = any_flags(dist, [stop.signum or 0, 1 if bad else 0])
         if nonfinite:
@@ -179,17 +206,23 @@ class Loop:
             return self._interrupted(sig)
         return self._end_epoch(time.perf_counter() - t0, seen, lr_at(cfg, max(0, pos.step - 1), total))
 
-    def _take(self, pending: tuple[Any, int, int, int], local: dict[str, float]) -> str | None:
-        """Read a pending step's loss; a description when it is not finite."""
-        result, count, k, step = pending
-        loss, correct = self.trainer.resolve(result)
-        if not math.isfinite(loss):
-            return f"the loss became {loss} at epoch {self.pos.epoch + 1}, batch {k + 1} (step {step})"
-        local["loss"] += loss
-        local["count"] += count
-        if correct is not None:
-            local["correct"] += correct
-        return None
+    def _flush(self, window: list[tuple[Any, int, int, int]], local: dict[str, float], keep: int) -> str | None:
+        """Read the losses of all but the last ``keep`` steps of ``window`` in one host sync, in step order;
+        the first that is not finite, described."""
+        todo = window[: len(window) - keep]
+        if not todo:
+            return None
+        del window[: len(todo)]
+        bad: str | None = None
+        for (_, count, k, step), (loss, correct) in zip(todo, self.trainer.resolve_many([t[0] for t in todo])):
+            if not math.isfinite(loss):
+                bad = bad or f"the loss became {loss} at epoch {self.pos.epoch + 1}, batch {k + 1} (step {step})"
+                continue
+            local["loss"] += loss
+            local["count"] += count
+            if correct is not None:
+                local["correct"] += correct
+        return bad
 
     def _show(self, local: dict[str, float], seen: int, t0: float, done: int, force: bool = False) -> None:
         if local["count"]:
@@ -238,6 +271,8 @@ class Loop:
         row.update(wall_time_s=round(seconds, 3), wall_samples_per_s=seen / max(seconds, 1e-9))  # the clock's
         if row["best"]:
             pos.best = score
+        if cfg.early_stopping is not None:
+            early_stop.update(cfg.early_stopping, pos.watch, float(row[cfg.early_stopping.metric]))
         pos.epoch += 1
         pos.batch = 0
         pos.sums = _zero_sums()

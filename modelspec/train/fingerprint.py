@@ -145,7 +145,7 @@ def config_view(config: dict[str, Any], *, data: str | None, dims: dict[str, Any
 
 
 def _constant_lr(view: dict[str, Any]) -> bool:
-    return ((view.get("train") or {}).get("schedule") or {}).get("name", "constant") == "constant"
+    return ((view.get("train") or {}).get("schedule") or {}).get("name", "constant") in ("constant", "step")
 
 
 def config_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

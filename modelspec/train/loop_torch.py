@@ -9,8 +9,9 @@ the mean over the whole global batch.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -49,12 +50,46 @@ class TorchTrainer:
                 torch.manual_seed(cfg.seed + 1 + dist.rank)  # independent dropout masks per rank
         self.param_names = [n for n, _ in self.module.named_parameters()]
         self.module.train(train)
+        self._lr: float | None = None  # the rate the parameter groups hold
+        self._staged: dict[int, tuple[dict[str, Any], Any]] = {}  # in-memory datasets as device tensors
+        self.bf16 = cfg.precision == "bf16"
+        if self.bf16 and self.device.type == "cuda" and not torch.cuda.is_bf16_supported():
+            from .config import ConfigError
+
+            raise ConfigError("`precision: bf16`: this CUDA device does not support bfloat16; use fp32")
+
+    def _autocast(self) -> Any:
+        """bfloat16 autocast of the forward pass and loss (`precision: bf16`); weights and grads stay fp32."""
+        if not self.bf16:
+            return contextlib.nullcontext()
+        return self.torch.autocast(device_type=self.device.type, dtype=self.torch.bfloat16)
 
     # -- batches ------------------------------------------------------------------------------------------------
-    def _inputs(self, x: dict[str, np.ndarray], repeat: dict[str, int]) -> list[Any]:
+    def batches(self, ds: Any, index_lists: Sequence[np.ndarray], *, train: bool, epoch: int,
+                first: int = 0) -> Iterator[tuple[dict[str, Any], Any]]:
+        """(inputs, targets) on the device for ``index_lists[first:]``.  Samples in memory become tensors
+        once and each batch is an `index_select` of them, as in a hand-written loop; anything else
+        (augmented data, image folders) arrives as numpy from the dataset's `stream`."""
+        torch = self.torch
+        if isinstance(ds, Dataset) and ds.augment is None:
+            if id(ds) not in self._staged:
+                self._staged[id(ds)] = ({k: torch.from_numpy(v).to(self.device) for k, v in ds.x.items()},
+                                        torch.from_numpy(ds.y).to(self.device))
+            xs, ys = self._staged[id(ds)]
+            for idx in index_lists[first:]:
+                i = torch.from_numpy(idx).to(self.device)
+                yield {k: v.index_select(0, i) for k, v in xs.items()}, ys.index_select(0, i)
+            return
+        for x, y in ds.stream(index_lists, train=train, epoch=epoch, first=first):
+            yield ({k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in x.items()},
+                   torch.from_numpy(y).to(self.device, non_blocking=True))
+
+    def _inputs(self, x: dict[str, Any], repeat: dict[str, int]) -> list[Any]:
         out = []
         for name in self.inputs:
-            t = self.torch.from_numpy(x[name]).to(self.device, non_blocking=True)
+            t = x[name]
+            if isinstance(t, np.ndarray):
+                t = self.torch.from_numpy(t).to(self.device, non_blocking=True)
             if name in repeat:
                 t = t.unsqueeze(1).expand(t.shape[0], repeat[name], *t.shape[1:])
             out.append(t)
@@ -63,28 +98,53 @@ class TorchTrainer:
     def _outputs(self, out: Any) -> dict[str, Any]:
         return out if isinstance(out, dict) else {self.only or self.io.output: out}
 
-    def train_batch(self, x: dict[str, np.ndarray], y: np.ndarray, repeat: dict[str, int], lr: float,
+    def _loss(self, x: dict[str, Any], y: Any, repeat: dict[str, int]) -> tuple[Any, Any]:
+        with self._autocast():
+            outs = self._outputs(self.model(*self._inputs(x, repeat)))
+            if not len(y):  # this process's share of a short last batch is empty: join the all-reduce with zeros
+                return sum(o.sum() for o in outs.values()) * 0.0, None
+            loss, correct = torch_loss(self.plan, outs[self.io.output], y)
+            pen = torch_penalty(self.plan, outs)
+        return (loss if pen is None else loss + pen), correct
+
+    def train_batch(self, x: dict[str, Any], y: Any, repeat: dict[str, int], lr: float,
                     scale: float, step: int) -> tuple[Any, Any]:
         """One optimiser step; ((mean loss, samples), number correct), not yet read.
 
-        ``step`` is unused: torch's generator state carries the dropout masks."""
-        for group in self.opt.param_groups:
-            group["lr"] = lr
-        outs = self._outputs(self.model(*self._inputs(x, repeat)))
-        target = self.torch.from_numpy(y).to(self.device, non_blocking=True)
+        With `accumulate: k` the batch runs as k micro-batches whose gradients add up to the batch's
+        (each loss weighted by its share of the batch).  ``step`` is unused: torch's generator state
+        carries the dropout masks."""
+        torch = self.torch
+        if lr != self._lr:
+            for group in self.opt.param_groups:
+                group["lr"] = lr
+            self._lr = lr
+        if isinstance(y, np.ndarray):
+            y = torch.from_numpy(y).to(self.device, non_blocking=True)
         n = len(y)
-        if n:
-            loss, correct = torch_loss(self.plan, outs[self.io.output], target)
-            pen = torch_penalty(self.plan, outs)
-            if pen is not None:
-                loss = loss + pen
-        else:  # this process's share of a short last batch is empty: join the gradient all-reduce with zeros
-            loss, correct = sum(o.sum() for o in outs.values()) * 0.0, None
         factor = scale * n  # 1 unless a batch splits unevenly over processes
         self.opt.zero_grad(set_to_none=True)
-        (loss if abs(factor - 1.0) < 1e-9 else loss * factor).backward()
+        k = self.cfg.accumulate
+        if k == 1 or n <= 1:
+            loss, correct = self._loss(x, y, repeat)
+            (loss if abs(factor - 1.0) < 1e-9 else loss * factor).backward()
+        else:
+            parts = [p for p in torch.tensor_split(torch.arange(n, device=self.device), k) if len(p)]
+            loss, correct = None, None
+            for j, part in enumerate(parts):
+                last = j == len(parts) - 1
+                sync = self.model.no_sync() if self.dist.active and not last else contextlib.nullcontext()
+                with sync:
+                    lj, cj = self._loss({a: v.index_select(0, part) if not isinstance(v, np.ndarray)
+                                         else v[part.cpu().numpy()] for a, v in x.items()},
+                                        y.index_select(0, part), repeat)
+                    w = len(part) / n
+                    (lj * (w * factor)).backward()
+                loss = lj.detach() * w if loss is None else loss + lj.detach() * w
+                if cj is not None:
+                    correct = cj if correct is None else correct + cj
         if self.cfg.clip_grad_norm:
-            self.torch.nn.utils.clip_grad_norm_(self.module.parameters(), self.cfg.clip_grad_norm)
+            torch.nn.utils.clip_grad_norm_(self.module.parameters(), self.cfg.clip_grad_norm)
         self.opt.step()
         return (loss.detach(), n), correct
 
@@ -94,22 +154,30 @@ class TorchTrainer:
         (mean, n), correct = pending
         return float(mean.item()) * n if n else 0.0, (float(correct.item()) if correct is not None else None)
 
-    def evaluate(self, ds: Dataset, batches: list[np.ndarray]) -> dict[str, np.ndarray]:
+    def resolve_many(self, pendings: list[tuple[Any, Any]]) -> list[tuple[float, float | None]]:
+        """`resolve` of many steps with one host transfer (the loop's only sync point)."""
+        torch = self.torch
+        means = torch.stack([p[0][0].float() for p in pendings]).tolist()
+        have = [p[1] for p in pendings if p[1] is not None]
+        counts = iter(torch.stack(have).tolist() if have else [])
+        return [(m * n if n else 0.0, float(next(counts)) if c is not None else None)
+                for m, ((_, n), c) in zip(means, pendings)]
+
+    def evaluate(self, ds: Any, batches: list[np.ndarray]) -> dict[str, np.ndarray]:
         """Sums of loss and correct (and per step) over ``batches`` of ``ds``, in eval mode."""
         torch = self.torch
         was = self.module.training
         self.module.eval()
         sums: dict[str, np.ndarray] = {}
         with torch.no_grad():
-            for idx in batches:
-                if len(idx) == 0:
-                    continue
-                x, y = ds.take(idx)
-                outs = self._outputs(self.module(*self._inputs(x, ds.repeat)))
-                part = torch_eval(self.plan, outs[self.io.output], torch.from_numpy(y).to(self.device))
+            for x, y in self.batches(ds, [idx for idx in batches if len(idx)], train=False, epoch=0):
+                with self._autocast():
+                    outs = self._outputs(self.module(*self._inputs(x, ds.repeat)))
+                out = outs[self.io.output]
+                part = torch_eval(self.plan, out.float() if out.dtype == torch.bfloat16 else out, y)
                 for k, v in part.items():
                     sums[k] = sums[k] + v if k in sums else np.asarray(v, dtype=np.float64)
-                sums["count"] = sums.get("count", np.float64(0)) + len(idx)
+                sums["count"] = sums.get("count", np.float64(0)) + len(y)
         self.module.train(was)
         return sums
 

@@ -1,29 +1,11 @@
-"""Optimisers and the learning-rate schedule, for torch.optim and optax.
-
-The schedule is one Python function of the step, used by both backends: the
-loop sets the rate before every step, so there is no scheduler state to save
-and a resumed run continues on exactly the same curve.
-"""
+"""Optimisers for torch.optim and optax; the learning rate of each step comes from `schedules`."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .config import TrainConfig
-
-
-def lr_at(cfg: TrainConfig, step: int, total_steps: int) -> float:
-    """The learning rate of optimiser step ``step`` (0-based) of ``total_steps``."""
-    peak = cfg.optimizer.lr
-    s = cfg.schedule
-    if s.warmup_steps and step < s.warmup_steps:
-        return peak * (step + 1) / s.warmup_steps
-    if s.name == "constant":
-        return peak
-    span = max(1, total_steps - s.warmup_steps)
-    frac = min(1.0, max(0.0, (step - s.warmup_steps) / span))
-    return s.min_lr + 0.5 * (peak - s.min_lr) * (1.0 + math.cos(math.pi * frac))
+from .schedules import lr_at  # noqa: F401 - the schedule, re-exported where it always was
 
 
 def torch_optimizer(cfg: TrainConfig, params: Any) -> Any:

@@ -29,6 +29,7 @@ from ..ir.graph import Graph
 from ..ir.render import render_spec
 from . import checkpoint as ckpt
 from . import data as data_mod
+from . import early_stop
 from .config import ConfigError, TrainConfig, resolve
 from .distributed import Dist, env_rank, env_world, setup, teardown
 from .engine import Loop, Position, evaluate_metrics
@@ -170,9 +171,15 @@ def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI, source: str, setu
                           "or choose another --run-dir")
     io = model_io(req.graph, cfg.output)
     plan = loss_plan(cfg.loss, io)
+    if cfg.accumulate > cfg.batch_size // dist.world:
+        raise ConfigError(f"`train.accumulate: {cfg.accumulate}` splits each batch into micro-batches; it cannot "
+                          f"exceed the {cfg.batch_size // dist.world} samples of a batch per process")
     full = data_mod.load(source, io, loss=cfg.loss.name, split_name="train", seed=cfg.seed, dims=req.dims,
-                         target=cfg.target)
+                         target=cfg.target, images=cfg.images, table=cfg.table)
+    data_mod.with_augment(full, cfg)
     train_ds, val_ds = data_mod.split(full, cfg.val_split, cfg.seed)
+    if cfg.early_stopping is not None:
+        early_stop.check(cfg.early_stopping, val_ds is not None, cfg.loss.name)
     graph = with_outputs(req.graph, cfg.loss.activity_penalty.nodes if cfg.loss.activity_penalty else [])
     trainer = _trainer(req.backend, graph, cfg, plan, io, dist, train=True)
     pos = Position()
@@ -290,7 +297,7 @@ def evaluate(req: Request, checkpoint: str, as_json: bool = False) -> int:
         _eval_notes(path, meta, req.graph)
         section = dict(req.graph.train or {})
         trained = ckpt.meta_json(meta, "config", {}, path, dict)
-        for key in ("seed", "loss", "output", "target"):  # the data and loss the run was trained with
+        for key in ("seed", "loss", "output", "target", "augment", "images", "table"):  # as the run was trained
             if key in trained:
                 section[key] = trained[key]
         cfg = resolve(section, req.flags)
@@ -300,7 +307,8 @@ def evaluate(req: Request, checkpoint: str, as_json: bool = False) -> int:
         plan = loss_plan(cfg.loss, io)
         source = _source(req, cfg)
         ds = data_mod.load(source, io, loss=cfg.loss.name, split_name="test", seed=cfg.seed, dims=req.dims,
-                           target=cfg.target)
+                           target=cfg.target, images=cfg.images, table=cfg.table)
+        data_mod.with_augment(ds, cfg)  # its normalisation; the random parts are for training only
         trainer = _trainer(req.backend, req.graph, cfg, plan, io, dist, train=False)
         _with_hint(lambda: trainer.load_weights(tensors, path), meta, req.overrides)
         metrics = evaluate_metrics(trainer, ds, cfg.batch_size, dist)

@@ -68,6 +68,10 @@ class UI:
             self._progress.reset(self._batches, total=batches, completed=done, description=desc, info="")
         self._t_last = 0.0
 
+    def due(self) -> bool:
+        """Whether the batch bar would redraw now (the loop reads losses only then)."""
+        return self._progress is not None and time.perf_counter() - self._t_last >= 0.2
+
     def batch(self, done: int, loss: float, acc: float | None, samples_per_s: float, force: bool = False) -> None:
         """Update the batch bar; throttled to ~5 updates a second (rich redraws at 4)."""
         if self._progress is None or self._batches is None:
