@@ -13,6 +13,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from . import sources_image, sources_table
+from .augment import Augment
 from .config import ImagesSpec, TableSpec
 from .sources import DataError, Raw, read
 from .terminals import InputInfo, ModelIO, eval_dim, symbols_in
@@ -61,8 +62,6 @@ def with_augment(ds: Any, cfg: Any) -> None:
     """Attach ``cfg.augment`` (checked against the image inputs) to a freshly loaded dataset."""
     if cfg.augment is None:
         return
-    from .augment import Augment
-
     aug = Augment(cfg.augment, cfg.seed)
     if isinstance(ds, Dataset):
         shapes = {k: tuple(v.shape[1:]) for k, v in ds.x.items()}

@@ -18,7 +18,7 @@ import numpy as np
 from ..ir.graph import Graph
 from ..weights import to_numpy  # handles bfloat16
 from .checkpoint import CheckpointError, check_names, host_rng_state, model_tensors, restore_host_rng
-from .config import TrainConfig
+from .config import ConfigError, TrainConfig
 from .data import Dataset
 from .distributed import Dist, all_gather, wrap_ddp
 from .losses import LossPlan, torch_eval, torch_loss, torch_penalty
@@ -54,8 +54,6 @@ class TorchTrainer:
         self._staged: dict[int, tuple[dict[str, Any], Any]] = {}  # in-memory datasets as device tensors
         self.bf16 = cfg.precision == "bf16"
         if self.bf16 and self.device.type == "cuda" and not torch.cuda.is_bf16_supported():
-            from .config import ConfigError
-
             raise ConfigError("`precision: bf16`: this CUDA device does not support bfloat16; use fp32")
 
     def _autocast(self) -> Any:

@@ -112,7 +112,8 @@ def _check_device(device: str, backend: str) -> None:
 def _source(req: Request, cfg: TrainConfig) -> str:
     source = req.data or cfg.data
     if not source:
-        raise ConfigError("no data: pass --data (a .npz/.npy file, an MNIST or CIFAR-10 folder, or `synthetic`) "
+        raise ConfigError("no data: pass --data (a .npz/.npy file, a .csv/.tsv table, an image folder, an MNIST or "
+                          "CIFAR-10 folder, or `synthetic`) "
                           "or set `train.data` in the spec")
     return source
 

@@ -40,7 +40,8 @@ def read(source: str, split: str, target: str = "y") -> Raw:
         xs, _, ys = source.partition(",")
         return _npy_pair(xs.strip(), ys.strip())
     if not os.path.exists(source):
-        raise DataError(f"data source {source!r} does not exist (a .npz/.npy file, an MNIST or CIFAR-10 "
+        raise DataError(f"data source {source!r} does not exist (a .npz/.npy file, a .csv/.tsv table, an "
+                        "image folder, an MNIST or CIFAR-10 "
                         "folder, or `synthetic`)")
     if os.path.isdir(source):
         return _folder(source, split, target)
@@ -49,7 +50,8 @@ def read(source: str, split: str, target: str = "y") -> Raw:
         return _npz(source, target)
     if low.endswith(".npy"):
         return _npy_pair(source, _sibling_targets(source))
-    raise DataError(f"data source {source!r}: unknown format (expected .npz, .npy, an MNIST or CIFAR-10 folder, "
+    raise DataError(f"data source {source!r}: unknown format (expected .npz, .npy, .csv, .tsv, an image "
+                    "folder, an MNIST or CIFAR-10 folder, "
                     "or `synthetic`)")
 
 

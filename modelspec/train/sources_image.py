@@ -15,6 +15,7 @@ cannot decode is a `DataError` naming the file, never a file skipped.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Sequence
 
@@ -204,9 +205,11 @@ class ImageFolder:
             return
         import torch.utils.data as tud  # lazy: torch's DataLoader runs the decoding workers
 
+        # JAX's threads do not survive fork(): under the JAX backend workers start from a fork server
+        ctx = "forkserver" if "jax" in sys.modules and sys.platform != "win32" else None
         loader = tud.DataLoader(_Batches(self, batches, train, epoch), batch_size=None, sampler=todo,
                                 num_workers=min(self.workers, len(todo)), collate_fn=_same, prefetch_factor=4,
-                                persistent_workers=False)
+                                multiprocessing_context=ctx)
         for item in loader:
             if isinstance(item, str):  # a worker's DataError, re-raised here without the worker's traceback
                 raise DataError(item)

@@ -93,7 +93,7 @@ class NormalizeSpec(_Strict):
 
 
 class AugmentSpec(_Strict):
-    """Training-time augmentation of image inputs ([C, H, W]); validation and eval see plain images."""
+    """Augmentation of image inputs [C, H, W]: crop and flip in training only, normalisation everywhere."""
 
     random_crop: CropSpec | None = Field(None, description="Random crop after zero padding: {padding: 4}.")
     flip: bool = Field(False, description="Random horizontal flip with probability 1/2.")
