@@ -92,6 +92,13 @@ def summary(
     spec: str = typer.Argument(..., help="The spec file."),
     format: str = typer.Option("table", "--format", "-f", help="table | markdown | json"),
     depth: Optional[int] = typer.Option(None, "--depth", "-d", help="Collapse scopes deeper than N."),
+    dims: Optional[List[str]] = typer.Option(
+        None, "--dim", metavar="NAME=SIZE",
+        help="Bind a free input size (repeatable): concrete shapes, MACs and activation memory, e.g. --dim B=32."),
+    columns: Optional[str] = typer.Option(
+        None, "--columns", "-c", metavar="A,B,...",
+        help="Table columns: node, op, inputs, shape, dtype, params, trainable, macs, activations, "
+             "first_step, history."),
     backend: Optional[str] = typer.Option(None, "--backend", help="Also build with torch and check the counts."),
     sets: Optional[List[str]] = SetOpt,
     allow_plugins: bool = AllowPluginsOpt,
@@ -104,8 +111,19 @@ def summary(
     if format not in table.FORMATS:
         typer.echo(f"error: --format must be one of {', '.join(table.FORMATS)}, not {format!r}", err=True)
         raise typer.Exit(2)
+    try:
+        keys = table.parse_columns(columns) if columns is not None else None
+        sizes = table.parse_dims(dims or [])
+    except (ValueError, table.DimsError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
     g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
-    table.render_summary(g, format, depth)
+    try:
+        bound = table.bind_graph(g, sizes)
+    except table.DimsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    table.render_summary(bound, format, depth, keys, sizes)
     if backend:
         raise typer.Exit(verify.verify_backend(g, backend))
 

@@ -17,10 +17,15 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from ..diagnostics import did_you_mean
 from ..ir.graph import Graph, Node, enclosing
 from ..ir.infer import full_output_shape
 from ..ir.reach import Reach, Reaches, reach
-from ..shapes.dims import Dim, add, concrete, fmt_shape
+from ..shapes.dims import Dim, add, concrete, fmt_shape, mul, product
+from .bind import (  # noqa: F401 - DimsError and parse_dims are the command line's
+    ACTIVATION_DTYPE, DTYPE_BYTES, DimsError, activation_bytes, bind_dim, bind_graph, free_symbols, input_bytes,
+    parse_dims,
+)
 from .colour import console, wants_colour
 from .graph import op_label
 
@@ -137,6 +142,8 @@ class Folder:
     params: int = 0
     macs: Dim = 0
     last: str | None = None  # last layer node (its shape stands for the folder's output)
+    buffers: int = 0
+    act: Dim = 0  # bytes of the activations of its nodes, one step
 
 
 def scope_tree(g: Graph) -> dict[str, Folder]:
@@ -165,6 +172,8 @@ def scope_tree(g: Graph) -> dict[str, Folder]:
             key[f] = min(key.get(f, k), k)
             fo.params += n.n_params
             fo.macs = add(fo.macs, n.macs)
+            fo.buffers += n_buffers(n)
+            fo.act = add(fo.act, activation_bytes(n))
             if n.role == "layer" and (fo.last is None or g.creation.get(fo.last, 0) <= k):
                 fo.last = path
             if not f:
@@ -187,6 +196,9 @@ class Row:
     kind: str  # node | folder | collapsed | input | output
     #: the node, folder, input or output name the row stands for (the key of its reach)
     key: str = ""
+    buffers: int = 0
+    act: Dim | None = None  # bytes of the value(s) the row stands for, one step
+    dtype: str = ACTIVATION_DTYPE
 
 
 def _edge_into(g: Graph, target: str, scope: str) -> list[str]:
@@ -212,7 +224,8 @@ def rows(g: Graph, depth: int | None) -> list[Row]:
     out: list[Row] = []
     for t in g.inputs.values():
         extra = (" static" if t.static else "") + ("" if t.dtype == "float32" else f" {t.dtype}")
-        out.append(Row(0, t.name, "Input" + extra, [], fmt_shape(t.shape), None, None, "input", t.name))
+        out.append(Row(0, t.name, "Input" + extra, [], fmt_shape(t.shape), None, None, "input", t.name,
+                       act=mul(product(t.shape), DTYPE_BYTES.get(t.dtype, 4)), dtype=t.dtype))
 
     def walk(fpath: str, level: int) -> None:
         for child in folders[fpath].children:
@@ -224,21 +237,23 @@ def rows(g: Graph, depth: int | None) -> list[Row]:
                 if collapsed:
                     ins = _external_inputs(g, child)
                     out.append(Row(level, name, fo.label, ins, fmt_shape(last) if last else "",
-                                   fo.params, fo.macs, "collapsed", fo.last or ""))
+                                   fo.params, fo.macs, "collapsed", fo.last or "", fo.buffers, fo.act))
                 else:
-                    out.append(Row(level, name, fo.label, [], "", fo.params, fo.macs, "folder", child))
+                    out.append(Row(level, name, fo.label, [], "", fo.params, fo.macs, "folder", child,
+                                   fo.buffers, fo.act))
                     walk(child, level + 1)
                 continue
             n = g.nodes[child]
             ins = ", ".join(seen_from(n.path, c.source) + delay_text(c.delay) for c in n.inputs)
             out.append(Row(level, name, op_label(n), [ins] + _edge_into(g, child, n.scope), fmt_shape(n.shape),
-                           n.n_params, n.macs, "node", child))
+                           n.n_params, n.macs, "node", child, n_buffers(n), activation_bytes(n)))
 
     walk("", 0)
     for o in g.outputs.values():
         shape = full_output_shape(g, o.shape, o.steps) if o.shape is not None else None
         op = "Output" + (" (last step)" if g.time is not None and o.steps == "last" else "")
-        out.append(Row(0, o.name, op, [o.source], fmt_shape(shape), None, None, "output", o.name))
+        dtype = g.inputs[o.source].dtype if o.source in g.inputs else ACTIVATION_DTYPE
+        out.append(Row(0, o.name, op, [o.source], fmt_shape(shape), None, None, "output", o.name, dtype=dtype))
     return out
 
 
@@ -309,7 +324,29 @@ def totals(g: Graph) -> dict[str, Any]:
             "param_bytes": 4 * params, "macs": macs, "cycles": len(g.cycles), "delayed": delayed}
 
 
-def footer(g: Graph) -> list[str]:
+def activation_lines(g: Graph) -> list[str]:
+    """What one forward pass holds: the activations (every node's output) and the inputs.
+
+    Concrete once the free sizes are bound (`--dim B=32`); with only the batch free, per sample.
+    """
+    act = total(activation_bytes(n) for n in g.nodes.values())
+    per = ""
+    if not concrete(act) and free_symbols(g) == ["B"]:
+        act, per = bind_dim(act, {"B": 1}), " per sample"
+    steps = g.time.steps if g.time is not None else None
+    if concrete(act):
+        tail = f"{per} per step (x {steps} steps = {human_bytes(act * steps)})" if steps else per  # type: ignore[operator]
+        lines = [f"Activations: {human_bytes(act)}{tail} (float32, one forward pass)"]  # type: ignore[arg-type]
+    else:
+        lines = [f"Activations: {poly_text(str(act), pretty=True)} bytes" + (" per step" if steps else "")
+                 + " (float32, one forward pass; `--dim NAME=SIZE` binds the sizes)"]
+    size = input_bytes(g)
+    if concrete(size):
+        lines.append(f"Input size: {human_bytes(size)}")  # type: ignore[arg-type]
+    return lines
+
+
+def footer(g: Graph, dims: dict[str, int] | None = None) -> list[str]:
     t = totals(g)
     lines = [
         f"Total params: {t['params']:,}",
@@ -317,6 +354,7 @@ def footer(g: Graph) -> list[str]:
         f"Non-trainable params: {t['non_trainable']:,}",
         f"Buffers: {t['buffers']:,}" + (" (running statistics, not params)" if t["buffers"] else ""),
         f"Param memory: {human_bytes(t['param_bytes'])} (float32)",
+        *activation_lines(g),
         f"MACs per step: {human(t['macs'])}" + (f" (x {g.time.steps} steps = {human(t['macs'] * g.time.steps)})"
                                                  if g.time and concrete(t["macs"]) else ""),
     ]
@@ -328,13 +366,17 @@ def footer(g: Graph) -> list[str]:
     lines += reach_lines(g)
     if g.symbols:
         lines.append("Symbols: " + ", ".join(f"{k}={v}" for k, v in sorted(g.symbols.items())))
+    if dims:
+        lines.append("Sizes: " + ", ".join(f"{k}={v}" for k, v in dims.items()) + " (--dim)")
     return lines
 
 
 # ---- formats -----------------------------------------------------------------
 
-def summary_dict(g: Graph) -> dict[str, Any]:
-    """The JSON format: stable keys, plain values (shapes as lists, symbolic dims as strings)."""
+def summary_dict(g: Graph, dims: dict[str, int] | None = None) -> dict[str, Any]:
+    """The JSON format: stable keys, plain values (shapes as lists, symbolic dims as strings).
+
+    ``dims``: the sizes `--dim` bound (``g`` is already bound; they are recorded)."""
     t = totals(g)
     reaches = reach(g) if g.time is not None and g.order else None
     nodes = []
@@ -347,12 +389,16 @@ def summary_dict(g: Graph) -> dict[str, Any]:
             "shape": list(n.shape) if n.shape is not None else None,
             "params": n.n_params, "param_shapes": {k: list(s) for k, s in n.params.items()},
             "buffers": n_buffers(n), "macs": _json_dim(n.macs),
+            "trainable": n.n_params > 0, "dtype": ACTIVATION_DTYPE,
+            "activation_bytes": _json_dim(activation_bytes(n)),
             **({"reach": reach_json(reaches.nodes[path])} if reaches is not None else {}),
         })
     return {
         "name": g.name, "doc": g.doc, "file": g.file,
         **{k: t[k] for k in ("params", "trainable", "non_trainable", "buffers", "param_bytes")},
         "macs": _json_dim(t["macs"]),
+        "activation_bytes": _json_dim(total(activation_bytes(n) for n in g.nodes.values())),
+        "input_bytes": _json_dim(input_bytes(g)), "dims": dict(dims or {}),
         "time": None if g.time is None else {"steps": g.time.steps, "dt": g.time.dt, "idle": g.time.idle},
         "cycles": g.cycles, "delayed": t["delayed"],
         "inputs": [{"name": i.name, "shape": list(i.shape), "dtype": i.dtype, "static": i.static}
@@ -379,49 +425,136 @@ def _md_cell(s: str) -> str:
     return s.replace("|", "\\|")
 
 
-def markdown(g: Graph, depth: int | None) -> str:
-    """A GitHub pipe table; non-breaking spaces keep the tree indentation visible once rendered."""
-    all_rows = rows(g, depth)
-    timed = time_cells(g, all_rows)
-    extra = list(TIME_HEADERS) if timed is not None else []
-    lines = [f"### {g.name}", "", "| " + " | ".join(["node", "op", "inputs", "output shape", "params", "MACs",
-                                                      *extra]) + " |",
-             "|---|---|---|---|--:|--:|" + "--:|" * len(extra)]
+# ---- columns -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    right: bool = False  # numbers are right-aligned
+    #: (fewest, most) characters when the table must shrink to fit; (0, 99): never cut
+    limits: tuple[int, int] = (0, 99)
+
+
+#: every column `--columns` can name, in their order in the table
+COLUMNS: dict[str, Column] = {
+    "node": Column("node", limits=(10, 28)),
+    "op": Column("op", limits=(12, 28)),
+    "inputs": Column("inputs", limits=(12, 34)),
+    "shape": Column("output shape", limits=(12, 20)),
+    "dtype": Column("dtype"),
+    "params": Column("params", True),
+    "trainable": Column("trainable"),
+    "macs": Column("MACs", True, (9, 20)),
+    "activations": Column("activations", True),
+    "first_step": Column(TIME_HEADERS[0], True),
+    "history": Column(TIME_HEADERS[1], True),
+}
+DEFAULT_COLUMNS = ("node", "op", "inputs", "shape", "params", "macs")
+_TIME_COLUMNS = ("first_step", "history")
+#: which columns give way first: node, op and inputs together, then the shape, then MACs
+_SHRINK_KEYS = (("node", "op", "inputs"), ("shape",), ("macs",))
+
+
+def columns_for(g: Graph, wanted: list[str] | None) -> list[str]:
+    """The column keys to show: ``wanted`` (validated by `parse_columns`) or the defaults, which a
+    time model extends with its reach columns."""
+    if wanted:
+        return list(wanted)
+    return [*DEFAULT_COLUMNS, *(_TIME_COLUMNS if g.time is not None else ())]
+
+
+def parse_columns(text: str) -> list[str]:
+    """``"node,shape,params"`` -> keys; raises ValueError naming an unknown column and the closest."""
+    aliases = {"name": "node", "output_shape": "shape", "memory": "activations", "mem": "activations",
+               "first": "first_step", "first step": "first_step"}
+    out = []
+    for item in (x.strip().lower().replace("-", "_") for x in text.split(",")):
+        if not item:
+            continue
+        key = aliases.get(item, item)
+        if key not in COLUMNS:
+            hint = did_you_mean(key, [*COLUMNS, *aliases])
+            raise ValueError(f"unknown column `{item}`" + (f"; {hint}" if hint else "")
+                             + f" (columns: {', '.join(COLUMNS)})")
+        if key not in out:
+            out.append(key)
+    if not out:
+        raise ValueError(f"--columns names no column (columns: {', '.join(COLUMNS)})")
+    return out
+
+
+def _bytes_text(d: Dim | None) -> str:
+    if d is None:
+        return ""
+    return human_bytes(d) if concrete(d) else poly_text(str(d), pretty=True) + " B"  # type: ignore[arg-type]
+
+
+def _trainable(r: Row) -> str:
+    if r.params:
+        return "yes"  # the language has no frozen parameters: every parameter learns
+    return "no" if r.buffers else ""
+
+
+def row_cells(g: Graph, all_rows: list[Row], keys: list[str], *, tree_marks: bool = True) -> list[list[str]]:
+    """The text of each row's cells for the columns ``keys``."""
+    timed = time_cells(g, all_rows) if any(k in _TIME_COLUMNS for k in keys) else None
+    out = []
     for k, r in enumerate(all_rows):
-        name = "\u00a0\u00a0" * r.depth + (f"**{r.name}**" if r.kind in ("folder", "collapsed") else r.name)
-        op = f"*{r.op}*" if r.kind != "node" else r.op
-        cells = [name, op, "<br>".join(r.inputs), r.shape,
-                 "" if r.params is None else f"{r.params:,}", "" if r.macs is None else human(r.macs)]
-        cells += timed[k] if timed is not None else []
-        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+        mark = ("▾ " if r.kind == "folder" else "▸ ") if tree_marks and r.kind in ("folder", "collapsed") else ""
+        cell = {
+            "node": "  " * r.depth + mark + r.name, "op": r.op, "inputs": "\n".join(r.inputs), "shape": r.shape,
+            "params": "" if r.params is None else f"{r.params:,}",
+            "macs": "" if r.macs is None else human(r.macs),
+            "dtype": "" if r.kind == "folder" else r.dtype, "trainable": _trainable(r),
+            "activations": _bytes_text(r.act),
+        }
+        if timed is not None:
+            cell["first_step"], cell["history"] = timed[k] if g.time is not None else ("", "")
+        else:
+            cell["first_step"] = cell["history"] = ""
+        out.append([cell[key] for key in keys])
+    return out
+
+
+def markdown(g: Graph, depth: int | None, columns: list[str] | None = None,
+             dims: dict[str, int] | None = None) -> str:
+    """A GitHub pipe table; non-breaking spaces keep the tree indentation visible once rendered."""
+    keys = columns_for(g, columns)
+    all_rows = rows(g, depth)
+    cells = row_cells(g, all_rows, keys, tree_marks=False)
+    lines = [f"### {g.name}", "", "| " + " | ".join(COLUMNS[k].header for k in keys) + " |",
+             "|" + "".join("--:|" if COLUMNS[k].right else "---|" for k in keys)]
+    for r, row in zip(all_rows, cells):
+        row = list(row)
+        for j, key in enumerate(keys):
+            if key == "node":
+                name = f"**{r.name}**" if r.kind in ("folder", "collapsed") else r.name
+                row[j] = "\u00a0\u00a0" * r.depth + name
+            elif key == "op" and r.kind != "node":
+                row[j] = f"*{r.op}*"
+            elif key == "inputs":
+                row[j] = "<br>".join(r.inputs)
+        lines.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
     lines.append("")
-    lines += [f"- {line}" for line in footer(g)]
+    lines += [f"- {line}" for line in footer(g, dims)]
     return "\n".join(lines)
 
 
-_HEADERS = ("node", "op", "inputs", "output shape", "params", "MACs")
-#: (fewest, most) characters per column when the table must shrink to fit
-_LIMITS = ((10, 28), (12, 28), (12, 34), (12, 20), (0, 99), (9, 20))
-#: which columns give way first: node, op and inputs together, then the shape, then MACs
-_SHRINK = ((0, 1, 2), (3,), (5,))
-
-
-def _cells(r: Row) -> list[str]:
-    mark = ("▾ " if r.kind == "folder" else "▸ ") if r.kind in ("folder", "collapsed") else ""
-    return ["  " * r.depth + mark + r.name, r.op, "\n".join(r.inputs), r.shape,
-            "" if r.params is None else f"{r.params:,}", "" if r.macs is None else human(r.macs)]
-
-
-def fit_widths(natural: list[int], width: int, overhead: int) -> list[int]:
+def fit_widths(natural: list[int], width: int, overhead: int,
+               keys: list[str] | tuple[str, ...] = DEFAULT_COLUMNS) -> list[int]:
     """Column widths that fit ``width`` (``overhead``: padding and rules): the natural ones when
     they do, else shrink the wordy columns first (inputs, op, node), never the parameter counts."""
     if sum(natural) + overhead <= width:
         return natural
-    widths = [min(n, hi) for n, (lo, hi) in zip(natural, _LIMITS)]
-    for group in _SHRINK:  # level the widest of a group first, so no column alone pays
+    limits = [COLUMNS[k].limits for k in keys]
+    widths = [min(n, hi) for n, (lo, hi) in zip(natural, limits)]
+    for group_keys in _SHRINK_KEYS:  # level the widest of a group first, so no column alone pays
+        group = [j for j, k in enumerate(keys) if k in group_keys]
+        if not group:
+            continue
         while sum(widths) + overhead > width:
-            k = max(group, key=lambda j: (widths[j] - min(natural[j], _LIMITS[j][0]), -j))
-            if widths[k] <= min(natural[k], _LIMITS[k][0]):
+            k = max(group, key=lambda j: (widths[j] - min(natural[j], limits[j][0]), -j))
+            if widths[k] <= min(natural[k], limits[k][0]):
                 break
             widths[k] -= 1
     return widths
@@ -437,6 +570,11 @@ class Layout:
     rows: list[Row]
     cells: list[list[str]]  # per row, one string per column ("\n" between the lines of a cell)
     width: int  # the console width it was laid out for
+    keys: list[str] = field(default_factory=list)  # the `COLUMNS` shown
+
+    @property
+    def right(self) -> list[bool]:
+        return [COLUMNS[k].right for k in self.keys]
 
 
 #: padding and rules around the cells of the table (box SIMPLE_HEAD, padding 1, no edge padding)
@@ -444,23 +582,18 @@ def _overhead(n_cols: int) -> int:
     return 3 * (n_cols - 1) + 2
 
 
-def layout(g: Graph, depth: int | None, width: int | None) -> Layout:
+def layout(g: Graph, depth: int | None, width: int | None, columns: list[str] | None = None) -> Layout:
     """Rows, cells and column widths for a console ``width`` (None: not a terminal)."""
+    keys = columns_for(g, columns)
     all_rows = rows(g, depth)
-    cells = [_cells(r) for r in all_rows]
-    natural = [max([len(h)] + [max(len(x) for x in c[k].split("\n")) for c in cells])
-               for k, h in enumerate(_HEADERS)]
-    timed = time_cells(g, all_rows)  # extra columns, kept at their natural width
-    extra = list(TIME_HEADERS) if timed is not None else []
-    extra_widths = [max([len(h)] + [len(c[k]) for c in timed or []]) for k, h in enumerate(extra)]
-    n_cols = len(_HEADERS) + len(extra)
-    overhead = _overhead(n_cols) + sum(extra_widths)
+    cells = row_cells(g, all_rows, keys)
+    natural = [max([len(COLUMNS[key].header)] + [max(len(x) for x in c[k].split("\n")) for c in cells])
+               for k, key in enumerate(keys)]
+    overhead = _overhead(len(keys))
     if width is None:  # not a terminal: as wide as the table wants, 100 to 200 columns
         width = max(100, min(200, sum(natural) + overhead))
-    if timed is not None:
-        cells = [c + t for c, t in zip(cells, timed)]
-    return Layout(g.name, [*_HEADERS, *extra], fit_widths(natural, width, overhead) + extra_widths,
-                  all_rows, cells, width)
+    return Layout(g.name, [COLUMNS[k].header for k in keys], fit_widths(natural, width, overhead, keys),
+                  all_rows, cells, width, keys)
 
 
 def _table(lay: Layout) -> Any:
@@ -471,14 +604,13 @@ def _table(lay: Layout) -> Any:
 
     t = Table(title=lay.title, box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False, expand=False)
     for k, h in enumerate(lay.headers):
-        t.add_column(h, justify="right" if k >= 4 else "left", overflow="ellipsis", no_wrap=True,
+        t.add_column(h, justify="right" if lay.right[k] else "left", overflow="ellipsis", no_wrap=True,
                      width=lay.widths[k])
     for r, c in zip(lay.rows, lay.cells):
         folder = r.kind in ("folder", "collapsed")
-        style = "bold" if folder else ("cyan" if r.kind in ("input", "output") else "")
-        t.add_row(Text(c[0], style=style), Text(c[1], style="green" if r.kind == "node" else "dim italic"),
-                  *(Text(x) for x in c[2:4]), Text(c[4], style="bold" if folder else ""), Text(c[5]),
-                  *(Text(x) for x in c[6:]))
+        styles = {"node": "bold" if folder else ("cyan" if r.kind in ("input", "output") else ""),
+                  "op": "green" if r.kind == "node" else "dim italic", "params": "bold" if folder else ""}
+        t.add_row(*(Text(x, style=styles.get(key, "")) for key, x in zip(lay.keys, c)))
     return t
 
 
@@ -497,7 +629,7 @@ def plain_table(lay: Layout) -> str | None:
     total = sum(lay.widths) + _overhead(n)
     if min(lay.widths) < 1 or total > lay.width or len(lay.title) > total or not _simple(lay.title):
         return None
-    right = [k >= 4 for k in range(n)]
+    right = lay.right
 
     def block(cells: list[str]) -> list[str] | None:
         cols = []
@@ -530,13 +662,17 @@ def plain_table(lay: Layout) -> str | None:
     return "\n".join(lines) + "\n"
 
 
-def render_summary(g: Graph, fmt: str, depth: int | None) -> None:
-    """Print the summary of a checked graph in one of `FORMATS` to stdout."""
+def render_summary(g: Graph, fmt: str, depth: int | None, columns: list[str] | None = None,
+                   dims: dict[str, int] | None = None) -> None:
+    """Print the summary of a checked graph in one of `FORMATS` to stdout.
+
+    ``dims``: the sizes `bind_graph` bound in ``g`` (`--dim B=32`), named in the footer;
+    ``columns`` picks the table's columns (`COLUMNS` keys, in the order given)."""
     if fmt == "json":
-        print(json.dumps(summary_dict(g), indent=2, default=str))
+        print(json.dumps(summary_dict(g, dims), indent=2, default=str))
         return
     if fmt == "markdown":
-        print(markdown(g, depth))
+        print(markdown(g, depth, columns, dims))
         return
     # the terminal's width on a tty; elsewhere $COLUMNS, else the table's natural width (100 to 200);
     # colour exactly when `colour.wants_colour` says (a terminal, no NO_COLOR)
@@ -548,8 +684,8 @@ def render_summary(g: Graph, fmt: str, depth: int | None) -> None:
         width: int | None = Console().width
     else:
         width = max(100, int(cols)) if cols.isdigit() else None
-    lay = layout(g, depth, width)
-    notes = footer(g)
+    lay = layout(g, depth, width, columns)
+    notes = footer(g, dims)
     if not wants_colour(sys.stdout):
         plain = plain_table(lay)
         if plain is not None and all(len(line) <= lay.width and _simple(line) for line in notes):
