@@ -139,3 +139,28 @@ def test_bad_options_are_usage_errors(args: list[str], words: list[str]) -> None
     assert res.exit_code == 2
     for w in words:
         assert w in res.output
+
+
+@pytest.mark.parametrize("spec, columns, dims", [
+    ("mlp.yaml", ["node", "shape", "dtype", "params", "trainable", "activations"], {"B": 32}),
+    ("resnet18.yaml", ["node", "macs", "activations", "op"], {"B": 2}),
+    ("dyrcnn_x4.yaml", ["node", "first_step", "shape", "history"], {}),
+])
+def test_plain_table_is_what_rich_draws_for_any_columns(spec: str, columns: list[str], dims: dict[str, int]) -> None:
+    import io
+
+    from rich.console import Console
+
+    from modelspec.commands.bind import bind_graph
+    from modelspec.commands.summary import _table, layout, plain_table
+    from modelspec.pipeline import load
+
+    g = bind_graph(load(SPECS / spec), dims)
+    for width in (None, 80, 140):
+        lay = layout(g, None, width, columns)
+        plain = plain_table(lay)
+        if plain is None:
+            continue
+        buf = io.StringIO()
+        Console(file=buf, width=lay.width, color_system=None, highlight=False).print(_table(lay))
+        assert plain == buf.getvalue(), (spec, width)
