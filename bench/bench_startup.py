@@ -16,8 +16,18 @@ import sys
 from timing import ROOT, Row, emit, interleaved, ratio, reps_arg
 
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
-# the console script `modelspec` is exactly this: import the cli, call main
-MODELSPEC = [sys.executable, "-c", "import sys; from modelspec.cli import main; sys.argv[0] = 'modelspec'; main()"]
+
+
+def console_script() -> list[str]:
+    """The tree's `modelspec` console script: import the module pyproject.toml names, call its function."""
+    import tomllib
+
+    target = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]["modelspec"]
+    module, func = target.split(":")
+    return [sys.executable, "-c", f"import sys; from {module} import {func}; sys.argv[0] = 'modelspec'; {func}()"]
+
+
+MODELSPEC = console_script()
 BASE = [sys.executable, "-c", "import yaml, pydantic"]
 CASES = {
     "lint": ("`modelspec lint specs/mlp.yaml`, whole process", "3.41x", ["lint", "specs/mlp.yaml"]),

@@ -3,7 +3,9 @@
 Every measure is a ratio (or a time) taken side by side in one interleaved run:
 the contenders alternate order every repetition, so drifting load on a shared
 machine hits both alike.  A bench script prints its rows as a markdown table,
-or as JSON lines with ``--json`` for `bench/issue11.py`, which joins them.
+or as JSON lines with ``--json`` for `bench/issue11.py`, which joins them: any
+bench/bench_*.py that imports this module and reports through `emit` is part of
+`make bench`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
-ROOT = Path(__file__).resolve().parent.parent
+#: the checkout measured: this one, or $MODELSPEC_BENCH_TREE (bench/issue11.py --tree DIR)
+ROOT = Path(os.environ.get("MODELSPEC_BENCH_TREE") or Path(__file__).resolve().parent.parent).resolve()
 HEADER = "| measure | now | target | min | median |\n|---|---|---|---:|---:|"
 
 
