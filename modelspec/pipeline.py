@@ -50,8 +50,7 @@ def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, An
         return None
     try:
         g = expand(doc, diags, overrides, _spec_trust(trust, doc.file))
-        check_graph(g, diags)
-        infer_shapes(g, diags)
+        g = infer_shapes(check_graph(g, diags), diags)
         if not diags.has_errors:
             warn_blind_outputs(g, diags)
     except BudgetExceeded:  # reported (MS004) where it ran out; checking a partial graph says nothing

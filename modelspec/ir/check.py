@@ -8,6 +8,7 @@ the spec.  A cycle with no delay on it is reported node by node.
 from __future__ import annotations
 
 import heapq
+from dataclasses import replace
 
 from ..diagnostics import Diagnostics, Pos
 from ..ops.registry import get_op
@@ -23,12 +24,16 @@ def deps(g: Graph) -> dict[str, list[tuple[str, int]]]:
     return out
 
 
-def check_graph(g: Graph, diags: Diagnostics) -> None:
+def check_graph(g: Graph, diags: Diagnostics) -> Graph:
+    """``g`` with its evaluation order and cycles; problems go to ``diags``.
+
+    Returns a new graph (sharing the nodes, which this pass only reads); ``g`` is not changed.
+    """
     _delays_need_time(g, diags)
-    g.order = _order(g, diags)
-    g.cycles = _cycles(g)
+    g = replace(g, order=_order(g, diags), cycles=_cycles(g))
     _edge_kinds(g, diags)
     _unused(g, diags)
+    return g
 
 
 def _delays_need_time(g: Graph, diags: Diagnostics) -> None:

@@ -4,10 +4,14 @@ Nodes are visited in evaluation order.  A node that reads a later node
 through a delay (a feedback loop) cannot wait for it; it is given the shape
 of its first known input provisionally and re-checked once everything is
 known, so a wrong guess is still reported.
+
+The pass returns a new graph: the input graph is left as it was (its nodes
+unshaped, no adapters), so a caller can keep it, compare it or infer again.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..diagnostics import Diagnostics
@@ -18,7 +22,10 @@ from ..shapes.dims import Dim, Shape, concrete, fmt_shape, is_symbol
 from .sizes import Totals, check_node
 
 
-def infer_shapes(g: Graph, diags: Diagnostics) -> None:
+def infer_shapes(g: Graph, diags: Diagnostics) -> Graph:
+    """``g`` with every node's shapes, parameters, buffers and MACs, and edge adapters
+    inserted; problems go to ``diags``.  ``g`` itself is not changed."""
+    g = _fresh_copy(g)
     shapes: dict[str, Shape] = {name: t.shape for name, t in g.inputs.items()}
     failed: set[str] = set()
     provisional: set[str] = set()
@@ -79,6 +86,23 @@ def infer_shapes(g: Graph, diags: Diagnostics) -> None:
     for p in g.order:
         if p in g.nodes and p not in failed and not totals.add(g.nodes[p]):
             break
+    return g
+
+
+def _fresh_copy(g: Graph) -> Graph:
+    """A copy whose containers this pass may fill: nodes, order, edges, outputs.
+
+    Attributes, connections and positions are shared: the pass never changes them.
+    """
+    return replace(
+        g,
+        nodes={p: replace(n, shape=None, in_shapes=[], params={}, buffers={}, macs=0) for p, n in g.nodes.items()},
+        order=list(g.order),
+        edges=[replace(e, chain=list(e.chain)) for e in g.edges],
+        outputs={k: replace(o) for k, o in g.outputs.items()},
+        creation=dict(g.creation),
+        symbols=dict(g.symbols),
+    )
 
 
 def _exists(g: Graph, source: str) -> bool:
