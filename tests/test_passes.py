@@ -74,3 +74,16 @@ def test_inferring_twice_gives_the_same_graph() -> None:
     g, diags = expanded()
     checked = check_graph(g, diags)
     assert snapshot(infer_shapes(checked, diags)) == snapshot(infer_shapes(checked, diags))
+
+
+def test_strongly_connected_components() -> None:
+    from modelspec.ir.components import strongly_connected
+
+    graph = {"a": ["b"], "b": ["c"], "c": ["a", "d"], "d": [], "e": ["e"], "f": ["d"]}
+    comps = strongly_connected(graph, lambda v: graph[v])
+    assert sorted(sorted(c) for c in comps) == [["a", "b", "c"], ["d"], ["e"], ["f"]]
+    # a 200,000-node chain closed into one loop: iterative, no recursion limit
+    n = 200_000
+    ring = {str(i): [str((i + 1) % n)] for i in range(n)}
+    (big,) = strongly_connected(ring, lambda v: ring[v])
+    assert len(big) == n

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from ..diagnostics import Diagnostics, Pos
 from ..ops.registry import get_op
+from .components import strongly_connected
 from .graph import Graph
 
 
@@ -136,53 +137,13 @@ def _zero_delay_cycles(d: dict[str, list[tuple[str, int]]], stuck: set[str]) -> 
 def _cycles(g: Graph) -> list[list[str]]:
     """Strongly connected components (with delays) of size > 1, or self-loops."""
     d = deps(g)
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on: set[str] = set()
-    out: list[list[str]] = []
-    counter = [0]
 
-    def strong(v: str) -> None:  # iterative Tarjan
-        work = [(v, iter([s for s, _ in d.get(v, []) if s in g.nodes]))]
-        index[v] = low[v] = counter[0]
-        counter[0] += 1
-        stack.append(v)
-        on.add(v)
-        while work:
-            node, it = work[-1]
-            advanced = False
-            for w in it:
-                if w not in index:
-                    index[w] = low[w] = counter[0]
-                    counter[0] += 1
-                    stack.append(w)
-                    on.add(w)
-                    work.append((w, iter([s for s, _ in d.get(w, []) if s in g.nodes])))
-                    advanced = True
-                    break
-                if w in on:
-                    low[node] = min(low[node], index[w])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[node])
-            if low[node] == index[node]:
-                comp = []
-                while True:
-                    w = stack.pop()
-                    on.discard(w)
-                    comp.append(w)
-                    if w == node:
-                        break
-                if len(comp) > 1 or any(s == node for s, _ in d.get(node, [])):
-                    out.append(sorted(comp, key=lambda p: g.creation.get(p, 0)))
+    def successors(v: str) -> list[str]:
+        return [s for s, _ in d.get(v, []) if s in g.nodes]
 
-    for v in g.nodes:
-        if v not in index:
-            strong(v)
-    return out
+    return [sorted(comp, key=lambda p: g.creation.get(p, 0))
+            for comp in strongly_connected(g.nodes, successors)
+            if len(comp) > 1 or any(s == comp[0] for s, _ in d.get(comp[0], []))]
 
 
 def _edge_kinds(g: Graph, diags: Diagnostics) -> None:
