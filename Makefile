@@ -14,7 +14,7 @@ LOCK   := requirements.lock
 CORE   := $(VENV)/.installed-core
 FULL   := $(VENV)/.installed-all
 
-.PHONY: demo test lint bench lock clean
+.PHONY: demo test lint bench docs lock clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ test: $(FULL)
 
 lint: $(CORE)
 	$(VENV)/bin/modelspec lint specs/
+
+# Regenerate the example outputs in README.md and docs/*.md from the real
+# commands (blocks marked `<!-- output: COMMAND -->`; tests/test_docs_outputs.py
+# fails while one is stale).
+docs: $(CORE)
+	$(PY) tools/docs_outputs.py
 
 bench: $(FULL)
 	$(PY) bench/bench_frontend.py

@@ -331,8 +331,8 @@ def activation_lines(g: Graph) -> list[str]:
     """
     act = total(activation_bytes(n) for n in g.nodes.values())
     per = ""
-    if not concrete(act) and free_symbols(g) == ["B"]:
-        act, per = bind_dim(act, {"B": 1}), " per sample"
+    if not concrete(act) and free_symbols(g) == ["B"]:  # node by node: each expression stays small
+        act, per = total(bind_dim(activation_bytes(n), {"B": 1}) for n in g.nodes.values()), " per sample"
     steps = g.time.steps if g.time is not None else None
     if concrete(act):
         tail = f"{per} per step (x {steps} steps = {human_bytes(act * steps)})" if steps else per  # type: ignore[operator]
