@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
 
 from ..ops import kit
 from ..ops.kit import q
@@ -102,20 +103,25 @@ class SymbolicDims:
         return shape_expr([self.dim(d) for d in s])
 
 
+@dataclass
 class ContextDims:
-    """What an op rule asks both backends' contexts alike: dims, shapes, its value at t-1.
+    """What an op rule asks both backends' contexts alike: dims, shapes, its value at
+    t-1, statements before its assignment, fresh names and literals.
 
-    A mixin for the emitters' context dataclasses, which provide ``path``, ``_dim``,
-    ``_prev``, ``_fresh``, ``pre`` (the statements list) and ``emit_error`` (the
-    backend's exception class).
+    The base of the emitters' context dataclasses; each sets ``emit_error`` (the
+    backend's exception class) and adds what only its backend has.
     """
 
+    emit_error: ClassVar[type[Exception]] = ValueError
     path: str
-    _dim: Callable[[Dim], str]
-    _prev: Callable[[], str] | None
-    _fresh: Callable[[str], str]
-    pre: list[str]
-    emit_error: type[Exception]
+    ins: list[Shape]
+    out: Shape
+    #: time step in ms (``time.dt``), or None for a model without ``time``
+    dt: float | None
+    _dim: Callable[[Dim], str] = field(default=lambda d: str(d), repr=False)
+    _prev: Callable[[], str] | None = field(default=None, repr=False)
+    _fresh: Callable[[str], str] = field(default=lambda hint: hint, repr=False)
+    pre: list[str] = field(default_factory=list)
 
     def stmt(self, code: str) -> None:
         """Statements run before the node's assignment, at the same indentation."""

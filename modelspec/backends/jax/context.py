@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar
 
-from ...shapes.dims import Dim, Shape
 from ..source import ContextDims
 from .naming import JaxEmitError
 
@@ -40,21 +39,12 @@ class JaxContext(ContextDims):
     """
 
     emit_error: ClassVar[type[Exception]] = JaxEmitError
-    path: str
-    ins: list[Shape]
-    out: Shape
-    #: time step in ms (``time.dt``), or None for a model without ``time``
-    dt: float | None
     #: the training flag: a Python bool at trace time, so ``a if train else b`` is free
     train: str = "train"
     #: buffer local name -> expression of its current value
     state: dict[str, str] = field(default_factory=dict)
-    _dim: Callable[[Dim], str] = field(default=lambda d: str(d), repr=False)
-    _prev: Callable[[], str] | None = field(default=None, repr=False)
     _key: Callable[[], str] | None = field(default=None, repr=False)
-    _fresh: Callable[[str], str] = field(default=lambda hint: hint, repr=False)
     _hoist: Callable[[str, str], str] | None = field(default=None, repr=False)
-    pre: list[str] = field(default_factory=list)
 
     def key(self) -> str:
         """A PRNG key for this node (and step); only valid where ``train`` is true."""

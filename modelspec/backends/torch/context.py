@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Callable, ClassVar
 
 from ...exceptions import ModelspecError
-from ...shapes.dims import Dim, Shape
 from ..source import ContextDims
 
 
@@ -35,18 +34,9 @@ class TorchContext(ContextDims):
     """
 
     emit_error: ClassVar[type[Exception]] = TorchEmitError
-    path: str
-    ins: list[Shape]
-    out: Shape
-    #: time step in ms (``time.dt``), or None for a model without ``time``
-    dt: float | None
     #: the module's training flag as an expression
     training: str = "self.training"
-    _dim: Callable[[Dim], str] = field(default=lambda d: str(d), repr=False)
-    _prev: Callable[[], str] | None = field(default=None, repr=False)
-    _fresh: Callable[[str], str] = field(default=lambda hint: hint, repr=False)
     _overwrite: Callable[[int], bool] = field(default=lambda i: False, repr=False)
-    pre: list[str] = field(default_factory=list)
 
     def can_overwrite(self, i: int) -> bool:
         """Whether input ``i`` may be modified in place (``F.relu(x, inplace=True)``).

@@ -9,6 +9,8 @@ Strings are skipped while scanning, so quoted names never confuse the split.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 LIMIT = 100
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {")", "]", "}"}
@@ -28,32 +30,36 @@ def _skip_string(s: str, i: int) -> int:
     return i
 
 
-def _brackets(s: str) -> list[tuple[int, int]]:
-    """(open, close) index pairs of the depth-0 brackets of ``s``."""
-    pairs, stack, i = [], [], 0
+def _code_chars(s: str) -> Iterator[tuple[int, str]]:
+    """(index, character) of ``s`` outside its string literals."""
+    i = 0
     while i < len(s):
-        c = s[i]
-        if c in "'\"":
+        if s[i] in "'\"":
             i = _skip_string(s, i)
             continue
+        yield i, s[i]
+        i += 1
+
+
+def _brackets(s: str) -> list[tuple[int, int]]:
+    """(open, close) index pairs of the depth-0 brackets of ``s``."""
+    pairs: list[tuple[int, int]] = []
+    stack: list[int] = []
+    for i, c in _code_chars(s):
         if c in _OPEN:
             stack.append(i)
         elif c in _CLOSE and stack:
             start = stack.pop()
             if not stack:
                 pairs.append((start, i))
-        i += 1
     return pairs
 
 
 def split_items(body: str) -> list[str]:
     """``body`` split at its top-level commas (items stripped, empty tail dropped)."""
-    items, depth, start, i = [], 0, 0, 0
-    while i < len(body):
-        c = body[i]
-        if c in "'\"":
-            i = _skip_string(body, i)
-            continue
+    items: list[str] = []
+    depth = start = 0
+    for i, c in _code_chars(body):
         if c in _OPEN:
             depth += 1
         elif c in _CLOSE:
@@ -61,7 +67,6 @@ def split_items(body: str) -> list[str]:
         elif c == "," and depth == 0:
             items.append(body[start:i].strip())
             start = i + 1
-        i += 1
     tail = body[start:].strip()
     if tail:
         items.append(tail)

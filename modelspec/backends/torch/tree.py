@@ -55,17 +55,16 @@ def build_tree(paths: dict[str, str]) -> Tree:
     return root
 
 
+def _bound(head: str, child: "Tree | str", indent: str, end: str) -> list[str]:
+    """``head`` followed by a child: a nested ``Scope({...})``, or the layer's source."""
+    if isinstance(child, Tree):
+        return [f"{indent}{head}Scope({{", *_entries(child, indent + "    "), f"{indent}}}){end}"]
+    return wrap(f"{indent}{head}{child}{end}")
+
+
 def _entries(tree: Tree, indent: str) -> list[str]:
     """The dict items of a ``Scope({...})`` literal, one child per line."""
-    lines: list[str] = []
-    for name, child in tree.children.items():
-        if isinstance(child, Tree):
-            lines.append(f"{indent}{q(name)}: Scope({{")
-            lines += _entries(child, indent + "    ")
-            lines.append(f"{indent}}}),")
-        else:
-            lines += wrap(f"{indent}{q(name)}: {child},")
-    return lines
+    return [line for name, child in tree.children.items() for line in _bound(f"{q(name)}: ", child, indent, ",")]
 
 
 def init_lines(root: Tree, indent: str) -> list[str]:
@@ -73,12 +72,7 @@ def init_lines(root: Tree, indent: str) -> list[str]:
     lines: list[str] = []
     for name, child in root.children.items():
         target = f"self.{name}" if is_attr_name(name) else f"self._modules[{q(name)}]"
-        if isinstance(child, Tree):
-            lines.append(f"{indent}{target} = Scope({{")
-            lines += _entries(child, indent + "    ")
-            lines.append(f"{indent}}})")
-        else:
-            lines += wrap(f"{indent}{target} = {child}")
+        lines += _bound(f"{target} = ", child, indent, "")
     return lines
 
 
