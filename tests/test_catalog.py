@@ -37,6 +37,9 @@ PUBLISHED = {
     ("dyrcnn_x4.yaml", (("recurrence", "none"),)): 394_352,
     ("dyrcnn_x4.yaml", (("feedback", True),)): 1_185_790,
     ("mlp.yaml", ()): 784 * 256 + 256 + 256 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10,
+    # torchvision's mobilenet_v2 and densenet121 (their documentation's "num_params")
+    ("mobilenet_v2.yaml", ()): 3_504_872,
+    ("densenet121.yaml", ()): 7_978_856,
 }
 
 
@@ -48,7 +51,7 @@ def test_published_parameter_counts(key: tuple[str, tuple[tuple[str, object], ..
 
 def _reference_counts() -> dict[str, tuple[dict[str, object], object]]:
     torch = pytest.importorskip("torch")
-    from tests.reference import cornet, dynvision, lstm, mithril, resnet
+    from tests.reference import cornet, densenet, dynvision, lstm, mithril, mobilenet, resnet
 
     torch.manual_seed(0)
     return {
@@ -56,6 +59,8 @@ def _reference_counts() -> dict[str, tuple[dict[str, object], object]]:
         "configurable_network.yaml": ({}, mithril.ConfigurableNetwork(784, [512, 256], 10, "relu", True)),
         "residual_mlp.yaml": ({}, mithril.ResNet(784, 256, 4, 10)),
         "resnet18.yaml": ({}, resnet.resnet18(1000)),
+        "mobilenet_v2.yaml": ({}, mobilenet.mobilenet_v2(1000)),
+        "densenet121.yaml": ({}, densenet.densenet121(1000)),
         "dyrcnn_x4.yaml": ({}, dynvision.DyRCNNx4(10, "full")),
         "cornet_rt.yaml": ({}, cornet.CORnet_RT()),
         "lstm_classifier.yaml": ({}, lstm.LSTMClassifier(28, 128, 2, 10)),
@@ -75,6 +80,22 @@ def test_resnet18_names_equal_torchvision() -> None:
 
     ref = resnet.resnet18(1000).state_dict()
     g = load(SPECS / "resnet18.yaml")
+    ours = {**g.param_names(), **g.buffer_names()}
+    assert set(ours) == set(ref)
+    for k, shape in ours.items():
+        assert tuple(ref[k].shape) == tuple(shape), k
+
+
+@pytest.mark.parametrize("spec,factory", [("mobilenet_v2.yaml", "mobilenet.mobilenet_v2"),
+                                          ("densenet121.yaml", "densenet.densenet121")])
+def test_torchvision_names_and_shapes(spec: str, factory: str) -> None:
+    """Every state_dict key and shape of the hand-written torchvision model, and no other."""
+    pytest.importorskip("torch")
+    from tests.reference import densenet, mobilenet
+
+    module, fn = factory.split(".")
+    ref = getattr({"mobilenet": mobilenet, "densenet": densenet}[module], fn)().state_dict()
+    g = load(SPECS / spec)
     ours = {**g.param_names(), **g.buffer_names()}
     assert set(ours) == set(ref)
     for k, shape in ours.items():

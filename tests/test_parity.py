@@ -38,9 +38,10 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted(p.name for p in (ROOT / "specs").iterdir() if p.suffix in (".yaml", ".toml"))
 TOL = {"atol": 1e-4, "rtol": 1e-4}
 #: small sizes where a spec has a size param (DyRCNN's 20 steps stay)
-SMALL = {"dyrcnn_x4": {"size": 16}, "simple_rcnn": {"size": 16}}
+SMALL = {"dyrcnn_x4": {"size": 16}, "simple_rcnn": {"size": 16}, "mobilenet_v2": {"size": 32},
+         "densenet121": {"size": 32}}
 #: the 224 x 224 ImageNet models run one image
-BATCH = {"resnet18": 1, "cornet_rt": 1}
+BATCH = {"resnet18": 1, "cornet_rt": 1, "mobilenet_v2": 1, "densenet121": 1}
 
 
 @pytest.fixture(autouse=True, scope="module")

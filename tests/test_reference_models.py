@@ -16,9 +16,9 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 try:  # rootdir on sys.path (e.g. `python -m pytest` or pythonpath = ["."])
-    from tests.reference import cornet, dynvision, lstm, mithril, resnet
+    from tests.reference import cornet, densenet, dynvision, lstm, mithril, mobilenet, resnet
 except ImportError:  # pytest's default "prepend" import mode puts tests/ itself on sys.path
-    from reference import cornet, dynvision, lstm, mithril, resnet  # type: ignore[no-redef]
+    from reference import cornet, densenet, dynvision, lstm, mithril, mobilenet, resnet  # type: ignore[no-redef]
 
 
 def n_params(model: nn.Module) -> int:
@@ -28,6 +28,34 @@ def n_params(model: nn.Module) -> int:
 def seeded(factory: Callable[[], nn.Module], seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     return factory().eval()
+
+
+# --- MobileNetV2 and DenseNet-121 ---------------------------------------------------------
+
+def test_mobilenet_v2_matches_torchvision_layout() -> None:
+    model = seeded(mobilenet.mobilenet_v2)
+    sd = model.state_dict()
+    assert n_params(model) == 3_504_872  # torchvision's documented figure
+    assert sd["features.1.conv.0.0.weight"].shape == (32, 1, 3, 3)  # no expansion: the depthwise conv first
+    assert sd["features.1.conv.1.weight"].shape == (16, 32, 1, 1)
+    assert sd["features.2.conv.0.0.weight"].shape == (96, 16, 1, 1)  # 16 * 6
+    assert sd["features.17.conv.2.weight"].shape == (320, 960, 1, 1)
+    assert sd["features.18.0.weight"].shape == (1280, 320, 1, 1)
+    assert sd["classifier.1.weight"].shape == (1000, 1280)
+    assert model(torch.randn(1, 3, 64, 64)).shape == (1, 1000)
+
+
+def test_densenet121_matches_torchvision_layout() -> None:
+    model = seeded(densenet.densenet121)
+    sd = model.state_dict()
+    assert n_params(model) == 7_978_856  # torchvision's documented figure
+    assert sd["features.denseblock1.denselayer1.norm1.weight"].shape == (64,)
+    assert sd["features.denseblock1.denselayer6.conv1.weight"].shape == (128, 64 + 5 * 32, 1, 1)
+    assert sd["features.transition1.conv.weight"].shape == (128, 256, 1, 1)
+    assert sd["features.denseblock4.denselayer16.conv2.weight"].shape == (32, 128, 3, 3)
+    assert sd["features.norm5.weight"].shape == (1024,)
+    assert "features.transition4.conv.weight" not in sd
+    assert model(torch.randn(1, 3, 64, 64)).shape == (1, 1000)
 
 
 # --- ResNet-18 ---------------------------------------------------------------------------

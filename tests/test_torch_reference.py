@@ -21,9 +21,9 @@ from modelspec.build import build_graph  # noqa: E402
 from modelspec.pipeline import load  # noqa: E402
 
 try:  # rootdir on sys.path (pythonpath = ["."])
-    from tests.reference import cornet, dynvision, lstm, mithril, resnet
+    from tests.reference import cornet, densenet, dynvision, lstm, mithril, mobilenet, resnet
 except ImportError:  # pytest's "prepend" import mode puts tests/ itself on sys.path
-    from reference import cornet, dynvision, lstm, mithril, resnet  # type: ignore[no-redef]
+    from reference import cornet, densenet, dynvision, lstm, mithril, mobilenet, resnet  # type: ignore[no-redef]
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 TOL = {"rtol": 1e-5, "atol": 1e-5}
@@ -149,6 +149,30 @@ def test_resnet18_loads_torchvision_weights_strictly_and_agrees() -> None:
     torch.testing.assert_close(model(x), ref(x), **TOL)
     torch.testing.assert_close(model.layer3[0].bn2.running_var, ref.layer3[0].bn2.running_var)
     assert int(model.bn1.num_batches_tracked) == int(ref.bn1.num_batches_tracked) == 1
+
+
+@pytest.mark.parametrize("spec,factory,count", [
+    ("mobilenet_v2.yaml", lambda: mobilenet.mobilenet_v2(), 3_504_872),
+    ("densenet121.yaml", lambda: densenet.densenet121(), 7_978_856),
+], ids=["mobilenet_v2", "densenet121"])
+def test_torchvision_weights_load_strictly_and_agree(spec: str, factory: Callable[[], nn.Module], count: int) -> None:
+    """Hand-written torchvision models (tests/reference): their state_dicts load as they are."""
+    g, model = emitted(spec, {"size": 64})
+    torch.manual_seed(0)
+    ref = factory()
+    randomise(ref)
+    sd = ref.state_dict()
+    assert list(model.state_dict()) == list(sd)  # torchvision's keys, in torchvision's order
+    model.load_state_dict(sd, strict=True)
+    assert n_params(model) == count == g.n_params == n_params(ref)
+    compare(model, ref, torch.randn(2, 3, 64, 64))
+    model.train()
+    ref.train()
+    x = torch.randn(2, 3, 64, 64)
+    torch.manual_seed(1)  # MobileNetV2's classifier dropout: the same mask on both sides
+    got = model(x)
+    torch.manual_seed(1)
+    torch.testing.assert_close(got, ref(x), **TOL)  # batch statistics, residuals, concatenations
 
 
 # --- DyRCNNx4 -----------------------------------------------------------------------------
