@@ -12,6 +12,7 @@ from typing import Any, List, Optional
 
 import typer
 
+from .commands.guard import guarded
 from .version import __version__
 
 app = typer.Typer(
@@ -64,27 +65,14 @@ def lint(
              "YAML file)."),
 ) -> None:
     """Validate and shape-check specs; exit 0 clean, 1 problems found, 2 usage error (no spec, missing path)."""
-    from .commands import colour, front, lint as linter, report  # lazy: each command loads only what it runs
+    from .commands import front, lint as linter  # lazy: each command loads only what it runs
 
     if format not in linter.FORMATS:
         typer.echo(f"error: --format must be one of {', '.join(linter.FORMATS)}, not {format!r}", err=True)
         raise typer.Exit(2)
-    res = linter.lint(paths, front.overrides_or_exit(sets),
-                      front.trust_or_exit(allow_plugins, plugin, root, project_plugins), only_specs)
-    if res.usage_error:
-        if res.diagnostics:
-            on = colour.wants_colour(sys.stderr)
-            typer.echo(report.text(res.diagnostics, {}, colour=on), err=True, color=on)
-        typer.echo(f"error: {report.printable(res.usage_error)}", err=True)
-        raise typer.Exit(2)
-    on = format == "text" and not output and colour.wants_colour(sys.stdout)
-    out = linter.render(res, format, strict, on) if res.files or not only_specs else ""
-    if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(out + "\n")
-    elif out:
-        typer.echo(out, color=on)
-    raise typer.Exit(1 if res.failed(strict) else 0)
+    raise typer.Exit(linter.run(paths, front.overrides_or_exit(sets),
+                                front.trust_or_exit(allow_plugins, plugin, root, project_plugins),
+                                format, strict, output, only_specs, typer.echo))
 
 
 @app.command()
@@ -374,25 +362,7 @@ def eval_(
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    try:
-        app(args=argv, prog_name="modelspec")
-    except SystemExit as exc:
-        code = exc.code
-        if code not in (0, 1, None) and not isinstance(code, int):
-            code = 2
-        sys.exit(code)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - no traceback reaches a user
-        import os
-        import traceback
-
-        if os.environ.get("MODELSPEC_DEBUG"):
-            traceback.print_exc()
-        print(f"modelspec: internal error: {type(exc).__name__}: {exc}\n"
-              "  this is a bug in modelspec; set MODELSPEC_DEBUG=1 for the traceback and please report it",
-              file=sys.stderr)
-        sys.exit(2)
+    guarded(lambda: app(args=argv, prog_name="modelspec"))
 
 
 if __name__ == "__main__":

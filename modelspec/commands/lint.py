@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from ..diagnostics import Diagnostic, Diagnostics, Pos
 from ..expand.blocks import Importer
 from ..load import MAX_TEXT_BYTES, inside, load_document, read_bytes
 from ..pipeline import check_document, quiet_gc
 from ..trust import Trust, find_root
-from . import report
+from . import colour as colours, report
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".toml")
 FORMATS = ("text", "github", "sarif", "json")
@@ -156,3 +157,27 @@ def render(res: LintResult, fmt: str, strict: bool, colour: bool = False) -> str
     n_warn = len(res.diagnostics) - n_err
     tail = f"{len(res.files)} file(s) checked: {n_err} error(s), {n_warn} warning(s)"
     return (body + "\n" + tail) if body else tail
+
+
+#: ``echo(message, err=False, color=None)``: typer's, or the console script's own (modelspec.entry)
+Echo = Callable[..., Any]
+
+
+def run(paths: list[str], overrides: Mapping[str, Any], trust: Trust, fmt: str, strict: bool,
+        output: str | None, only_specs: bool, echo: Echo) -> int:
+    """The `lint` command once its options are read: print (or write) the report, return the exit code."""
+    res = lint(paths, overrides, trust, only_specs)
+    if res.usage_error:
+        if res.diagnostics:
+            on = colours.wants_colour(sys.stderr)
+            echo(report.text(res.diagnostics, {}, colour=on), err=True, color=on)
+        echo(f"error: {report.printable(res.usage_error)}", err=True)
+        return 2
+    on = fmt == "text" and not output and colours.wants_colour(sys.stdout)
+    out = render(res, fmt, strict, on) if res.files or not only_specs else ""
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(out + "\n")
+    elif out:
+        echo(out, color=on)
+    return 1 if res.failed(strict) else 0
