@@ -35,6 +35,9 @@ class Backend:
     check: Callable[[Graph, types.ModuleType, dict[str, int]], str] | None = None
     #: ``summary --backend``: (graph, built model, sizes) -> list of differences from the IR
     verify: Callable[[Graph, Any, dict[str, int]], list[str]] | None = None
+    #: ``build --stateful``: source whose forward/apply takes and returns the time loop's
+    #: state, so a stream can be fed in chunks.  None: the backend cannot.
+    emit_stateful: Callable[[Graph], str] | None = None
 
 
 def _torch() -> types.ModuleType:
@@ -53,6 +56,10 @@ def _torch_emit(g: Graph) -> str:
     return _torch().emit_torch(g)
 
 
+def _torch_emit_stateful(g: Graph) -> str:
+    return _torch().emit_torch(g, stateful=True)
+
+
 def _torch_instantiate(mod: types.ModuleType) -> Any:
     """An instance of the module's model class (the one name in ``__all__``)."""
     return getattr(mod, mod.__all__[0])()
@@ -60,6 +67,10 @@ def _torch_instantiate(mod: types.ModuleType) -> Any:
 
 def _jax_emit(g: Graph) -> str:
     return _jax().emit_jax(g)
+
+
+def _jax_emit_stateful(g: Graph) -> str:
+    return _jax().emit_jax(g, stateful=True)
 
 
 def _jax_checks() -> types.ModuleType:
@@ -86,9 +97,9 @@ def _torch_verify(g: Graph, model: Any, dims: dict[str, int]) -> list[str]:
 
 #: backend name -> Backend.  Other backends add one entry here.
 BACKENDS: dict[str, Backend] = {
-    "torch": Backend(_torch_emit, _torch_instantiate, _torch_check, _torch_verify),
+    "torch": Backend(_torch_emit, _torch_instantiate, _torch_check, _torch_verify, _torch_emit_stateful),
     # jax: the module itself (init, init_state, apply, split_state_dict); see docs/jax.md
-    "jax": Backend(_jax_emit, lambda mod: mod, _jax_check, _jax_verify),
+    "jax": Backend(_jax_emit, lambda mod: mod, _jax_check, _jax_verify, _jax_emit_stateful),
 }
 
 
@@ -102,9 +113,14 @@ def get_backend(name: str) -> Backend:
     return BACKENDS[name]
 
 
-def emit(g: Graph, backend_name: str = "torch") -> str:
-    """The source ``modelspec build`` writes for a checked graph."""
-    return get_backend(backend_name).emit(g)
+def emit(g: Graph, backend_name: str = "torch", stateful: bool = False) -> str:
+    """The source ``modelspec build`` writes for a checked graph (``--stateful``: see `Backend`)."""
+    backend = get_backend(backend_name)
+    if not stateful:
+        return backend.emit(g)
+    if backend.emit_stateful is None:
+        raise BuildError(f"the {backend_name} backend has no stateful mode")
+    return backend.emit_stateful(g)
 
 
 def module_name(source: str, backend_name: str) -> str:
@@ -132,9 +148,9 @@ def import_source(source: str, name: str, filename: str | None = None) -> types.
     return mod
 
 
-def load_module(g: Graph, backend_name: str = "torch") -> types.ModuleType:
+def load_module(g: Graph, backend_name: str = "torch", stateful: bool = False) -> types.ModuleType:
     """The emitted module of ``g``, imported (reused when the same source was imported)."""
-    source = emit(g, backend_name)
+    source = emit(g, backend_name, stateful)
     name = module_name(source, backend_name)
     mod = sys.modules.get(name)
     if mod is None or getattr(mod, "__modelspec_source__", None) != source:
@@ -143,18 +159,20 @@ def load_module(g: Graph, backend_name: str = "torch") -> types.ModuleType:
     return mod
 
 
-def build_graph(g: Graph, backend_name: str = "torch") -> Any:
+def build_graph(g: Graph, backend_name: str = "torch", stateful: bool = False) -> Any:
     """The model of a checked graph: a fresh instance (torch) of the emitted code."""
-    return get_backend(backend_name).instantiate(load_module(g, backend_name))
+    return get_backend(backend_name).instantiate(load_module(g, backend_name, stateful))
 
 
 def build(path: str | os.PathLike[str], backend: str = "torch",
-          overrides: Mapping[str, Any] | None = None) -> Any:
+          overrides: Mapping[str, Any] | None = None, stateful: bool = False) -> Any:
     """Compile a spec and return its model, built from exactly the source ``build`` writes.
 
     For ``backend="torch"`` that is an ``nn.Module`` instance with PyTorch's default
-    initialisation.  Raises `modelspec.diagnostics.SpecError` for a spec with errors.
+    initialisation.  ``stateful``: a time model's forward (JAX: ``apply``) takes and
+    returns the time loop's state (docs/commands.md, build --stateful).  Raises
+    `modelspec.diagnostics.SpecError` for a spec with errors.
     """
     from .pipeline import load  # lazy: `import modelspec` (which loads this module) stays free of the front end
 
-    return build_graph(load(path, overrides), backend)
+    return build_graph(load(path, overrides), backend, stateful)

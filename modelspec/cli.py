@@ -163,6 +163,9 @@ def build(
     check: bool = typer.Option(False, "--check", help="Import the code and run one forward and backward pass."),
     dims: Optional[List[str]] = typer.Option(
         None, "--dim", metavar="NAME=SIZE", help="Size of a free input dim for --check (default B=2)."),
+    stateful: bool = typer.Option(
+        False, "--stateful", help="A time model's forward (JAX: apply) takes and returns the time loop's state, "
+        "so a stream can be fed in chunks."),
     sets: Optional[List[str]] = SetOpt,
     allow_plugins: bool = AllowPluginsOpt,
     plugin: Optional[List[str]] = PluginOpt,
@@ -172,7 +175,7 @@ def build(
     from .commands import build as builder, front  # lazy: each command loads only what it runs
 
     g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
-    raise typer.Exit(builder.run_build(g, backend, output, check, dims or [], weights))
+    raise typer.Exit(builder.run_build(g, backend, output, check, dims or [], weights, stateful))
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ..backends.checking import DimError
-from ..build import BuildError, get_backend, import_source, module_name
+from ..build import BuildError, emit, get_backend, import_source, module_name
 from ..ir.graph import Graph
 
 
@@ -28,7 +28,7 @@ def parse_dims(items: list[str]) -> dict[str, int]:
 
 
 def run_build(g: Graph, backend: str, output: str | None, check: bool, dims: list[str],
-              weights: str | None = None) -> int:
+              weights: str | None = None, stateful: bool = False) -> int:
     """Emit (to ``output`` or stdout), then run ``--check``; returns the exit code.
 
     ``--backend onnx`` is not a source backend: it exports the Torch module to a file."""
@@ -44,6 +44,10 @@ def run_build(g: Graph, backend: str, output: str | None, check: bool, dims: lis
     if weights:
         typer.echo("error: --weights is for --backend onnx (the emitted source has no weights)", err=True)
         return 2
+    if stateful and check:
+        typer.echo("error: --check runs the plain module; check without --stateful (both come from one time plan)",
+                   err=True)
+        return 2
     try:
         be = get_backend(backend)
         sizes = parse_dims(dims)
@@ -51,7 +55,10 @@ def run_build(g: Graph, backend: str, output: str | None, check: bool, dims: lis
         typer.echo(f"error: {exc}", err=True)
         return 2
     try:
-        source = be.emit(g)
+        source = emit(g, backend, stateful)
+    except BuildError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 2
     except Exception as exc:
         if not type(exc).__name__.endswith("EmitError"):
             raise

@@ -72,8 +72,11 @@ class Values(SymbolicDims):
 class Body:
     """Writes the per-step statements of ``apply`` for a graph."""
 
-    def __init__(self, g: Graph, plan: TimePlan, values: Values) -> None:
+    def __init__(self, g: Graph, plan: TimePlan, values: Values, dynamic: bool = False) -> None:
         self.g = g
+        #: the step ``t`` is a traced value (a stateful apply, `stream`): an edge not yet active
+        #: is computed and then discarded with ``jnp.where(t >= d, ...)`` rather than left out
+        self.dynamic = dynamic
         self.plan = plan
         self.v = values
         self.time = g.time is not None
@@ -133,10 +136,26 @@ class Body:
             lines = [*pre, f"{var} = {expr}{note}"]
         for start, adds in self.plan.grouped_into(path):
             inner = [line for a in adds for line in self.edge(a, var)]
-            if start:
+            if start and self.dynamic:
+                lines += self._masked(start, adds, var, inner)
+            elif start:
                 lines += [f"if start >= {start}:  # from step {start} on", *("    " + s for s in inner)]
             else:
                 lines += inner
+        return lines
+
+    def _masked(self, start: int, adds: list[Addition], var: str, inner: list[str]) -> list[str]:
+        """``inner`` (edges adding into ``var``), kept only from step ``start`` on: the target and
+        the buffers of the chains' nodes (BatchNorm) are restored before it, exactly as if it had
+        not run."""
+        keep = [(var, self.v.namer.fresh(f"{var}_before"))]
+        for a in adds:
+            for p in a.chain:
+                keep += [(state_ref(p, k), self.v.namer.fresh(f"{p}_{k}_before")) for k in self.g.nodes[p].buffers]
+        lines = [f"{saved} = {now}" for now, saved in keep]
+        lines += inner
+        lines += [f"{now} = jnp.where(t >= {start}, {now}, {saved})  # edges from step {start} on"
+                  for now, saved in keep]
         return lines
 
     def edge(self, a: Addition, target: str) -> list[str]:

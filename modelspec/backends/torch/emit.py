@@ -23,6 +23,7 @@ from ...version import __version__
 from .context import TorchEmitError
 from .forward import rules
 from .naming import MODULE_NAMES, Namer, comment_lines, docstring, q, reserved_locals, sanitize
+from .stream import StatefulForwardWriter
 from .timeloop import ForwardWriter
 from .tree import build_tree, holders, init_lines
 
@@ -80,14 +81,16 @@ def class_name_for(g: Graph, taken: set[str]) -> str:
     return name
 
 
-def emit(g: Graph) -> Emitted:
-    """The Torch source of ``g`` (see `emit_torch`) together with its class name."""
+def emit(g: Graph, stateful: bool = False) -> Emitted:
+    """The Torch source of ``g`` (see `emit_torch`) together with its class name; ``stateful``:
+    ``forward`` takes and returns the time loop's state (`stream`)."""
     helpers = op_helpers(g)
     cls = class_name_for(g, set(MODULE_NAMES) | set(helpers))
     placed = holders(g)
     init = init_lines(build_tree(placed), "        ")
     namer = Namer(reserved_locals() | set(helpers) | {cls})
-    fwd = ForwardWriter(g, namer, list(placed)).lines()
+    writer = StatefulForwardWriter if stateful else ForwardWriter
+    fwd = writer(g, namer, list(placed)).lines()
 
     code = "\n".join([*init, *fwd, *helpers.values()])
     defs = []
@@ -143,6 +146,6 @@ def emit(g: Graph) -> Emitted:
     return Emitted("\n".join(lines).rstrip() + "\n", cls)
 
 
-def emit_torch(g: Graph) -> str:
+def emit_torch(g: Graph, stateful: bool = False) -> str:
     """One readable, deterministic Python module (imports only torch and math) for ``g``."""
-    return emit(g).source
+    return emit(g, stateful).source

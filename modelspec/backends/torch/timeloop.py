@@ -205,7 +205,7 @@ class ForwardWriter:
         result = outs[0] if len(outs) == 1 else "{" + ", ".join(outs) + "} (a dict)"
         text = f"{', '.join(ins)} -> {result}."
         if self.timed:
-            text += " State starts at zero on every call."
+            text += " " + self.state_note()
         lines = textwrap.wrap(text, 88) or [""]
         return docstring(lines, "        ")
 
@@ -259,17 +259,37 @@ class ForwardWriter:
         for name, zeros in self.idle_zeros.items():
             sl = "" if g.inputs[name].static else "[:, 0]"
             pre.append(f"{zeros} = torch.zeros_like({self.values.inputs[name]}{sl})")
+        pre += self.ring_init_lines()
+        pre += [f"{lst}: list[Tensor] = []" for lst in lists.values()]
+        head = self.binding_lines() + self.symbol_lines() + pre
+        loop = [Stmt([(f"for t in {self.loop_range()}:", None), *indented(loop_body)])]
+        ret = [Stmt([(line, None) for line in self.return_lines(self.output_exprs(lists))])]
+        return self.framed(wrap_all([f"        {s}" for s in head]) + render(loop + ret, "        "))
+
+    # ---- what a stateful forward (`stream.StatefulForwardWriter`) does differently ----------
+    def ring_init_lines(self) -> list[str]:
+        """The delay buffers before the loop: zeros (a fresh stream on every call)."""
+        out = []
         for ring in self.rings.values():
             z = self.zeros(self.source_shape(ring.source))
             if ring.hist:
-                pre.append(f"{ring.hist} = [{z}] * {ring.depth}")
+                out.append(f"{ring.hist} = [{z}] * {ring.depth}")
             else:
-                pre.append(f"{' = '.join(ring.names)} = {z}")
-        pre += [f"{lst}: list[Tensor] = []" for lst in lists.values()]
-        head = self.binding_lines() + self.symbol_lines() + pre
-        loop = [Stmt([(f"for t in range({self._count()}):", None), *indented(loop_body)])]
-        ret = [Stmt([(self.return_line(self.output_exprs(lists)), None)])]
-        return self.framed(wrap_all([f"        {s}" for s in head]) + render(loop + ret, "        "))
+                out.append(f"{' = '.join(ring.names)} = {z}")
+        return out
+
+    def state_note(self) -> str:
+        return "State starts at zero on every call."
+
+    def loop_range(self) -> str:
+        return f"range({self._count()})"
+
+    def input_index(self, idle: int) -> str:
+        """The index into a time input's axis 1 at step t."""
+        return f"t - {idle}" if idle else "t"
+
+    def return_lines(self, exprs: dict[str, str]) -> list[str]:
+        return [self.return_line(exprs)]
 
     def _count(self) -> str:
         g = self.g
@@ -285,7 +305,7 @@ class ForwardWriter:
             step_var = self.values.step_inputs[name]
             if term.static and not idle:
                 continue
-            value = var if term.static else (f"{var}[:, t - {idle}]" if idle else f"{var}[:, t]")
+            value = var if term.static else f"{var}[:, {self.input_index(idle)}]"
             if idle:  # zeros during the idle steps
                 value = f"{value} if t >= {idle} else {self.idle_zeros[name]}"
             out.append(Stmt([(f"{step_var} = {value}", None)], set(), {step_var}))
