@@ -251,6 +251,40 @@ CODES: dict[str, CodeInfo] = {
            "ties to a number. Fix such sizes with `--dim NAME=SIZE` (the batch dim `B` always stays "
            "symbolic unless fixed too).",
            "# modelspec build seq.yaml --backend onnx -o seq.onnx --dim L=32\ninputs:\n  x: [B, L, 8]"),
+        # --- shared and placed parameters ----------------------------------
+        _c("MS070", "nothing to share", E,
+           "`share:` must name a node that has parameters of its own to lend (an op node for an op "
+           "node, a block instance or named group for an instance or group), not itself through a "
+           "circle of shares, not an input, and not an op with buffers: BatchNorm's running "
+           "statistics are state that each call site keeps for itself (CORnet-S has one BatchNorm per "
+           "pass for this reason).",
+           "layers:\n  - {name: bn, op: BatchNorm2d}\n  - {name: bn2, op: BatchNorm2d, share: bn}"),
+        _c("MS071", "shared between different ops or attributes", E,
+           "Nodes that use one set of parameters (`share:`, or `params_at:` naming one path) must be "
+           "the same op with the same attributes. Only the attributes the op's call alone reads may "
+           "differ: a convolution's `stride`, `padding`, `dilation` and `padding_mode`, so a shared "
+           "weight can run strided on a first pass and unstrided after.",
+           "layers:\n  - {name: a, op: Linear, features: 8}\n  - {name: b, op: Linear, features: 8, "
+           "bias: false, share: a}"),
+        _c("MS072", "shared parameters differ in shape", E,
+           "Nodes that use one set of parameters must give it the same shape, so they need inputs of "
+           "the same size where the parameters depend on them (a convolution's input channels, a "
+           "Linear's input features). The message names the first parameter that differs.",
+           "layers:\n  - {name: a, op: Linear, features: 16}\n  - {name: b, op: Linear, features: 16, "
+           "share: a}   # a: 8 -> 16, b: 16 -> 16"),
+        _c("MS073", "no counterpart to share with", E,
+           "A block instance or named group that shares another's parameters pairs its nodes with the "
+           "other's by their path inside it (`b2.fc` uses `b1.fc`). A node with parameters that has no "
+           "counterpart there cannot share; share between instances of one block.",
+           "layers:\n  - {name: b1, block: Small}\n  - {name: b2, block: Large, share: b1}"),
+        _c("MS074", "bad parameter placement", E,
+           "`params_at:` names where a node's (or an instance's, or an edge's `via`'s) parameters live "
+           "in the state_dict: a dotted path relative to the enclosing scope, `.` for that scope itself. "
+           "It cannot hold parameters inside another node's (`a` and `a.b`), be used together with "
+           "`share:`, sit on an unnamed group, on an edge without `via`, or on an op without "
+           "parameters.",
+           "layers:\n  - {name: a, op: Linear, features: 8}\n  - {op: Linear, features: 8, "
+           "params_at: a.inner}"),
         # --- commands ------------------------------------------------------
         _c("MS090", "internal error", E,
            "modelspec itself failed. Please report it with the spec that caused it."),

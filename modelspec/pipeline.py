@@ -18,6 +18,7 @@ from .ir.check import check_graph
 from .ir.graph import Graph
 from .ir.infer import infer_shapes
 from .ir.reach import warn_blind_outputs
+from .ir.share import place_params
 from .load import load_document, load_text
 from .load.document import Document
 from .trust import SpecTrust, Trust
@@ -50,7 +51,7 @@ def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, An
         return None
     try:
         g = expand(doc, diags, overrides, _spec_trust(trust, doc.file))
-        g = infer_shapes(check_graph(g, diags), diags)
+        g = place_params(infer_shapes(check_graph(g, diags), diags), diags)
         if not diags.has_errors:
             warn_blind_outputs(g, diags)
     except BudgetExceeded:  # reported (MS004) where it ran out; checking a partial graph says nothing

@@ -94,6 +94,20 @@ CASES: list[tuple[str, str, int]] = [
     ("MS061", HEAD + "layers:\n  - {op: EulerStep, tau: 5}\n", 6),
     ("MS062", HEAD + "time: {steps: 2}\noutputs: {y: a}\nlayers:\n  - {name: a, op: ReLU, in: {from: x, delay: 2}}\n",
      6),
+    ("MS070", HEAD + "layers:\n  - {name: a, op: ReLU}\n  - {name: b, op: ReLU, share: a}\n", 7),
+    ("MS070", "modelspec: 1\nname: T\ninputs:\n  x: [B, 3, 8, 8]\nlayers:\n  - {name: bn, op: BatchNorm2d}\n"
+              "  - {name: bn2, op: BatchNorm2d, share: bn}\n", 7),
+    ("MS071", HEAD + "layers:\n  - {name: a, op: Linear, features: 8}\n  - {name: b, op: Linear, features: 8, "
+              "bias: false, share: a}\n", 7),
+    ("MS071", HEAD + "layers:\n  - {name: a, op: Linear, features: 8}\n  - {name: b, op: Tanh, share: a}\n", 7),
+    ("MS072", HEAD + "layers:\n  - {name: a, op: Linear, features: 16}\n  - {name: b, op: Linear, features: 16, "
+              "share: a}\n", 7),
+    ("MS073", HEAD + "blocks:\n  S:\n    layers: [{name: fc, op: Linear, features: 8}]\n  L:\n    layers:\n"
+              "      - {name: fc, op: Linear, features: 8}\n      - {name: fc2, op: Linear, features: 8}\n"
+              "layers:\n  - {name: b1, block: S}\n  - {name: b2, block: L, share: b1}\n", 14),
+    ("MS074", HEAD + "layers:\n  - {name: a, op: Linear, features: 8}\n  - {op: Linear, features: 8, "
+              "params_at: a.inner}\n", 7),
+    ("MS074", HEAD + "layers:\n  - {name: a, op: ReLU, params_at: b}\n", 6),
 ]
 
 

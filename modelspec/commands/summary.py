@@ -218,6 +218,17 @@ def _edge_into(g: Graph, target: str, scope: str) -> list[str]:
     return out
 
 
+def _weights(n: Node) -> list[str]:
+    """Where a node's parameters are, when not at its own path: shared (counted at the owner) or placed."""
+    if n.owner is not None:
+        at = "" if n.at == n.owner else f" at {n.at}"
+        return [f"= shares the params of {n.owner}{at} ({sum(math.prod(s) for s in n.shared.values()):,}, "
+                "counted there)"]
+    if n.at != n.path and (n.params or n.buffers):
+        return [f"@ params at {n.at}"]
+    return []
+
+
 def rows(g: Graph, depth: int | None) -> list[Row]:
     """The table rows: terminals, then the scope tree (collapsed below ``depth``), then outputs."""
     folders = scope_tree(g)
@@ -245,8 +256,9 @@ def rows(g: Graph, depth: int | None) -> list[Row]:
                 continue
             n = g.nodes[child]
             ins = ", ".join(seen_from(n.path, c.source) + delay_text(c.delay) for c in n.inputs)
-            out.append(Row(level, name, op_label(n), [ins] + _edge_into(g, child, n.scope), fmt_shape(n.shape),
-                           n.n_params, n.macs, "node", child, n_buffers(n), activation_bytes(n)))
+            out.append(Row(level, name, op_label(n), [ins] + _edge_into(g, child, n.scope) + _weights(n),
+                           fmt_shape(n.shape), n.n_params, n.macs, "node", child, n_buffers(n),
+                           activation_bytes(n)))
 
     walk("", 0)
     for o in g.outputs.values():
@@ -392,6 +404,8 @@ def summary_dict(g: Graph, dims: dict[str, int] | None = None) -> dict[str, Any]
             "trainable": n.n_params > 0, "dtype": ACTIVATION_DTYPE,
             "activation_bytes": _json_dim(activation_bytes(n)),
             **({"reach": reach_json(reaches.nodes[path])} if reaches is not None else {}),
+            "params_at": n.at, "shares": n.owner,
+            "shared_shapes": {k: list(s) for k, s in n.shared.items()},
         })
     return {
         "name": g.name, "doc": g.doc, "file": g.file,

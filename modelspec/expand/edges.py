@@ -26,7 +26,7 @@ class EdgeDecl:
     namespace: dict[str, BlockDef]
 
 
-EDGE_KEYS = {"from", "to", "delay", "via", "adapt", "kind", "name", "when", "doc"}
+EDGE_KEYS = {"from", "to", "delay", "via", "adapt", "kind", "name", "when", "doc", "params_at"}
 
 
 @dataclass
@@ -82,4 +82,11 @@ def expand_edge(x: "Expander", decl: "EdgeDecl") -> PendingEdge | None:
             x.g.nodes[p].role = "via"
             x.g.nodes[p].edge = base
     edge.chain = chain
+    if raw.get("params_at") is not None:
+        if raw.get("via") is None:
+            x.diags.add("MS074", "`params_at` places the parameters of an edge's `via`, and this edge has none",
+                        src.at("params_at").pos(key=True), suggestion="remove it (adapters stay at `.adapt`)")
+        else:
+            via_is_op = f"{base}.via" in x.g.nodes
+            edge.params_at = x.params_path(raw["params_at"], src.at("params_at"), decl.env, decl.prefix, via_is_op)
     return PendingEdge(edge, source, target, out)

@@ -32,7 +32,7 @@ from .params import duration_ms, is_duration_text
 from .plugins import PluginScope
 from .scope import AliasT, CopiesT, InstT, NodeT, Ref, Table
 
-RESERVED = {"name", "op", "block", "layers", "in", "repeat", "foreach", "when", "doc"}
+RESERVED = {"name", "op", "block", "layers", "in", "repeat", "foreach", "when", "doc", "share", "params_at"}
 MAX_COPIES = 100_000
 
 Link = Ref | str  # a reference to resolve later, or an already known path
@@ -48,6 +48,15 @@ def valid_name(name: Any) -> bool:
     if isinstance(name, int) and not isinstance(name, bool):
         return name >= 0
     return isinstance(name, str) and (name.isdigit() or is_identifier(name))
+
+
+@dataclass
+class PendingShare:
+    """A `share:` whose target is still a reference; ``scope``: the sharing side is a scope."""
+
+    site: str
+    ref: Ref
+    scope: bool
 
 
 @dataclass
@@ -68,6 +77,7 @@ class Expander:
         self.ev = ev
         self.pending: list[PendingIn] = []
         self.edges: list[EdgeDecl] = []
+        self.shares: list[PendingShare] = []
         self._stack: list[str] = []
         self._counters: dict[int, dict[str, int]] = {}
         self.creation: dict[str, int] = {}
@@ -294,7 +304,50 @@ class Expander:
             self.link_of[id(conn)] = link
         if table.define(str(name), NodeT(path), src.pos(), self.diags):
             self.add_node(node)
+            self.weight_keys(item, src, table, env, prefix, path, None)
         return path
+
+    def weight_keys(self, item: dict[str, Any], src: Src, table: Table, env: Mapping[str, Any], prefix: str,
+                    path: str, scope: Scope | None) -> None:
+        """`share:` and `params_at:` of an op node (``scope`` None) or of a block instance or group."""
+        if "share" in item and "params_at" in item:
+            self.diags.add("MS074", "a node takes `share` (use another node's parameters) or `params_at` (where "
+                           "its own live), not both", src.at("params_at").pos(key=True))
+            return
+        if "share" in item:
+            ok, target = self.ev.value(item["share"], env, src.at("share"))
+            if ok and (not isinstance(target, str) or not all(valid_name(q) for q in target.split("."))):
+                self.diags.add("MS070", f"`share` names the node (or block instance) whose parameters to use, "
+                               f"got {target!r}", src.at("share").pos())
+            elif ok:
+                self.shares.append(PendingShare(path, Ref(target, table, src.at("share").pos()), scope is not None))
+        if "params_at" in item:
+            at = self.params_path(item["params_at"], src.at("params_at"), env, prefix, scope is None)
+            if at is None:
+                return
+            if scope is None:
+                node = self.g.nodes[path]
+                node.params_at, node.params_at_pos = at, src.at("params_at").pos()
+            else:
+                scope.params_at = at
+
+    def params_path(self, raw: Any, src: Src, env: Mapping[str, Any], prefix: str, named: bool) -> str | None:
+        """An absolute module path from a `params_at` value, relative to ``prefix`` (``.``: the scope itself)."""
+        ok, rel = self.ev.value(raw, env, src)
+        if not ok:
+            return None
+        if rel == ".":
+            at = prefix[:-1]
+            if not at and named:
+                self.diags.add("MS074", "`params_at: .` names the model itself, which cannot hold one op's "
+                               "parameters", src.pos(), suggestion="give them a name: `params_at: NAME`")
+                return None
+            return at
+        if not isinstance(rel, str) or not rel or not all(valid_name(q) for q in rel.split(".")):
+            self.diags.add("MS074", f"`params_at` is a dotted path of names, relative to the enclosing scope "
+                           f"(`.` for the scope itself), got {rel!r}", src.pos())
+            return None
+        return prefix + rel
 
     def delay_steps(self, value: Any, pos: Any) -> int:
         """A delay in steps from an int or a duration (divided by ``time.dt``)."""
@@ -428,17 +481,24 @@ class Expander:
         if name is None:
             return self._group_body(item, src, table, prefix, env, prev, namespace)
         sub = Table(f"group `{prefix}{name}`", parent=table)
-        self.g.scopes[prefix + str(name)] = Scope(prefix + str(name), "group", "", src.pos(), item.get("doc"))
+        scope = Scope(prefix + str(name), "group", "", src.pos(), item.get("doc"))
+        self.g.scopes[prefix + str(name)] = scope
+        self.weight_keys(item, src, table, env, prefix, scope.path, scope)
         first = self._group_in(item, src, table, env, prev)
         last = self.expand_list(item["layers"], src.at("layers"), sub, f"{prefix}{name}.", env, first, namespace)
         # a named group is a scope (`stem.conv`), and its names are visible in the enclosing
         # scope by their short names while no other group there has them (docs/language.md, section 3)
         table.share(str(name), sub)
-        table.define(str(name), InstT(sub, last), src.pos(), self.diags)
+        table.define(str(name), InstT(sub, last, path=scope.path), src.pos(), self.diags)
         return last
 
     def _group_body(self, item: dict[str, Any], src: Src, table: Table, prefix: str, env: Mapping[str, Any],
                     prev: Link | None, namespace: dict[str, BlockDef]) -> Link | None:
+        for key in ("share", "params_at"):
+            if key in item:
+                self.diags.add("MS070" if key == "share" else "MS074", f"`{key}` on an unnamed group: it has no "
+                               "scope of its own", src.at(key).pos(key=True),
+                               suggestion="name the group, or put the key on its nodes")
         first = self._group_in(item, src, table, env, prev)
         return self.expand_list(item["layers"], src.at("layers"), table, prefix, env, first, namespace)
 

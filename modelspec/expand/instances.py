@@ -18,7 +18,7 @@ from .scope import AliasT, InstT, Ref, Table
 if TYPE_CHECKING:
     from .expander import Expander, Link
 
-RESERVED = {"name", "op", "block", "layers", "in", "repeat", "foreach", "when", "doc"}
+RESERVED = {"name", "op", "block", "layers", "in", "repeat", "foreach", "when", "doc", "share", "params_at"}
 
 
 def expand_instance(x: "Expander", bname: str, item: dict[str, Any], src: Src, table: Table, prefix: str,
@@ -56,7 +56,9 @@ def expand_instance(x: "Expander", bname: str, item: dict[str, Any], src: Src, t
     body_env = layered(bound, d.file_params)
     for port, (link, delay) in ports.items():
         sub.define(port, AliasT(link, delay), src.pos(), x.diags)
-    x.g.scopes[path] = Scope(path, "block", d.qualname, src.pos(), item.get("doc") or d.raw.get("doc"))
+    scope = Scope(path, "block", d.qualname, src.pos(), item.get("doc") or d.raw.get("doc"))
+    x.g.scopes[path] = scope
+    x.weight_keys(item, src, table, env, prefix, path, scope)
     first = _first_link(ports, d, sub)
     x._stack.append(d.qualname)
     try:
@@ -71,7 +73,7 @@ def expand_instance(x: "Expander", bname: str, item: dict[str, Any], src: Src, t
     for port, target in (d.raw.get("outputs") or {}).items():
         outputs[port] = Ref(str(target), sub, d.src.at("outputs", port).pos())
     output = next(iter(outputs.values())) if outputs else last
-    table.define(str(name), InstT(sub, output, outputs), src.pos(), x.diags)
+    table.define(str(name), InstT(sub, output, outputs, path), src.pos(), x.diags)
     return output
 
 

@@ -43,6 +43,7 @@ class InstT:
     table: "Table"
     output: "Ref | str | None"
     outputs: dict[str, "Ref | str"] = field(default_factory=dict)
+    path: str = ""  # the scope's path (what `share:` of a scope pairs with)
 
 
 @dataclass
@@ -179,6 +180,13 @@ class Resolver:
         for r, before in trail:
             self._done[id(r)] = None if result is None else (result[0], result[1] - before)
         return result
+
+    def scope_of(self, ref: Ref) -> str | None:
+        """The scope path ``ref`` names (a block instance, a named group, the last of copies), else None."""
+        target = self._target(ref)
+        while isinstance(target, CopiesT) and target.copies:
+            target = target.copies[-1]
+        return target.path if isinstance(target, InstT) and target.path else None
 
     def _target(self, ref: Ref) -> Target | None:
         parts = ref.name.split(".")

@@ -236,12 +236,44 @@ def _resolve(x: Expander, edges: list[PendingEdge], outputs: dict[str, Ref | str
         final = read.final(r)
         if final is not None:
             x.g.shape_reads.append(final)
+    _shares(x, r)
     for name, link in outputs.items():
         got = r.resolve(link)
         if got:
             x.g.outputs[name].source = got[0]
         else:
             x.g.outputs.pop(name, None)
+
+
+def _shares(x: Expander, r: Resolver) -> None:
+    """`share:` targets -> `Node.share`; a shared scope pairs its nodes by path with the other's."""
+    for ps in x.shares:
+        scope = r.scope_of(ps.ref)
+        if not ps.scope:
+            if scope is not None:
+                x.diags.add("MS070", f"`share` of an op names a node, but `{ps.ref.name}` is a block instance or "
+                            "group", ps.ref.pos, suggestion=f"name one of its nodes (`{ps.ref.name}.NAME`), or "
+                            "put `share` on a block instance")
+                continue
+            got = r.resolve(ps.ref)
+            if got is None:
+                continue
+            if got[0] in x.g.inputs:
+                x.diags.add("MS070", f"`share` names the input `{got[0]}`, which has no parameters", ps.ref.pos)
+                continue
+            node = x.g.nodes[ps.site]
+            node.share, node.share_pos = got[0], ps.ref.pos
+            continue
+        if scope is None:
+            if r.resolve(ps.ref) is not None:
+                x.diags.add("MS070", f"`share` of a block instance or group names another one, but "
+                            f"`{ps.ref.name}` is a single node", ps.ref.pos)
+            continue
+        if scope == ps.site:
+            continue  # sharing with itself is owning (copy 0 of `share: layer.0`)
+        for p, n in x.g.nodes.items():
+            if p.startswith(ps.site + ".") and n.share is None:
+                n.share, n.share_pos, n.share_scope = scope + p[len(ps.site):], ps.ref.pos, True
 
 
 def _unused_params(data: dict[str, Any], root: Src, ev: Evaluator, diags: Diagnostics) -> None:

@@ -4,7 +4,9 @@ Everything is flattened into nodes with dotted paths that mirror the spec's
 scopes (``layer1.0.conv1``).  Edges are nodes too: an edge's ``via`` op and
 its adapters become ordinary nodes under ``<scope>.edges.<name>``, so cycle
 checks, shapes, parameter names and emitters treat them uniformly.  Every
-object carries the source position it came from.
+object carries the source position it came from.  A node's parameters live at
+its path unless the spec places them (`params_at`) or shares another node's
+(`share`); `Node.at` is where they are, whatever the case.
 """
 
 from __future__ import annotations
@@ -42,6 +44,24 @@ class Node:
     params: dict[str, tuple[int, ...]] = field(default_factory=dict)
     buffers: dict[str, tuple[int, ...]] = field(default_factory=dict)
     macs: Dim = 0
+    #: declared: the node whose parameters this one uses (`share:`), as written
+    share: str | None = None
+    share_pos: Pos | None = None
+    #: the share came from an enclosing block instance or group (pairing by path), not the node
+    share_scope: bool = False
+    #: declared: the module path that holds this node's parameters (`params_at:`), absolute
+    params_at: str | None = None
+    params_at_pos: Pos | None = None
+    #: computed (`ir.share`): the module path of the parameters it uses, and the node that
+    #: owns them when that is another node (then ``params`` is empty and ``shared`` has them)
+    holder: str = ""
+    owner: str | None = None
+    shared: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def at(self) -> str:
+        """The module path of the parameters and buffers it uses (its own path by default)."""
+        return self.holder or self.params_at or self.path
 
     @property
     def scope(self) -> str:
@@ -96,6 +116,8 @@ class Edge:
     declared_kind: str | None = None
     adapt: str = "auto"
     pos: Pos | None = None
+    #: declared (`params_at:`): the module path that holds the via's parameters, absolute
+    params_at: str | None = None
 
 
 @dataclass
@@ -114,6 +136,8 @@ class Scope:
     label: str = ""  # block name for block instances
     pos: Pos | None = None
     doc: str | None = None
+    #: declared (`params_at:`): the module path that holds the scope's parameters, absolute
+    params_at: str | None = None
 
 
 @dataclass
@@ -156,14 +180,14 @@ class Graph:
         out: dict[str, tuple[int, ...]] = {}
         for n in self.nodes.values():
             for k, s in n.params.items():
-                out[f"{n.path}.{k}"] = s
+                out[f"{n.at}.{k}"] = s
         return out
 
     def buffer_names(self) -> dict[str, tuple[int, ...]]:
         out: dict[str, tuple[int, ...]] = {}
         for n in self.nodes.values():
             for k, s in n.buffers.items():
-                out[f"{n.path}.{k}"] = s
+                out[f"{n.at}.{k}"] = s
         return out
 
 

@@ -136,7 +136,8 @@ class _Renderer:
             out[via.source] = None  # the via port comes first: the edge binds it
         for m in self.members[space]:
             if m in self.g.nodes:
-                srcs = [c.source for c in self.g.nodes[m].inputs]
+                n = self.g.nodes[m]
+                srcs = [c.source for c in n.inputs] + ([n.owner] if n.owner and n.params_at is None else [])
             else:
                 srcs = self.external(m)
             for p in srcs:
@@ -196,9 +197,18 @@ class _Renderer:
         ins = [self.conn(space, c.source, c.delay) for c in n.inputs]
         if ins:
             item["in"] = ins[0] if len(ins) == 1 else ins
+        if n.owner and n.params_at is None:  # placed nodes share by their path alone
+            item["share"] = self.ref(space, n.owner)
+        if n.params_at is not None:
+            item["params_at"] = self.placed(space, n.params_at)
         if n.doc:
             item["doc"] = n.doc
         return item
+
+    @staticmethod
+    def placed(space: str, at: str) -> str:
+        """An absolute `params_at` as the spec wrote it: relative to ``space``, `.` for ``space`` itself."""
+        return "." if at == space else _local(space, at)
 
     def define_block(self, space: str, parent: str, offset: dict[str, int]) -> str:
         """Write the block for a scope (its ports first) and return its name."""
@@ -233,6 +243,9 @@ class _Renderer:
         ports = {port: self.ref(parent, src) for src, port in self.ports[space].items()}
         if ports:
             item["in"] = ports
+        at = self.g.scopes[space].params_at
+        if at is not None:
+            item["params_at"] = self.placed(parent, at)
         return item
 
     def edge(self, space: str, e: Edge) -> _Flow:
@@ -247,6 +260,8 @@ class _Renderer:
             item["via"] = {"op": n.op, **(n.attrs.model_dump(mode="json") if n.attrs is not None else {})}
         item["adapt"] = e.adapt
         item["kind"] = e.kind
+        if e.params_at is not None:
+            item["params_at"] = self.placed(space, e.params_at)
         return item
 
 

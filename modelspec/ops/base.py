@@ -143,6 +143,10 @@ class Op:
     #: values for the required attributes in `modelspec ops NAME`'s example (guessed from
     #: their types when left out); the tests check each example validates
     example: ClassVar[dict[str, Any]] = {}
+    #: attributes that only the call reads, never the parameters: nodes that share one set of
+    #: parameters (`share:`, `params_at:`) may differ in these and must agree in all others.
+    #: Only attributes every backend's call rule reads from the node itself belong here.
+    call_attrs: ClassVar[frozenset[str]] = frozenset()
 
     # ---- front end -------------------------------------------------------
     def shape(self, a: Any, ins: Sequence[Shape]) -> Shape:

@@ -156,6 +156,9 @@ class _ConvNd(Op, TorchRules, JaxRules):
     ndim: ClassVar[int]
     category = "conv"
     fresh_output = True
+    #: F.convNd and _conv take these from the node, so a shared weight may run with another
+    #: stride (CORnet-S strides only its first pass)
+    call_attrs = frozenset({"stride", "padding", "dilation", "padding_mode"})
 
     def channel_adapter(self, want: Shape) -> dict[str, Any] | None:
         """A 1x1 convolution adapts the channels of a value of this op's rank."""
@@ -301,6 +304,7 @@ class ConvTranspose2d(Op, TorchRules, JaxRules):
     Attrs = ConvTranspose2dAttrs
     category = "conv"
     fresh_output = True
+    call_attrs = frozenset({"stride", "padding", "output_padding", "dilation"})
     doc = "Transposed 2-d convolution over [B, C, H, W]; weight [C, channels/groups, kh, kw], bias [channels]."
     example = {"channels": 32, "kernel": 2, "stride": 2}
 

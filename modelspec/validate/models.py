@@ -107,6 +107,10 @@ class NodeSpec(BaseModel):
     foreach: dict[str, Union[list[Any], str]] | None = Field(
         None, description="One copy per item: {VAR: LIST}, and `index: j` to name the index (default `i`).")
     when: Union[bool, Expr, None] = Field(None, description="Keep the node only where true.")
+    share: str | None = Field(None, description="Use the parameters of this node (or block instance): one set, "
+                              "several call sites.")
+    params_at: str | None = Field(None, description="Where the parameters live (state_dict path, relative to the "
+                                  "enclosing scope; `.` is the scope itself). Nodes placed at one path share them.")
     doc: str | None = None
 
 
@@ -130,6 +134,8 @@ class EdgeSpec(Strict):
     kind: Literal["skip", "feedback"] | None = Field(None, description="Documentation; checked against the layer order.")
     name: Identifier | None = Field(None, description="Parameter scope name; default SOURCE_to_TARGET.")
     when: Union[bool, Expr, None] = Field(None, description="Keep the edge only where true.")
+    params_at: str | None = Field(None, description="Where the via's parameters live instead of "
+                                  "SCOPE.edges.NAME.via (relative to the edge's scope; `.` is the scope itself).")
     doc: str | None = None
 
 

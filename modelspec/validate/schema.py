@@ -22,7 +22,7 @@ from .models import SpecFile
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 #: node keys every kind of node accepts (docs/language.md, section 3), besides op/block/layers
-RESERVED = ("name", "in", "repeat", "foreach", "when", "doc")
+RESERVED = ("name", "in", "repeat", "foreach", "when", "share", "params_at", "doc")
 _REF = "#/$defs/"
 _EXPR = {"$ref": _REF + "Expr"}
 _IDENT_PATH = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"

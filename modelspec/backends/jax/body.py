@@ -112,7 +112,7 @@ class Body:
         prev = (lambda: self._prev(n.path)) if self.time else None
         return JaxContext(
             path=n.path, ins=list(n.in_shapes), out=n.shape or (), dt=g.time.dt if g.time else None,
-            state={k: state_ref(n.path, k) for k in n.buffers},
+            state={k: state_ref(n.at, k) for k in n.buffers},
             _dim=self.v.dim, _prev=prev, _key=lambda: self._key(n.path), _fresh=self.v.namer.fresh,
             _hoist=self._hoist)
 
@@ -120,7 +120,8 @@ class Body:
         fn = rules(n).jax_call
         ctx = self.context(n)
         args = [self.v.read(c.source, c.delay) for c in n.inputs]
-        p = {k: param_ref(n.path, k) for k in n.params}
+        own = self.g.nodes[n.owner] if n.owner is not None else n  # a shared node reads its owner's
+        p = {k: param_ref(own.at, k) for k in own.params}
         return fn(n.attrs, args, p, ctx), ctx.pre
 
     def node(self, path: str) -> list[str]:
@@ -130,7 +131,7 @@ class Body:
         expr, pre = self.call(n)
         note = printable(f"  # {n.op} [{', '.join(str(d) for d in (n.shape or ()))}]")
         if n.buffers:
-            targets = ", ".join(state_ref(path, k) for k in n.buffers) + ("," if len(n.buffers) == 1 else "")
+            targets = ", ".join(state_ref(n.at, k) for k in n.buffers) + ("," if len(n.buffers) == 1 else "")
             lines = [*pre, f"{var}, ({targets}) = {expr}{note}"]
         else:
             lines = [*pre, f"{var} = {expr}{note}"]

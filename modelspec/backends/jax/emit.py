@@ -96,7 +96,7 @@ def _init(g: Graph) -> list[str]:
             if "{key}" in expr:
                 expr = expr.replace("{key}", f"jax.random.fold_in(key, {2 + n_keys})")
                 n_keys += 1
-            entries.append((f"{n.path}.{local}", expr))
+            entries.append((f"{n.at}.{local}", expr))
     lines = ["@jax.jit", "def init(key):", *docstring([
         "Parameters initialised like PyTorch's defaults (the distributions, not torch's random stream).",
         "",
@@ -123,7 +123,7 @@ def _init_state(g: Graph) -> list[str]:
         exprs = rules(n).jax_init_state(n.attrs, list(n.in_shapes), n.shape)
         if set(exprs) != set(n.buffers):
             raise JaxEmitError(f"`{n.op}.jax_init_state` gives {sorted(exprs)}, the op declares {sorted(n.buffers)}")
-        entries += [(f"{n.path}.{local}", exprs[local]) for local in n.buffers]
+        entries += [(f"{n.at}.{local}", exprs[local]) for local in n.buffers]
     lines = ["def init_state():", *docstring(["Buffers (BatchNorm running statistics), named as in the Torch "
                                               "state_dict."], I1)]
     if not entries:

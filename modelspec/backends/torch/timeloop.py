@@ -57,6 +57,12 @@ class ForwardWriter:
         self.namer = namer
         self.values = Values(g, namer)
         self.modules = {p: namer.fresh(local_hint(p), "_m") for p in g.order if p in holders}
+        #: node path -> module path of its holder (nodes that share another's call the owner's)
+        self.module_paths = {p: g.nodes[p].at for p in self.modules}
+        for p in g.order:
+            owner = g.nodes[p].owner
+            if owner is not None and owner in self.modules:
+                self.modules[p] = self.modules[owner]
         self.rings: dict[str, Ring] = {}
         self.timed = g.time is not None
         #: input -> zeros standing in for it during the idle steps
@@ -122,7 +128,7 @@ class ForwardWriter:
 
     # ---- pieces ---------------------------------------------------------------------
     def binding_lines(self) -> list[str]:
-        return [f"{local} = {access(p)}" for p, local in self.modules.items()]
+        return [f"{self.modules[p]} = {access(at)}" for p, at in self.module_paths.items()]
 
     def symbol_lines(self) -> list[str]:
         out = []

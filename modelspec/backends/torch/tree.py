@@ -2,7 +2,8 @@
 
 A node whose op holds parameters or buffers gets a holder (``op.torch_layer``:
 usually a plain torch layer, so names and default initialisation are PyTorch's)
-at its path; every path prefix becomes a ``Scope``.  ``state_dict()`` keys are
+at the module path of its parameters (`Node.at`: its own path unless the spec
+places or shares them); every path prefix becomes a ``Scope``.  ``state_dict()`` keys are
 then exactly ``Graph.param_names()`` and ``buffer_names()``.  Children are
 registered in node order, so ResNet-18's keys come out in torchvision's order.
 """
@@ -26,9 +27,14 @@ class Tree:
 
 
 def holders(g: Graph) -> dict[str, str]:
-    """Node path -> construction source of its holder, for nodes that have one."""
+    """Node path -> construction source of its holder, for nodes that have one.
+
+    A node that shares another's parameters (``owner``) has none: it calls the owner's.
+    """
     out: dict[str, str] = {}
     for n in g.nodes.values():
+        if n.owner is not None:
+            continue
         src = rules(n).torch_layer(n.attrs, n.in_shapes, n.shape)
         if src is None and (n.params or n.buffers):
             raise TorchEmitError(
