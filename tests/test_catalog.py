@@ -51,7 +51,7 @@ def test_published_parameter_counts(key: tuple[str, tuple[tuple[str, object], ..
 
 def _reference_counts() -> dict[str, tuple[dict[str, object], object]]:
     torch = pytest.importorskip("torch")
-    from tests.reference import cornet, densenet, dynvision, lstm, mithril, mobilenet, resnet
+    from tests.reference import cornet, cornet_s, densenet, dynvision, lstm, mithril, mobilenet, resnet
 
     torch.manual_seed(0)
     return {
@@ -63,6 +63,7 @@ def _reference_counts() -> dict[str, tuple[dict[str, object], object]]:
         "densenet121.yaml": ({}, densenet.densenet121(1000)),
         "dyrcnn_x4.yaml": ({}, dynvision.DyRCNNx4(10, "full")),
         "cornet_rt.yaml": ({}, cornet.CORnet_RT()),
+        "cornet_s.yaml": ({}, cornet_s.CORnet_S()),
         "lstm_classifier.yaml": ({}, lstm.LSTMClassifier(28, 128, 2, 10)),
         "transformer_classifier.yaml": ({}, mithril.TransformerClassifier(32, 64, 4, 128, 2, 10)),
     }

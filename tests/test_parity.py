@@ -39,9 +39,9 @@ SPECS = sorted(p.name for p in (ROOT / "specs").iterdir() if p.suffix in (".yaml
 TOL = {"atol": 1e-4, "rtol": 1e-4}
 #: small sizes where a spec has a size param (DyRCNN's 20 steps stay)
 SMALL = {"dyrcnn_x4": {"size": 16}, "simple_rcnn": {"size": 16}, "mobilenet_v2": {"size": 32},
-         "densenet121": {"size": 32}}
+         "densenet121": {"size": 32}, "cornet_s": {"size": 64}}
 #: the 224 x 224 ImageNet models run one image
-BATCH = {"resnet18": 1, "cornet_rt": 1, "mobilenet_v2": 1, "densenet121": 1}
+BATCH = {"resnet18": 1, "cornet_rt": 1, "mobilenet_v2": 1, "densenet121": 1, "cornet_s": 1}
 
 
 @pytest.fixture(autouse=True, scope="module")

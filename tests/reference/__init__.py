@@ -10,4 +10,5 @@ Modules:
     lstm       ``LSTMClassifier``
     dynvision  DynVision's ``DyRCNNx4`` with every recurrence type and optional feedback
     cornet     CORnet-RT as in dicarlolab/CORnet ``cornet_rt.py``
+    cornet_s   CORnet-S as in dicarlolab/CORnet ``cornet_s.py`` (weights shared across passes)
 """
