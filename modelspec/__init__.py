@@ -37,6 +37,7 @@ def load(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = Non
 
 
 def build(path: str | os.PathLike[str], backend: str = "torch",
-          overrides: Mapping[str, Any] | None = None) -> Any:
-    """The model of a spec, built from exactly the source ``modelspec build`` writes (see `modelspec.build.build`)."""
-    return _build_module.build(path, backend, overrides)
+          overrides: Mapping[str, Any] | None = None, stateful: bool = False) -> Any:
+    """The model of a spec, built from exactly the source ``modelspec build`` writes (see `modelspec.build.build`);
+    ``stateful``: the source of ``modelspec build --stateful``."""
+    return _build_module.build(path, backend, overrides, stateful)

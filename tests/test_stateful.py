@@ -219,3 +219,13 @@ def test_an_input_named_state_is_refused() -> None:
     g = compile_text(text).graph
     with pytest.raises(Exception, match="clashes with the stateful forward's argument"):
         emit(g, "torch", stateful=True)
+
+
+def test_the_public_api_builds_it() -> None:
+    import modelspec
+
+    model = modelspec.build(SPECS / "dyrcnn_x4.yaml", overrides=DYRCNN, stateful=True)
+    x = torch.randn(1, 4, 3, 16, 16)
+    with torch.no_grad():
+        y, state = model(x)
+    assert tuple(y.shape) == (1, 4, 10) and state["t"] == 4
