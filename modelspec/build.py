@@ -38,6 +38,8 @@ class Backend:
     #: ``build --stateful``: source whose forward/apply takes and returns the time loop's
     #: state, so a stream can be fed in chunks.  None: the backend cannot.
     emit_stateful: Callable[[Graph], str] | None = None
+    #: ``build --stateful --check``: like ``check``, for the stateful module (chunks vs one run)
+    check_stateful: Callable[[Graph, types.ModuleType, dict[str, int]], str] | None = None
 
 
 def _torch() -> types.ModuleType:
@@ -91,15 +93,24 @@ def _torch_check(g: Graph, mod: types.ModuleType, dims: dict[str, int]) -> str:
     return _torch().check.run_check(g, mod, dims)
 
 
+def _torch_stream_check(g: Graph, mod: types.ModuleType, dims: dict[str, int]) -> str:
+    return _torch().check.run_stream_check(g, mod, dims)
+
+
+def _jax_stream_check(g: Graph, mod: types.ModuleType, dims: dict[str, int]) -> str:
+    return _jax_checks().run_stream_check(g, mod, dims)
+
+
 def _torch_verify(g: Graph, model: Any, dims: dict[str, int]) -> list[str]:
     return _torch().check.verify(g, model, dims)
 
 
 #: backend name -> Backend.  Other backends add one entry here.
 BACKENDS: dict[str, Backend] = {
-    "torch": Backend(_torch_emit, _torch_instantiate, _torch_check, _torch_verify, _torch_emit_stateful),
+    "torch": Backend(_torch_emit, _torch_instantiate, _torch_check, _torch_verify, _torch_emit_stateful,
+                     _torch_stream_check),
     # jax: the module itself (init, init_state, apply, split_state_dict); see docs/jax.md
-    "jax": Backend(_jax_emit, lambda mod: mod, _jax_check, _jax_verify, _jax_emit_stateful),
+    "jax": Backend(_jax_emit, lambda mod: mod, _jax_check, _jax_verify, _jax_emit_stateful, _jax_stream_check),
 }
 
 

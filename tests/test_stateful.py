@@ -209,8 +209,11 @@ def test_command_line(tmp_path: pathlib.Path) -> None:
     assert "def initial_carry(inputs):" in res.output
     res = runner.invoke(app, ["build", str(SPECS / "mlp.yaml"), "--stateful"])
     assert res.exit_code == 1 and "`--stateful` needs a time model" in res.output
-    res = runner.invoke(app, ["build", str(SPECS / "dyrcnn_x4.yaml"), "--stateful", "--check"])
-    assert res.exit_code == 2 and "--check runs the plain module" in res.output
+    for backend in ("torch", "jax"):
+        res = runner.invoke(app, ["build", str(SPECS / "dyrcnn_x4.yaml"), "--stateful", "--check", "-b", backend,
+                                  "--set", "size=16", "--set", "channels=[4, 8, 8, 8]"])
+        assert res.exit_code == 0, res.output
+        assert f"{backend}: ok: chunks of 10 + 10 steps equal one run of 20 (B=2; largest difference 0)" in res.output
 
 
 def test_an_input_named_state_is_refused() -> None:

@@ -44,10 +44,6 @@ def run_build(g: Graph, backend: str, output: str | None, check: bool, dims: lis
     if weights:
         typer.echo("error: --weights is for --backend onnx (the emitted source has no weights)", err=True)
         return 2
-    if stateful and check:
-        typer.echo("error: --check runs the plain module; check without --stateful (both come from one time plan)",
-                   err=True)
-        return 2
     try:
         be = get_backend(backend)
         sizes = parse_dims(dims)
@@ -71,12 +67,13 @@ def run_build(g: Graph, backend: str, output: str | None, check: bool, dims: lis
         typer.echo(source, nl=False)
     if not check:
         return 0
-    if be.check is None:
-        typer.echo(f"error: the {backend} backend has no --check", err=True)
+    run_check = be.check_stateful if stateful else be.check
+    if run_check is None:
+        typer.echo(f"error: the {backend} backend has no --check" + (" for --stateful" if stateful else ""), err=True)
         return 2
     try:
         mod = import_source(source, module_name(source, backend), output or f"<{g.name} {backend}>")
-        verdict = be.check(g, mod, sizes)
+        verdict = run_check(g, mod, sizes)
     except DimError as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2

@@ -16,7 +16,7 @@ from ...ir.graph import Graph
 from ...ops import index_bound
 from ..checking import CheckFailed, bind, input_shape, shape_problems, shape_text
 
-__all__ = ["CheckFailed", "run_check", "verify"]
+__all__ = ["CheckFailed", "run_check", "run_stream_check", "verify"]
 
 
 def random_inputs(g: Graph, env: dict[str, int], seed: int = 0) -> dict[str, np.ndarray]:
@@ -94,3 +94,37 @@ def verify(g: Graph, mod: types.ModuleType, env: dict[str, int]) -> list[str]:
     inputs = {k: jax.ShapeDtypeStruct(v.shape, v.dtype) for k, v in random_inputs(g, env).items()}
     outputs = jax.eval_shape(lambda p, s, x: mod.apply(p, s, x)[0], params, state, inputs)
     return problems + shape_problems(g, _as_dict(g, outputs), env)
+
+
+def run_stream_check(g: Graph, mod: types.ModuleType, dims: dict[str, int]) -> str:
+    """``build --stateful --check``: one whole run and the same steps in two chunks must agree."""
+    import jax
+
+    assert g.time is not None
+    env = bind(g, dims)
+    params, state = mod.init(jax.random.PRNGKey(0)), mod.init_state()
+    inputs = random_inputs(g, env)
+    static = {name: term.static for name, term in g.inputs.items()}
+    total = g.time.steps
+    cut = max(1, total // 2)
+    every = all(static.values())
+    kw = [{"steps": total}, {"steps": cut}, {"steps": total - cut}] if every else [{}, {}, {}]
+
+    def part(lo: int, hi: int) -> dict[str, np.ndarray]:
+        return {k: x if static[k] else x[:, lo:hi] for k, x in inputs.items()}
+
+    try:
+        whole = _as_dict(g, mod.apply(params, state, inputs, **kw[0])[0])
+        first, _, carry = mod.apply(params, state, part(0, cut), **kw[1])
+        second = _as_dict(g, mod.apply(params, state, part(cut, total), carry, **kw[2])[0])
+    except Exception as exc:
+        raise CheckFailed(f"forward failed: {type(exc).__name__}: {exc}") from exc
+    first = _as_dict(g, first)
+    worst = 0.0
+    for name, o in g.outputs.items():
+        got = second[name] if o.steps == "last" else np.concatenate([first[name], second[name]], axis=1)
+        worst = max(worst, float(np.max(np.abs(np.asarray(got, np.float64) - np.asarray(whole[name], np.float64)))))
+    if worst > 1e-5:
+        raise CheckFailed(f"chunks of {cut} and {total - cut} steps differ from one run of {total} by {worst:g}")
+    size = ", ".join(f"{k}={v}" for k, v in env.items())
+    return f"ok: chunks of {cut} + {total - cut} steps equal one run of {total} ({size}; largest difference {worst:g})"
