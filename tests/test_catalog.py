@@ -136,3 +136,4 @@ def test_cornet_input_edges_start_after_their_delay() -> None:
     e = next(e for e in g.edges if e.name == "V2.edges.input")
     assert (e.source, e.delay) == ("V1.nonlin1", 1)
     assert g.nodes["V2.edges.input.via.conv_input"].params["weight"] == (128, 64, 3, 3)
+    assert g.nodes["V2.edges.input.via.conv_input"].at == "V2.conv_input"  # params_at: . (the repository's name)

@@ -174,3 +174,32 @@ def test_place_params_returns_a_new_graph() -> None:
     again = place_params(g, Diagnostics())
     assert again is not g and again.nodes["b"] is not g.nodes["b"]
     assert again.param_names() == g.param_names() and g.nodes["b"].owner == "a"
+
+
+EDGE = HEAD + textwrap.dedent("""\
+    time: {steps: 3}
+    blocks:
+      Area:
+        layers: [{name: fc, op: Linear, features: 8}, {name: act, op: Tanh}]
+        edges:
+          - {name: rec, from: act, to: fc, delay: 1, via: {op: Linear, features: 8}, params_at: recurrent}
+    layers:
+      - {name: A, block: Area}
+    """)
+
+
+def test_edge_params_at_places_the_via() -> None:
+    g = graph(EDGE)
+    assert g.nodes["A.edges.rec.via"].at == "A.recurrent"
+    assert set(g.param_names()) == {"A.fc.weight", "A.fc.bias", "A.recurrent.weight", "A.recurrent.bias"}
+    res = compile_text(EDGE.replace("via: {op: Linear, features: 8}, ", ""), "t.yaml")
+    assert [(d.code, d.pos.line) for d in res.diags if d.is_error] == [("MS074", 10)]
+
+
+def test_edge_params_at_runs_in_both_backends() -> None:
+    pytest.importorskip("jax")
+    pytest.importorskip("torch")
+    from modelspec.parity import compare
+
+    r = compare(graph(EDGE), via_file=True, batch=2)
+    np.testing.assert_allclose(r.jax, r.torch, atol=1e-5, rtol=1e-5)
