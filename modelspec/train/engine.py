@@ -121,6 +121,8 @@ class Loop:
     # -- the loop -----------------------------------------------------------------------------------------------
     def fit(self) -> int:
         """Train to ``cfg.epochs``; the exit code (0, 130/143 after a signal, 1 after a bad loss)."""
+        if self.dist.main:
+            self.run.start_plotter()  # matplotlib loads in the background while the first epoch trains
         try:
             with StopRequest(self._on_signal) as stop:
                 self.ui.start_run(self.cfg.epochs, self.pos.epoch)
@@ -130,9 +132,11 @@ class Loop:
                         return code
                 if self.pos.epoch < self.cfg.epochs:
                     self._stopped_early()
+                    self.run.plot(self.ui.warn)
             if self.dist.main:  # the final model alone, plain state_dict names: for params.load, other tools
                 ckpt.save(self.run.file(ckpt.WEIGHTS), self.trainer.model_tensors(),
                           {"model": self.base_meta.get("model", ""), "epoch": str(self.pos.epoch)})
+                self.run.plot(self.ui.warn, wait=True)  # the final picture is on disk when the run ends
         except WriteError as exc:
             if os.path.isfile(self.run.file(ckpt.LAST)):
                 raise WriteError(f"{exc}\nthe run can go on from {self.run.file(ckpt.LAST)}: {self.resume_hint}",
@@ -249,7 +253,7 @@ class Loop:
     def _interrupted(self, signum: int) -> int:
         self.save()
         if self.dist.main:
-            self.run.plot(self.ui.warn)
+            self.run.plot(self.ui.warn, wait=True)
         self.ui.message(f"{signal_name(signum)}: stopped at epoch {self.pos.epoch + 1}, batch {self.pos.batch}; "
                         f"checkpoint saved to {self.run.file(ckpt.LAST)}\n"
                         f"resume with: {self.resume_hint}")
@@ -281,7 +285,7 @@ class Loop:
         self.save((ckpt.BEST, ckpt.LAST) if row["best"] else (ckpt.LAST,))
         if self.dist.main:
             now = time.monotonic()
-            if pos.epoch == cfg.epochs or now - self._plotted > PLOT_EVERY_S:  # plotting costs ~0.2 s
+            if pos.epoch == cfg.epochs or now - self._plotted > PLOT_EVERY_S:  # drawn in the background
                 self.run.plot(self.ui.warn)
                 self._plotted = now
         self.ui.end_epoch()

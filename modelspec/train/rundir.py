@@ -17,12 +17,12 @@ import os
 import time
 from typing import Any, Iterable
 
+from .plotter import PLOT_TMP, Plotter
 from .storage import atomic_write, clean_temporaries, lock_folder, unlock_folder, write_error
 
 #: files `atomic_write` replaces in a run folder: their temporaries are ours to clean
 OWN_FILES = ["last.safetensors", "best.safetensors", "weights.safetensors", "spec.yaml", "spec.toml",
              "spec.rendered.yaml", "config.json", "metrics.jsonl"]
-PLOT_TMP = "learning_curve.png.tmp.png"
 
 
 def new_path(name: str, base: str = "runs") -> str:
@@ -42,6 +42,7 @@ class RunDir:
         self.path = path
         self.writer = writer
         self._plot_warned = False
+        self._plotter: Plotter | None = None
         self.rows = 0  # complete records in metrics.jsonl
         self._lock: int | None = None
         if writer:
@@ -57,6 +58,8 @@ class RunDir:
 
     def close(self) -> None:
         """Let another process write here (the lock also ends with the process)."""
+        if self._plotter is not None:  # the last picture is written while the folder is still ours
+            self._plotter.finish()
         unlock_folder(self._lock)
         self._lock = None
 
@@ -174,48 +177,31 @@ class RunDir:
         except OSError as exc:
             raise write_error(path, exc) from None
 
-    def plot(self, warn: Any = None) -> str | None:
-        """learning_curve.png from metrics.jsonl; matplotlib is optional (told once)."""
+    def plot(self, warn: Any = None, wait: bool = False) -> None:
+        """Redraw learning_curve.png from metrics.jsonl in the background (`plotter`); ``wait``: until it is
+        on disk.  matplotlib is optional (told once)."""
         if not self.writer:
-            return None
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            if warn is not None and not self._plot_warned:
-                warn("matplotlib is not installed: no learning_curve.png (pip install 'modelspec[plot]')")
-            self._plot_warned = True
-            return None
+            return
+        if self._plotter is None:
+            self.start_plotter()
+        assert self._plotter is not None
         rows = [r for r in self.read_metrics() if r.get("kind") == "epoch"]
-        if not rows:
-            return None
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-        ep = [r["epoch"] for r in rows]
-        for ax, key, label in ((axes[0], "loss", "loss"), (axes[1], "acc", "accuracy")):
-            for split in ("train", "val"):
-                ys = [r.get(f"{split}_{key}") for r in rows]
-                if any(v is not None for v in ys):
-                    ax.plot(ep, [float("nan") if v is None else v for v in ys], marker="o", label=split)
-            ax.set_xlabel("epoch")
-            ax.set_ylabel(label)
-            ax.grid(alpha=0.3)
-            if ax.lines:
-                ax.legend()
-        fig.tight_layout()
-        out = self.file("learning_curve.png")
-        tmp = self.file(PLOT_TMP)
-        try:
-            fig.savefig(tmp, dpi=100)
-            os.replace(tmp, out)
-        except OSError as exc:  # a picture is not worth stopping a run for; the checkpoints will tell
-            if warn is not None:
-                warn(f"cannot write {out}: {exc.strerror or exc}")
-            return None
-        finally:
-            plt.close(fig)
-        return out
+        if rows:
+            self._plotter.request(rows)
+        if wait:
+            self._plotter.wait()
+        if self._plotter.missing and warn is not None and not self._plot_warned:
+            warn("matplotlib is not installed: no learning_curve.png (pip install 'modelspec[plot]')")
+            self._plot_warned = True
+        if wait and warn is not None:
+            for e in self._plotter.errors:
+                warn(e)
+            self._plotter.errors.clear()
+
+    def start_plotter(self) -> None:
+        """Start importing matplotlib in the background (rank 0), so the first picture costs the loop little."""
+        if self.writer and self._plotter is None:
+            self._plotter = Plotter(self.path)
 
 
 def _ends_with_newline(path: str) -> bool:
