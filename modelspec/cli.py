@@ -318,6 +318,13 @@ def train(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
     allow_changes: bool = typer.Option(False, "--allow-changes",
                                        help="--resume even though the spec or config changed (recorded)."),
+    loggers: Optional[List[str]] = typer.Option(
+        None, "--logger", metavar="tensorboard|mlflow[=URI]",
+        help="Also log to TensorBoard (event files in the run folder) or MLflow (default store mlruns/)."),
+    sweep: Optional[List[str]] = typer.Option(
+        None, "--sweep", metavar="KEY=V1,V2,...",
+        help="Train every combination: KEY is a spec param or a train setting (lr, epochs, ...)."),
+    jobs: int = typer.Option(1, "--jobs", help="--sweep: variants trained at a time (subprocesses)."),
     sets: Optional[List[str]] = SetOpt,
     allow_plugins: bool = AllowPluginsOpt,
     plugin: Optional[List[str]] = PluginOpt,
@@ -327,15 +334,31 @@ def train(
 
     Exit codes: 0 done, 1 spec errors or a nan/inf loss, 2 usage or data problem, 3 checkpoint refused
     (damaged, or from another spec/config), 4 a run file could not be written (disk full), 130/143 signal."""
-    from .commands import front  # lazy: each command loads only what it runs
+    from .commands import front, report  # lazy: each command loads only what it runs
 
     overrides = front.overrides_or_exit(sets)
     g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
     flags = {"epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer, "seed": seed,
              "run_dir": run_dir, "log_every": log_every}
     runner = _runner()
+    if sweep:  # the grid in `modelspec train` subprocesses (train/sweep.py); bad items are located errors
+        if resume:
+            typer.echo("error: a sweep resumes by running the same command again (finished variants are "
+                       "skipped, killed ones resume); --resume is for one run", err=True)
+            raise typer.Exit(2)
+        sweeper = runner.sweep
+        base = sweeper.base_args(data=data, backend=backend, device=device, dims=dims or [], loggers=loggers or [],
+                                 flags={k: v for k, v in flags.items() if k != "run_dir"}, sets=sets or [],
+                                 plugins=plugin or [], allow_plugins=allow_plugins, root=root)
+        raw = {item.partition("=")[0].strip(): item.partition("=")[2] for item in sets or []}
+        code, problems = sweeper.run(sweeper.Sweep(spec, g, sweep, jobs, run_dir, base, raw,
+                                                   front.trust_or_exit(allow_plugins, plugin, root)))
+        if problems:
+            sources = {sweeper.sweep_label(k): item for k, item in enumerate(sweep) if len(item) <= 200}
+            typer.echo(report.text(problems, sources), err=True)
+        raise typer.Exit(code)
     req = runner.Request(spec, g, overrides, data, backend, device, _dims(dims), resume, progress, flags,
-                  allow_changes=allow_changes)
+                  allow_changes=allow_changes, loggers=loggers or [])
     raise typer.Exit(runner.train(req))
 
 
@@ -362,6 +385,31 @@ def eval_(
     runner = _runner()
     req = runner.Request(spec, g, overrides, data, backend, device, _dims(dims), flags={"batch_size": batch_size})
     raise typer.Exit(runner.evaluate(req, checkpoint, as_json))
+
+
+@app.command()
+def predict(
+    spec: str = typer.Argument(..., help="The spec file."),
+    weights: str = typer.Option(..., "--weights", help="A run folder, a checkpoint or a weights file."),
+    output: str = typer.Option(..., "--output", "-o", help="out.npz (one array per output) or out.csv."),
+    data: Optional[str] = DataOpt,
+    split: str = typer.Option("test", "--split", help="test (default) or train: the split of a source that has both."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Samples per forward pass."),
+    device: str = DeviceOpt,
+    dims: Optional[List[str]] = DimOpt,
+    sets: Optional[List[str]] = SetOpt,
+    allow_plugins: bool = AllowPluginsOpt,
+    plugin: Optional[List[str]] = PluginOpt,
+    root: Optional[str] = RootOpt,
+) -> None:
+    """Write a model's outputs for a data source to a file (.npz or .csv), in evaluation mode."""
+    from .commands import front  # lazy: each command loads only what it runs
+
+    overrides = front.overrides_or_exit(sets)
+    g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
+    runner = _runner()
+    req = runner.Request(spec, g, overrides, data, "torch", device, _dims(dims), flags={"batch_size": batch_size})
+    raise typer.Exit(runner.predict(req, weights, output, split))
 
 
 def main(argv: Optional[List[str]] = None) -> None:

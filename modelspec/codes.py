@@ -285,6 +285,16 @@ CODES: dict[str, CodeInfo] = {
            "parameters.",
            "layers:\n  - {name: a, op: Linear, features: 8}\n  - {op: Linear, features: 8, "
            "params_at: a.inner}"),
+        # --- sweeps --------------------------------------------------------
+        _c("MS082", "unknown sweep key", E,
+           "`modelspec train --sweep KEY=V1,V2` varies a param of the spec (passed to each variant as "
+           "`--set KEY=V`) or a train setting (`lr`, `epochs`, `batch_size`, `optimizer`, `seed`); this "
+           "key is neither. The position is in the `--sweep` argument (`<--sweep 2>:1:1`).",
+           "# modelspec train dyrcnn_x4.yaml --sweep recurence=full,self\nparams:\n  recurrence: full"),
+        _c("MS083", "malformed sweep", E,
+           "A `--sweep` argument must be `KEY=V1,V2,...` with at least one value, no empty or repeated "
+           "value, and each key swept by one argument only (the grid is the product of the arguments).",
+           "# modelspec train mlp.yaml --sweep lr=1e-3,,3e-4\ntrain:\n  optimizer: {name: adam, lr: 1e-3}"),
         # --- commands ------------------------------------------------------
         _c("MS090", "internal error", E,
            "modelspec itself failed. Please report it with the spec that caused it."),

@@ -45,6 +45,8 @@ class RunDir:
         self._plotter: Plotter | None = None
         self.rows = 0  # complete records in metrics.jsonl
         self._lock: int | None = None
+        #: `loggers.Trackers` (TensorBoard, MLflow) that get every record metrics.jsonl gets
+        self.trackers: Any = None
         if writer:
             try:
                 os.makedirs(path, exist_ok=True)
@@ -162,6 +164,8 @@ class RunDir:
             return
         self._append(self.file("metrics.jsonl"), record, sync)
         self.rows += 1
+        if self.trackers is not None:
+            self.trackers.log(record)
 
     def sync_metrics(self) -> None:
         """Put every record on disk (before a checkpoint that says it covers them)."""

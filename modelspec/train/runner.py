@@ -30,6 +30,9 @@ from ..ir.render import render_spec
 from . import checkpoint as ckpt
 from . import data as data_mod
 from . import early_stop
+from . import loggers
+from . import predict as predict_mod
+from . import sweep  # noqa: F401 - `train --sweep` reaches it through this module (cli loads one)
 from .config import ConfigError, TrainConfig, resolve
 from .distributed import Dist, env_rank, env_world, setup, teardown
 from .engine import Loop, Position, evaluate_metrics
@@ -74,6 +77,7 @@ class Request:
     flags: dict[str, Any] = field(default_factory=dict)  # epochs, batch_size, lr, optimizer, seed, ...
     on_batch: Any = None  # called after every batch with the Loop (tests: interrupt at a known step)
     allow_changes: bool = False  # --resume may go on with another spec or config (recorded in the run folder)
+    loggers: list[str] = field(default_factory=list)  # --logger tensorboard | mlflow[=URI] (train/loggers.py)
 
 
 def _trainer(backend: str, graph: Graph, cfg: TrainConfig, plan: Any, io: Any, dist: Dist, train: bool) -> Any:
@@ -137,6 +141,7 @@ def train(req: Request) -> int:
     dist: Dist | None = None
     try:
         cfg = resolve(req.graph.train, req.flags)
+        trackers = loggers.parse(req.loggers)
         _check_device(req.device, req.backend)
         world = env_world()
         if req.backend == "jax" and world > 1:
@@ -149,7 +154,7 @@ def train(req: Request) -> int:
                                   rank=env_rank(), world=world, allow_changes=req.allow_changes)
         dist = setup(req.device if req.backend == "torch" else "cpu")
         ui = UI(enabled=dist.main, progress=req.progress)
-        return _train(req, cfg, dist, ui, source, setup_view, resumed)
+        return _train(req, cfg, dist, ui, source, setup_view, resumed, trackers)
     except USER_ERRORS as exc:
         error(str(exc))
         return exit_code(exc)
@@ -159,7 +164,7 @@ def train(req: Request) -> int:
 
 
 def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI, source: str, setup_view: dict[str, Any],
-           resumed: Resume | None) -> int:
+           resumed: Resume | None, trackers: list[tuple[str, str | None]] | None = None) -> int:
     if resumed is not None:
         run_dir = os.path.dirname(os.path.abspath(resumed.path))
     else:
@@ -192,6 +197,7 @@ def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI, source: str, setu
             ui.warn(f"the training data has {len(train_ds)} samples, the checkpoint saw {meta['n_train']}: "
                     "the run will not match an uninterrupted one")
     run = RunDir(run_dir, writer=dist.main)  # only now: nothing is written before the data and model are checked
+    code = 1
     try:
         removed, size = run.clean()
         if removed:
@@ -209,6 +215,8 @@ def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI, source: str, setu
         loop = Loop(trainer, cfg, train_ds, val_ds, dist, ui, run, base_meta, _hint(req, run.path, source), pos,
                     req.on_batch)
         n_params = sum(int(v.size) for k, v in trainer.model_tensors().items() if k in req.graph.param_names())
+        if trackers and dist.main:
+            run.trackers = _open_trackers(trackers, req, run, n_params, resumed, ui)
         ui.table(f"modelspec train: {req.graph.name}", [
             ("backend", f"{req.backend} on {dist.device}" + (f", {dist.world} processes" if dist.active else "")),
             ("parameters", f"{n_params:,}"),
@@ -216,7 +224,7 @@ def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI, source: str, setu
             ("optimizer", f"{cfg.optimizer.name}, lr {cfg.optimizer.lr:g}, {cfg.schedule.name} schedule"),
             ("epochs", f"{cfg.epochs} x {loop.steps_per_epoch} steps of {cfg.batch_size}"
              + (f" (resuming at epoch {pos.epoch + 1}, batch {pos.batch})" if resumed else "")),
-            ("run folder", run.path)])
+            ("run folder", run.path)] + ([("tracking", run.trackers.describe())] if run.trackers else []))
         with ui:
             code = loop.fit()
         if code == 0 and dist.main:
@@ -224,7 +232,22 @@ def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI, source: str, setu
                        f"and learning curve in {run.path}")
         return code
     finally:
+        if run.trackers is not None:
+            run.trackers.close(code == 0)
         run.close()
+
+
+def _open_trackers(kinds: list[tuple[str, str | None]], req: Request, run: RunDir, n_params: int,
+                   resumed: Resume | None, ui: UI) -> Any:
+    """TensorBoard / MLflow for this run, given the spec and config as the run folder records them."""
+    name = run.spec_name(req.spec)
+    with open(run.file(name), encoding="utf-8") as fh:
+        spec_text = fh.read()
+    with open(run.file("config.json"), encoding="utf-8") as fh:
+        config = json.load(fh)
+    info = loggers.RunInfo(run.path, req.graph.name, name, spec_text, config, n_params,
+                           resumed.pos.step if resumed is not None else None)
+    return loggers.open_trackers(kinds, info, ui.warn)
 
 
 def _with_hint(load: Any, meta: dict[str, str], overrides: dict[str, Any]) -> None:
@@ -328,4 +351,40 @@ def evaluate(req: Request, checkpoint: str, as_json: bool = False) -> int:
     if metrics.get("acc_steps"):
         rows.append(("accuracy per step", " ".join(f"{v:.3f}" for v in metrics["acc_steps"])))
     ui.table(f"modelspec eval: {req.graph.name}", rows)
+    return 0
+
+
+def predict(req: Request, weights: str, output: str, split: str = "test") -> int:
+    """Run `modelspec predict` (train/predict.py); returns the exit code."""
+    try:
+        if not output.lower().endswith(predict_mod.FORMATS):
+            raise ConfigError(f"-o {output}: write .npz or .csv")
+        if split not in ("train", "test"):
+            raise ConfigError(f"--split must be train or test, not {split!r}")
+        path = predict_mod.weights_file(weights)
+        tensors, meta = ckpt.load(path)
+        _eval_notes(path, meta, req.graph)
+        section = dict(req.graph.train or {})
+        trained = ckpt.meta_json(meta, "config", {}, path, dict)
+        for key in ("seed", "output", "target"):
+            if key in trained:
+                section[key] = trained[key]
+        cfg = resolve(section, req.flags)
+        _check_device(req.device, "torch")
+        io = model_io(req.graph, cfg.output)
+        source = _source(req, cfg)
+        ds, labelled = predict_mod.dataset(source, io, cfg, req.dims, split)
+        trainer = _trainer("torch", req.graph, cfg, loss_plan(cfg.loss, io), io, Dist(device=req.device),
+                           train=False)
+        trainer.load_weights(tensors, path)
+        result, target = predict_mod.outputs(trainer, ds, cfg.batch_size)
+        try:
+            predict_mod.write(output, result, target if labelled else None)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {output}: {exc.strerror or exc}") from None
+    except USER_ERRORS as exc:
+        error(str(exc))
+        return exit_code(exc)
+    shapes = ", ".join(f"{k} {list(v.shape)}" for k, v in result.items())
+    print(f"predict: {len(ds)} samples of {source} through {path} -> {output} ({shapes})")
     return 0

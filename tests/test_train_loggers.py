@@ -1,0 +1,182 @@
+"""`modelspec train --logger tensorboard|mlflow`: the event files and the MLflow store, read back, hold
+what metrics.jsonl holds (every metric, at its step), the spec text, the config and the parameter
+count worked out by hand; a resume logs into the same MLflow run."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("tensorboardX")
+pytest.importorskip("mlflow")
+from tensorboardX.proto import event_pb2  # noqa: E402
+from typer.testing import CliRunner  # noqa: E402
+
+from modelspec.cli import app  # noqa: E402
+
+SPEC = """\
+modelspec: 1
+name: Tiny
+inputs:
+  x: [B, 6]
+outputs:
+  logits: head
+layers:
+  - {op: Linear, features: 5}
+  - ReLU
+  - {name: head, op: Linear, features: 3}
+train:
+  batch_size: 16
+  val_split: 0.25
+"""
+N_PARAMS = 6 * 5 + 5 + 5 * 3 + 3
+
+
+def crc32c(data: bytes) -> int:
+    """CRC-32C (Castagnoli), bit by bit: the checksum TFRecord framing uses."""
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def masked(data: bytes) -> int:
+    crc = crc32c(data)
+    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def read_events(folder: Path) -> list[Any]:
+    """Every event of every event file in ``folder``: TFRecord framing checked, then the Event protobuf."""
+    events = []
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        data, i = path.read_bytes(), 0
+        while i < len(data):
+            header = data[i:i + 8]
+            (n,) = struct.unpack("<Q", header)
+            assert struct.unpack("<I", data[i + 8:i + 12])[0] == masked(header)
+            payload = data[i + 12:i + 12 + n]
+            assert struct.unpack("<I", data[i + 12 + n:i + 16 + n])[0] == masked(payload)
+            ev = event_pb2.Event()
+            ev.ParseFromString(payload)
+            events.append(ev)
+            i += 16 + n
+    return events
+
+
+def scalars(events: list[Any]) -> dict[str, dict[int, float]]:
+    out: dict[str, dict[int, float]] = {}
+    for ev in events:
+        for v in ev.summary.value:
+            if v.HasField("simple_value"):
+                out.setdefault(v.tag, {})[ev.step] = v.simple_value
+    return out
+
+
+def texts(events: list[Any]) -> dict[str, str]:
+    out = {}
+    for ev in events:
+        for v in ev.summary.value:
+            if v.HasField("tensor") and v.tensor.string_val:
+                out[v.tag] = v.tensor.string_val[0].decode()
+    return out
+
+
+def metrics(run: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line.strip()]
+
+
+def expected(rows: list[dict[str, Any]], sep: str) -> dict[str, dict[int, float]]:
+    """Every number of metrics.jsonl under its tracker name, at the record's step."""
+    out: dict[str, dict[int, float]] = {}
+    for r in rows:
+        prefix = "epoch" if r["kind"] == "epoch" else "batch"
+        for k, v in r.items():
+            if k in ("kind", "step") or v is None:
+                continue
+            items = [(f"{prefix}{sep}{k}", v)] if not isinstance(v, list) else \
+                [(f"{prefix}{sep}{k}{sep}{i}", x) for i, x in enumerate(v)]
+            for name, x in items:
+                out.setdefault(name, {})[r["step"]] = float(x)
+    return out
+
+
+@pytest.fixture()
+def base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "tiny.yaml").write_text(SPEC)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((64, 6)).astype(np.float32)
+    np.savez(tmp_path / "data.npz", x=x, y=(x[:, 0] > 0).astype(np.int64) + (x[:, 2] > 0))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    return tmp_path
+
+
+def train(*extra: str) -> None:
+    r = CliRunner().invoke(app, ["train", "tiny.yaml", "--data", "data.npz", "--run-dir", "run", "--root", ".",
+                                 "--no-progress", "--log-every", "2", *extra])
+    assert r.exit_code == 0, r.output
+
+
+def test_tensorboard_event_files_hold_the_metrics_spec_and_config(base: Path) -> None:
+    train("--epochs", "2", "--logger", "tensorboard")
+    rows = metrics(base / "run")
+    assert {r["kind"] for r in rows} == {"epoch", "batch"}
+    events = read_events(base / "run" / "tensorboard")
+    got = scalars(events)
+    want = expected(rows, "/")
+    assert set(want) <= set(got)
+    for name, series in want.items():
+        assert got[name].keys() == series.keys(), name
+        for step, value in series.items():
+            assert got[name][step] == pytest.approx(value, rel=1e-6, abs=1e-7), (name, step)
+    assert got["model/parameters"] == {0: float(N_PARAMS)}
+    text = texts(events)
+    assert (base / "run" / "spec.yaml").read_text() in text["spec/text_summary"]
+    config = json.loads((base / "run" / "config.json").read_text())
+    assert json.dumps(config["train"]["optimizer"], indent=2).splitlines()[1].strip() in text["config/text_summary"]
+
+
+def test_mlflow_store_holds_the_metrics_and_a_resume_continues_the_run(base: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    train("--epochs", "1", "--logger", "mlflow")  # the default store: mlruns/ in the working directory
+    assert (base / "mlruns").is_dir()
+    uri = json.loads((base / "run" / "mlflow.json").read_text())["tracking_uri"]
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("Tiny")
+    (run,) = client.search_runs([exp.experiment_id])
+    assert run.info.status == "FINISHED" and run.info.run_name == "run"
+    assert run.data.params["parameters"] == str(N_PARAMS)
+    assert float(run.data.params["train.optimizer.lr"]) == json.loads((base / "run" / "config.json").read_text())[
+        "train"]["optimizer"]["lr"]
+    spec = client.download_artifacts(run.info.run_id, "spec.yaml", str(base / "dl"))
+    assert Path(spec).read_text() == (base / "run" / "spec.yaml").read_text()
+
+    # go on for a second epoch: the same MLflow run, every metric once per step
+    train("--epochs", "2", "--logger", "mlflow", "--resume", "run", "--allow-changes")
+    (again,) = client.search_runs([exp.experiment_id])
+    assert again.info.run_id == run.info.run_id and again.info.status == "FINISHED"
+    want = expected(metrics(base / "run"), ".")
+    for name, series in want.items():
+        history = client.get_metric_history(run.info.run_id, name)
+        by_step: dict[int, list[float]] = {}
+        for m in history:
+            by_step.setdefault(m.step, []).append(m.value)
+        assert sorted(by_step) == sorted(series), name
+        for step, value in series.items():
+            assert by_step[step][-1] == pytest.approx(value, rel=1e-9), (name, step)
+
+
+def test_bad_logger_is_a_usage_error(base: Path) -> None:
+    r = CliRunner().invoke(app, ["train", "tiny.yaml", "--data", "data.npz", "--logger", "wandb", "--root", "."])
+    assert r.exit_code == 2 and "choose tensorboard, mlflow or mlflow=URI" in r.output
+    assert not (base / "runs").exists()
