@@ -174,6 +174,7 @@ class ImageFolder:
     classes: int | None = None
     notes: list[str] = field(default_factory=list)
     augment: Augment | None = None
+    _dl: Any = field(default=None, repr=False, compare=False)  # the persistent DataLoader, made on first use
 
     def __len__(self) -> int:
         return len(self.y)
@@ -197,41 +198,64 @@ class ImageFolder:
 
     def stream(self, batches: Sequence[np.ndarray], *, train: bool, epoch: int, first: int = 0) -> \
             Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
-        """Batches ``batches[first:]`` in order, decoded by ``workers`` DataLoader processes ahead of use."""
-        todo = list(range(first, len(batches)))
-        if self.workers == 0 or len(todo) <= 1:
-            for k in todo:
-                yield self.read(batches[k], train=train, epoch=epoch)
-            return
-        import torch.utils.data as tud  # lazy: torch's DataLoader runs the decoding workers
+        """Batches ``batches[first:]`` in order, decoded by ``workers`` DataLoader processes ahead of use.
 
-        # JAX's threads do not survive fork(): under the JAX backend workers start from a fork server
-        ctx = "forkserver" if "jax" in sys.modules and sys.platform != "win32" else None
-        loader = tud.DataLoader(_Batches(self, batches, train, epoch), batch_size=None, sampler=todo,
-                                num_workers=min(self.workers, len(todo)), collate_fn=_same, prefetch_factor=4,
-                                multiprocessing_context=ctx)
+        The workers persist over the epochs of a run (one loader per dataset): each request carries its
+        sample indices, so a worker needs nothing but the file list it started with."""
+        todo = [(batches[k], train, epoch) for k in range(first, len(batches))]
+        if self.workers == 0 or len(todo) <= 1:
+            for idx, _, _ in todo:
+                yield self.read(idx, train=train, epoch=epoch)
+            return
+        loader, sampler = self._loader()
+        sampler.items = todo
         for item in loader:
             if isinstance(item, str):  # a worker's DataError, re-raised here without the worker's traceback
                 raise DataError(item)
             yield item
+
+    def _loader(self) -> tuple[Any, "_Requests"]:
+        if self._dl is None:
+            import torch.utils.data as tud  # lazy: torch's DataLoader runs the decoding workers
+
+            sampler = _Requests()
+            # JAX's threads do not survive fork(): under the JAX backend workers start from a fork server
+            ctx = "forkserver" if "jax" in sys.modules and sys.platform != "win32" else None
+            plain = ImageFolder(self.name, self.files, self.y, self.lay, self.class_names, 0, {}, self.classes,
+                                [], self.augment)
+            loader = tud.DataLoader(_Batches(plain), batch_size=None, sampler=sampler, num_workers=self.workers,
+                                    collate_fn=_same, prefetch_factor=4, persistent_workers=True,
+                                    multiprocessing_context=ctx)
+            self._dl = (loader, sampler)
+        return self._dl
 
 
 def _same(item: Any) -> Any:
     return item
 
 
-class _Batches:
-    """Map-style dataset of whole batches: a worker decodes and augments all of batch k."""
+class _Requests:
+    """The sampler of the persistent loader: this epoch's (indices, train, epoch) requests, set per stream."""
 
-    def __init__(self, ds: ImageFolder, batches: Sequence[np.ndarray], train: bool, epoch: int) -> None:
-        self.ds, self.batches, self.train, self.epoch = ds, batches, train, epoch
+    items: list[Any] = []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
 
     def __len__(self) -> int:
-        return len(self.batches)
+        return len(self.items)
 
-    def __getitem__(self, k: int) -> Any:
+
+class _Batches:
+    """Map-style dataset of whole batches: a worker decodes and augments the samples a request names."""
+
+    def __init__(self, ds: ImageFolder) -> None:
+        self.ds = ds
+
+    def __getitem__(self, request: Any) -> Any:
+        idx, train, epoch = request
         try:
-            return self.ds.read(self.batches[k], train=self.train, epoch=self.epoch)
+            return self.ds.read(idx, train=train, epoch=epoch)
         except DataError as exc:
             return str(exc)
 
