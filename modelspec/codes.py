@@ -172,8 +172,9 @@ CODES: dict[str, CodeInfo] = {
            "An expression reads a loop variable that hides another of the same name: a `repeat` "
            "inside a `foreach` (or another `repeat`) binds its own copy index `i`, so `${i}` no longer "
            "means the outer loop's index; a `foreach` variable or a named index can hide an enclosing "
-           "one or a param the same way. Name the inner index (`repeat: {count: 3, index: j}`) or the "
-           "loop variable differently.",
+           "one or a param the same way. The warning is given where the hidden name is read, and "
+           "names both bindings. Name the inner index (`repeat: {count: 3, index: j}`, "
+           "`foreach: {VAR: LIST, index: j}`) or the loop variable differently.",
            "- foreach: {w: \"${widths}\"}\n  layers:\n"
            "    - {op: Linear, features: \"${widths[i]}\", repeat: 2}   # `i` is the repeat's"),
         # --- graph ---------------------------------------------------------

@@ -266,3 +266,16 @@ def test_cycle_closed_by_an_edge_points_at_the_edge() -> None:
     (d,) = [d for d in diags if d.code == "MS041"]
     assert d.message.endswith("the connection `b` -> `a` (edge `edges.b_to_a`) closes it")
     assert d.pos.line == 10 and d.suggestion == "add `delay: 1` to this edge"
+
+
+def test_a_foreach_variable_named_i_keeps_its_old_meaning() -> None:
+    """Without `index:`, `{i: LIST}` was accepted and `${i}` was the index; it still is."""
+    g = ir("""
+        modelspec: 1
+        name: M
+        inputs: {x: [B, 8]}
+        layers:
+          - foreach: {i: [7, 9]}
+            layers: [{op: Linear, features: "${i + 1}"}]
+        """)
+    assert [n.shape for n in g.nodes.values()] == [("B", 1), ("B", 2)]

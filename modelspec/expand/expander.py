@@ -223,7 +223,7 @@ class Expander:
                            "and may name its index: `{h: \"${hidden}\", index: j}`", src.at("foreach").pos())
             return None
         (var, raw), = spec.items()
-        if var == index:
+        if var == index and "index" in item["foreach"]:  # without `index:`, `{i: LIST}` keeps its old meaning
             self.diags.add("MS012", f"`foreach` binds `{shown(var)}` twice: as its variable and as its index",
                            src.at("foreach", "index").pos())
             return None

@@ -112,7 +112,7 @@ def _rewrite_in(src: str) -> tuple[str, frozenset[int]]:
         return src, frozenset()
     try:
         toks = list(tokenize.generate_tokens(io.StringIO(src).readline))
-    except (tokenize.TokenError, SyntaxError, IndentationError):
+    except (tokenize.TokenError, SyntaxError, ValueError):
         return src, frozenset()
     at = [t.start[1] for t, nxt in zip(toks, toks[1:])
           if t.type == tokenize.NAME and t.string == "in" and t.start[0] == 1 and nxt.string == "."]
