@@ -89,7 +89,8 @@ class Evaluator:
 
     def value(self, raw: Any, env: Mapping[str, Any], src: Src) -> tuple[bool, Any]:
         """Substitute expressions in ``raw``; (ok, value).  Errors are reported."""
-        tracked = _Tracking(env, self.used, [])
+        hiding = isinstance(env, ChainMap) and any(isinstance(m, Bindings) and m.hides for m in env.maps)
+        tracked = _Tracking(env, self.used, [] if hiding else None)
         ok = [True]
         out = self._walk(raw, tracked, src, ok)
         return ok[0], out
@@ -118,7 +119,7 @@ class Evaluator:
                     raise BudgetExceeded(exc.message) from None
                 return None
             finally:
-                if isinstance(env, _Tracking) and env.read:
+                if isinstance(env, _Tracking) and env.read:  # None or empty: nothing to check
                     self._shadows(env, src)
         if isinstance(raw, dict):
             return {k: self._walk(v, env, src.at(k), ok) for k, v in raw.items()}
@@ -135,16 +136,16 @@ class _Tracking(Mapping[str, Any]):
 
     __slots__ = ("env", "_used", "read")
 
-    def __init__(self, env: Mapping[str, Any], used: set[str], read: list[str]) -> None:
+    def __init__(self, env: Mapping[str, Any], used: set[str], read: list[str] | None) -> None:
         self.env = env
         self._used = used
-        #: names read that a copy's bindings hide (checked for MS039 after each string)
+        #: names read, where some copy's binding hides another (checked for MS039 after each string)
         self.read = read
 
     def __getitem__(self, key: str) -> Any:
         value = self.env[key]
         self._used.add(key)
-        if isinstance(self.env, ChainMap):
+        if self.read is not None:
             self.read.append(key)
         return value
 
