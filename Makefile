@@ -52,8 +52,10 @@ lint: $(CORE)
 docs: $(CORE)
 	$(PY) tools/docs_outputs.py
 
+# Issue 11's speed targets (start-up, the front end, summary, and any other bench
+# script that reports through bench/timing.py): one markdown table and the machine.
 bench: $(FULL)
-	$(PY) bench/bench_frontend.py
+	$(PY) bench/issue11.py
 
 # Refresh the lock: resolve pyproject's ranges afresh in a throw-away venv,
 # then record exactly what was installed.  Run `make test` before committing it.
