@@ -76,8 +76,7 @@ class RunDir:
         plot = self.file(PLOT_TMP)
         if os.path.isfile(plot) and not os.path.islink(plot):
             size += os.path.getsize(plot)
-            os.unlink(plot)
-            count += 1
+            os.unlink(plot)  # drawn in the background, it may be torn by any kill: removed, not counted
         return count, size
 
     @staticmethod
