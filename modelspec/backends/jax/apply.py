@@ -113,6 +113,31 @@ def _buffer_write(src: str, depth: int, value: str) -> str:
     return f"_ring_write(bufs[{q(src)}], t, {value})"
 
 
+def _step_core(body: Body, v: Values, order: dict[str, int], depth: dict[str, int],
+               step_lines: list[str]) -> list[str]:
+    """The middle of a step function, shared by `apply` and the stateful apply: this
+    step's key, the delayed reads, the nodes, then the buffer writes."""
+    lines = [f"{I2}key_t = jax.random.fold_in(key, t) if train else None"] if body.uses_key else []
+    for (src, d), local in sorted(v.delayed.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
+        lines.append(f"{I2}{local} = {_buffer_read(src, depth[src], d)}")
+    lines += [I2 + line for line in step_lines]
+    if depth:
+        lines.append(f"{I2}bufs = {{")
+        lines += [f"{I2}    {q(src)}: {_buffer_write(src, d, v.read(src, 0))}," for src, d in depth.items()]
+        lines.append(f"{I2}}}")
+    return lines
+
+
+def _zero_buffers(g: Graph, v: Values, depth: dict[str, int]) -> list[str]:
+    """``bufs = {...}``: every delay buffer zeros (a ring of ``depth`` slots, or one value)."""
+    lines = [f"{I1}bufs = {{"]
+    for src, d in depth.items():
+        shape = g.nodes[src].shape if src in g.nodes else g.inputs[src].shape
+        full = (d, *(shape or ())) if d > 1 else tuple(shape or ())
+        lines.append(f"{I1}    {q(src)}: jnp.zeros({v.shape(full)}, dtype),")
+    return [*lines, f"{I1}}}"]
+
+
 def _timed(g: Graph, plan: TimePlan, v: Values) -> list[str]:
     assert g.time is not None
     steps, idle = plan.steps, plan.idle
@@ -145,27 +170,13 @@ def _timed(g: Graph, plan: TimePlan, v: Values) -> list[str]:
         if term.static and idle:
             x = v.inputs[name]
             step.append(f"{I2}{v.step_inputs[name]} = {x} if start >= {idle} else jnp.zeros_like({x})")
-    if body.uses_key:
-        step.append(f"{I2}key_t = jax.random.fold_in(key, t) if train else None")
-    for (src, d), local in sorted(v.delayed.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
-        step.append(f"{I2}{local} = {_buffer_read(src, depth[src], d)}")
-    step += [I2 + line for line in step_lines]
-    if depth:
-        step.append(f"{I2}bufs = {{")
-        for src, d in depth.items():
-            step.append(f"{I2}    {q(src)}: {_buffer_write(src, d, v.read(src, 0))},")
-        step.append(f"{I2}}}")
+    step += _step_core(body, v, order, depth, step_lines)
     ys = "{" + ", ".join(f"{q(name)}: {outs[name]}" for name in g.outputs) + "}"
     if idle:
         ys = f"({ys} if start >= {idle} else {{}})"
     step.append(f"{I2}return (state, bufs), {ys}")
 
-    loop = [f"{I1}bufs = {{"]
-    for src, d in depth.items():
-        shape = g.nodes[src].shape if src in g.nodes else g.inputs[src].shape
-        full = (d, *(shape or ())) if d > 1 else tuple(shape or ())
-        loop.append(f"{I1}    {q(src)}: jnp.zeros({v.shape(full)}, dtype),")
-    loop.append(f"{I1}}}")
+    loop = _zero_buffers(g, v, depth)
     loop.append(f"{I1}carry = (state, bufs)")
     if timed:
         loop.append(f"{I1}seqs = {{{', '.join(f'{q(n)}: jnp.moveaxis({v.inputs[n]}, 1, 0)' for n in timed)}}}")

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from ...ir.graph import Graph
 from ...ir.timeplan import TimePlanError, lower_time
-from .apply import APPLY_DOC, I1, I2, _bind_symbols, _buffer_read, _buffer_write, _prologue
+from .apply import APPLY_DOC, I1, I2, _bind_symbols, _prologue, _step_core, _zero_buffers
 from .body import Body, Values
 from .naming import JaxEmitError, Namer, docstring, q, reserved_locals
 
@@ -64,25 +64,11 @@ def emit_apply_stateful(g: Graph) -> list[str]:
         if term.static and idle:
             x = v.inputs[name]
             step.append(f"{I2}{v.step_inputs[name]} = jnp.zeros_like({x}) if idle else {x}")
-    if body.uses_key:
-        step.append(f"{I2}key_t = jax.random.fold_in(key, t) if train else None")
-    for (src, d), local in sorted(v.delayed.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])):
-        step.append(f"{I2}{local} = {_buffer_read(src, depth[src], d)}")
-    step += [I2 + line for line in step_lines]
-    if depth:
-        step.append(f"{I2}bufs = {{")
-        for src, d in depth.items():
-            step.append(f"{I2}    {q(src)}: {_buffer_write(src, d, v.read(src, 0))},")
-        step.append(f"{I2}}}")
+    step += _step_core(body, v, order, depth, step_lines)
     ys = "{" + ", ".join(f"{q(name)}: {outs[name]}" for name in g.outputs) + "}"
     step.append(f"{I2}return (state, bufs), ({{}} if idle else {ys})")
 
-    zeros = [f"{I1}bufs = {{"]
-    for src, d in depth.items():
-        shape = g.nodes[src].shape if src in g.nodes else g.inputs[src].shape
-        full = (d, *(shape or ())) if d > 1 else tuple(shape or ())
-        zeros.append(f"{I1}    {q(src)}: jnp.zeros({v.shape(full)}, dtype),")
-    zeros.append(f"{I1}}}")
+    zeros = _zero_buffers(g, v, depth)
 
     count = f"{v.inputs[timed[0]]}.shape[1]" if timed else "steps"
     loop = [f"{I1}fresh = carry is None",
