@@ -378,12 +378,7 @@ def eval_(
     root: Optional[str] = RootOpt,
 ) -> None:
     """Evaluate a checkpoint of either backend on a data source (its test split)."""
-    from .commands import front  # lazy: each command loads only what it runs
-
-    overrides = front.overrides_or_exit(sets)
-    g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
-    runner = _runner()
-    req = runner.Request(spec, g, overrides, data, backend, device, _dims(dims), flags={"batch_size": batch_size})
+    runner, req = _inference_request(spec, sets, allow_plugins, plugin, root, data, backend, device, dims, batch_size)
     raise typer.Exit(runner.evaluate(req, checkpoint, as_json))
 
 
@@ -403,13 +398,22 @@ def predict(
     root: Optional[str] = RootOpt,
 ) -> None:
     """Write a model's outputs for a data source to a file (.npz or .csv), in evaluation mode."""
+    runner, req = _inference_request(spec, sets, allow_plugins, plugin, root, data, "torch", device, dims, batch_size)
+    raise typer.Exit(runner.predict(req, weights, output, split))
+
+
+def _inference_request(spec: str, sets: Optional[List[str]], allow_plugins: bool, plugin: Optional[List[str]],
+                       root: Optional[str], data: Optional[str], backend: str, device: str,
+                       dims: Optional[List[str]], batch_size: Optional[int]) -> tuple[Any, Any]:
+    """(the runner module, its Request) for `eval` and `predict`: the spec compiled with its
+    overrides and trust, or a located error and exit."""
     from .commands import front  # lazy: each command loads only what it runs
 
     overrides = front.overrides_or_exit(sets)
     g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
     runner = _runner()
-    req = runner.Request(spec, g, overrides, data, "torch", device, _dims(dims), flags={"batch_size": batch_size})
-    raise typer.Exit(runner.predict(req, weights, output, split))
+    req = runner.Request(spec, g, overrides, data, backend, device, _dims(dims), flags={"batch_size": batch_size})
+    return runner, req
 
 
 def main(argv: Optional[List[str]] = None) -> None:
