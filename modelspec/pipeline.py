@@ -46,11 +46,12 @@ def check_document(doc: Document, diags: Diagnostics, overrides: Mapping[str, An
                    trust: Trust | SpecTrust | None = None) -> Graph | None:
     if overrides:
         doc = apply_paths(doc, overrides, diags)
-    valid = validate(doc, diags)
+    top = validate(doc, diags)
+    valid = top is not None
     if not isinstance(doc.data, dict):
         return None
     try:
-        g = expand(doc, diags, overrides, _spec_trust(trust, doc.file))
+        g = expand(doc, diags, overrides, _spec_trust(trust, doc.file), top)
         g = place_params(infer_shapes(check_graph(g, diags), diags), diags)
         if not diags.has_errors:
             warn_blind_outputs(g, diags)

@@ -12,7 +12,8 @@ from ..load.document import Document
 from ..trust import SpecTrust, untrusted
 from ..validate.errors import pos_finder, report
 from ..validate.limits import MAX_INT, MAX_STEPS, big_ints, fmt_int, too_big
-from ..validate.models import SpecFile, validate_file
+from ..validate.models import SpecFile, parse_file
+from ..validate.typed import TopLevel, top_level
 from .blocks import BlockDef, Importer, collect_blocks
 from .context import Evaluator, Src, layered
 from .edges import PendingEdge, expand_edge
@@ -25,43 +26,47 @@ from .plugins import load_plugins
 from .scope import NodeT, Ref, Resolver, Table
 
 
-def validate(doc: Document, diags: Diagnostics) -> bool:
-    """Structure check with the pydantic models; True when it passed."""
+def validate(doc: Document, diags: Diagnostics) -> TopLevel | None:
+    """Structure check with the pydantic models: the typed view `expand` reads, None when it failed."""
     if not isinstance(doc.data, dict):
         diags.add("MS010", "a spec is a mapping with at least `modelspec`, `name`, `inputs` and `layers`",
                   doc.pos(()))
-        return False
-    problems = validate_file(SpecFile, doc.data)
+        return None
+    valid, problems = parse_file(SpecFile, doc.data)
     for exc, where in problems:
         report(exc, SpecFile, doc.data, pos_finder(doc), diags, loc_prefix=where)
-    return not problems
+    return top_level(doc.data, valid) if valid is not None else None
 
 
 def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | None = None,
-           trust: SpecTrust | None = None) -> Graph:
-    """Expand a validated document; problems go to ``diags``.
+           trust: SpecTrust | None = None, top: TopLevel | None = None) -> Graph:
+    """Expand a document; problems go to ``diags``.
 
-    ``trust`` says which `plugins:` may be imported and which tree imports must
-    stay in; by default no plugin beyond the project's own configuration.
+    ``top`` is `validate`'s typed result; for a spec that failed validation (None)
+    each top-level section is typed on its own, so expansion can still report
+    what else is wrong.  ``trust`` says which `plugins:` may be imported and
+    which tree imports must stay in; by default no plugin beyond the project's
+    own configuration.
     """
     trust = trust or untrusted(doc.file)
     data: dict[str, Any] = doc.data
+    spec = top or top_level(data, None)
     root = Src(doc, ())
-    if isinstance(data.get("name"), str):
-        check_identifier(data["name"], "model name", root.at("name"), diags, key=False)
-    g = Graph(name=str(data.get("name", "Model")), doc=data.get("doc"), file=doc.file)
+    if spec.name is not None:
+        check_identifier(spec.name, "model name", root.at("name"), diags, key=False)
+    g = Graph(name=spec.name if spec.name is not None else "Model", doc=spec.doc, file=doc.file)
     ev = Evaluator(diags)
     g.params = _params(data, root, overrides or {}, ev, diags)
     g.time = _time(data, root, g.params, ev, diags)
-    g.plugins = list(data.get("plugins") or [])
+    g.plugins = list(spec.plugins)
     g.train = dict(data.get("train") or {})
     plugins = load_plugins(g.plugins, root, trust, diags)
     namespace: dict[str, BlockDef] = {}
     local = collect_blocks(data, root, g.params, "", namespace)
     importer = Importer(diags, trust.root, trust, plugins)
     base_dir = os.path.dirname(os.path.abspath(doc.file))
-    for alias, rel in (data.get("imports") or {}).items():
-        importer.import_file(alias, str(rel), root.at("imports", alias), base_dir, namespace)
+    for alias, rel in spec.imports.items():
+        importer.import_file(alias, rel, root.at("imports", alias), base_dir, namespace)
     for d in local.values():
         d.namespace = namespace
     x = Expander(g, namespace, diags, ev, plugins)

@@ -207,16 +207,31 @@ class LibraryFile(Strict):
 
 def validate_file(model: type[BaseModel], data: Any) -> list[tuple[ValidationError, tuple[str, ...]]]:
     """The problems of ``data`` as a ``model`` (`SpecFile` or `LibraryFile`): pydantic's errors, each
-    with the key path its locations are relative to.  The `train:` section is validated by its own
-    model only when the spec has one."""
+    with the key path its locations are relative to (see `parse_file`)."""
+    return parse_file(model, data)[1]
+
+
+def parse_file(model: type[BaseModel], data: Any
+               ) -> tuple[BaseModel | None, list[tuple[ValidationError, tuple[str, ...]]]]:
+    """``data`` as a ``model``: the typed result (None when it failed) and the problems.
+
+    The `train:` section is validated by its own model only when the spec has one,
+    so a spec without it never builds the training models; in the result of a
+    `SpecFile` it is the validated `TrainSpec`.
+    """
     found: list[tuple[ValidationError, tuple[str, ...]]] = []
+    result: BaseModel | None = None
     try:
-        (_SpecBody if model is SpecFile else model).model_validate(data)
+        result = (_SpecBody if model is SpecFile else model).model_validate(data)
     except ValidationError as exc:
         found.append((exc, ()))
     if model is SpecFile and isinstance(data, dict) and data.get("train") is not None:
         try:
-            TrainSpec.model_validate(data["train"])
+            train = TrainSpec.model_validate(data["train"])
         except ValidationError as exc:
             found.append((exc, ("train",)))
-    return found
+            result = None
+        else:
+            if result is not None:
+                result.train = train
+    return result, found
