@@ -12,6 +12,7 @@ from typing import Any, List, Optional
 
 import typer
 
+from .commands.colour import console
 from .commands.guard import guarded
 from .version import __version__
 
@@ -239,7 +240,6 @@ def _read_params_or_exit(path: str) -> Any:
 @params_app.command("inspect")
 def params_inspect(file: str = typer.Argument(..., help="A .safetensors, .pt/.pth or .npz file.")) -> None:
     """Names, shapes, dtypes and element counts, with the total."""
-    from rich.console import Console
     from rich.table import Table
 
     arrays = _read_params_or_exit(file)
@@ -255,7 +255,7 @@ def params_inspect(file: str = typer.Argument(..., help="A .safetensors, .pt/.pt
         table.add_row(name, str(list(arr.shape)), str(arr.dtype), f"{int(arr.size):,}")
     table.add_section()
     table.add_row(f"{len(arrays)} arrays", "", "", f"{total:,}")
-    Console(soft_wrap=True).print(table)
+    console(soft_wrap=True).print(table)
 
 
 @params_app.command("convert")

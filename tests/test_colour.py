@@ -79,6 +79,15 @@ def test_the_summary_table_is_coloured_on_a_terminal_only(tmp_path: Path) -> Non
         assert "\x1b" not in out and "Total params: 242,762" in out
 
 
+def test_params_inspect_is_coloured_on_a_terminal_only(tmp_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    np.savez(tmp_path / "w.npz", **{"fc.weight": np.zeros((3, 4), np.float32)})
+    args = ["params", "inspect", "w.npz"]
+    assert SGR.search(_on_terminal(args, _env(), tmp_path))
+    for out in (_on_terminal(args, _env(NO_COLOR="1"), tmp_path), _in_pipe(args, _env(), tmp_path)):
+        assert "\x1b" not in out and "fc.weight" in out and "12" in out
+
+
 def test_force_colour_colours_a_pipe_and_no_colour_wins(bad: Path) -> None:
     assert "\x1b[" in _in_pipe(["lint", "bad.yaml"], _env(FORCE_COLOR="1"), bad)
     assert "\x1b[" in _in_pipe(["ops", "Linear"], _env(FORCE_COLOR="1"), bad)
