@@ -13,6 +13,7 @@ from typing import Any, List, Optional
 import typer
 
 from .commands.colour import console
+from .commands.dimargs import DimsError, parse_dims
 from .commands.guard import guarded
 from .version import __version__
 
@@ -84,6 +85,10 @@ def summary(
     dims: Optional[List[str]] = typer.Option(
         None, "--dim", metavar="NAME=SIZE",
         help="Bind a free input size (repeatable): concrete shapes, MACs and activation memory, e.g. --dim B=32."),
+    input_size: Optional[List[str]] = typer.Option(
+        None, "--input-size", metavar="[INPUT=]N,C,...",
+        help="As torchinfo: a whole input shape, batch first (one per input, in order), e.g. 32,3,224,224; "
+             "binds the free sizes it gives."),
     columns: Optional[str] = typer.Option(
         None, "--columns", "-c", metavar="A,B,...",
         help="Table columns: node, op, inputs, shape, dtype, params, trainable, macs, activations, "
@@ -108,6 +113,10 @@ def summary(
         raise typer.Exit(2)
     g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
     try:
+        for name, size in table.input_size_dims(g, input_size or []).items():
+            if sizes.setdefault(name, size) != size:
+                raise table.DimsError(f"`--dim {name}={sizes[name]}` and `--input-size` (which gives "
+                                      f"{name}={size}) disagree")
         bound = table.bind_graph(g, sizes)
     except table.DimsError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -277,14 +286,11 @@ def params_convert(
 
 def _dims(items: Optional[List[str]]) -> dict[str, int]:
     """``--dim L=16`` bindings for symbolic sizes (synthetic data, ambiguous reshapes)."""
-    out: dict[str, int] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip().isidentifier() or not value.strip().isdigit():
-            typer.echo(f"error: `--dim {item}` is not of the form NAME=INT (for example `--dim L=16`)", err=True)
-            raise typer.Exit(2)
-        out[name.strip()] = int(value)
-    return out
+    try:
+        return parse_dims(items or [])
+    except DimsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
 
 
 DataOpt = typer.Option(None, "--data", help="A .npz/.npy file, X.npy,Y.npy, an MNIST or CIFAR-10 folder, "

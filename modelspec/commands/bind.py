@@ -12,31 +12,15 @@ import dataclasses
 from typing import Mapping
 
 from ..diagnostics import did_you_mean
-from ..exceptions import ModelspecError
 from ..expand.dimvalue import eval_dim
 from ..expand.expressions import ExprError
 from ..ir.graph import Graph, Node
 from ..shapes.dims import Dim, Shape, add, concrete, mul, product, symbols_in
+from .dimargs import DimsError, parse_dims, parse_input_sizes  # noqa: F401 - the summary's command-line sizes
 
 #: bytes per element of the dtypes a value can have (activations and params are float32)
 DTYPE_BYTES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4, "bool": 1}
 ACTIVATION_DTYPE = "float32"
-
-
-class DimsError(ModelspecError):
-    """A `--dim` names no size of the model, or is not NAME=INT."""
-
-
-def parse_dims(items: list[str]) -> dict[str, int]:
-    """``["B=32", "L=16"]`` -> ``{"B": 32, "L": 16}``; a malformed item raises DimsError."""
-    out: dict[str, int] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        name, value = name.strip(), value.strip()
-        if not sep or not name.isidentifier() or not value.isdigit() or int(value) < 1:
-            raise DimsError(f"`--dim {item}` is not of the form NAME=SIZE with SIZE >= 1 (for example `--dim B=32`)")
-        out[name] = int(value)
-    return out
 
 
 def free_symbols(g: Graph) -> list[str]:
@@ -47,6 +31,41 @@ def free_symbols(g: Graph) -> list[str]:
             for s in [] if concrete(d) else symbols_in(str(d)):
                 if s not in out:
                     out.append(s)
+    return out
+
+
+def input_size_dims(g: Graph, items: list[str]) -> dict[str, int]:
+    """torchinfo's ``--input-size 32,3,224,224``: the free sizes it gives, matched against the input shapes.
+
+    One item per input, in order, or ``NAME=...`` for a named input.  A fixed
+    dim must be given as it is, and a symbol given twice must agree.
+    """
+    inputs = list(g.inputs.values())
+    out: dict[str, int] = {}
+    for k, (name, sizes) in enumerate(parse_input_sizes(items)):
+        if name is None:
+            if k >= len(inputs):
+                raise DimsError(f"`--input-size` given {len(items)} times, but the model has {len(inputs)} "
+                                f"input(s): {', '.join(t.name for t in inputs)}")
+            term = inputs[k]
+        elif name in g.inputs:
+            term = g.inputs[name]
+        else:
+            hint = did_you_mean(name, list(g.inputs))
+            raise DimsError(f"`--input-size {name}=...`: the model has no input `{name}` "
+                            f"({', '.join(g.inputs)})" + (f"; {hint}" if hint else ""))
+        given = ",".join(map(str, sizes))
+        if len(sizes) != len(term.shape):
+            raise DimsError(f"`--input-size {given}` has {len(sizes)} sizes, but input `{term.name}` has "
+                            f"{len(term.shape)} dims: [{', '.join(map(str, term.shape))}]")
+        for d, size in zip(term.shape, sizes):
+            if concrete(d):
+                if d != size:
+                    raise DimsError(f"`--input-size {given}`: input `{term.name}` is "
+                                    f"[{', '.join(map(str, term.shape))}], so this dim is {d}, not {size}")
+            else:  # an input dim is a number or a symbol (MS014)
+                if out.setdefault(str(d), size) != size:
+                    raise DimsError(f"`--input-size`: `{d}` is given as {out[str(d)]} and as {size}")
     return out
 
 

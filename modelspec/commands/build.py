@@ -7,24 +7,7 @@ import typer
 from ..backends.checking import DimError
 from ..build import BuildError, emit, get_backend, import_source, module_name
 from ..ir.graph import Graph
-
-
-def parse_dims(items: list[str]) -> dict[str, int]:
-    """``["B=8", "L=16"]`` -> ``{"B": 8, "L": 16}``; raises ValueError with the bad item."""
-    out: dict[str, int] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or not name.isidentifier():
-            raise ValueError(f"--dim takes NAME=SIZE, got {item!r}")
-        try:
-            size = int(value)
-        except ValueError:
-            raise ValueError(f"--dim {name} needs a whole number, got {value!r}") from None
-        if size < 1:
-            raise ValueError(f"--dim {name} must be at least 1, got {size}")
-        out[name] = size
-    return out
+from .dimargs import DimsError, parse_dims
 
 
 def run_build(g: Graph, backend: str, output: str | None, check: bool, dims: list[str],
@@ -35,7 +18,7 @@ def run_build(g: Graph, backend: str, output: str | None, check: bool, dims: lis
     if backend == "onnx":
         try:
             sizes = parse_dims(dims)
-        except ValueError as exc:
+        except DimsError as exc:
             typer.echo(f"error: {exc}", err=True)
             return 2
         from . import onnx_export  # lazy: torch, onnx and onnxscript, only for --backend onnx
@@ -47,7 +30,7 @@ def run_build(g: Graph, backend: str, output: str | None, check: bool, dims: lis
     try:
         be = get_backend(backend)
         sizes = parse_dims(dims)
-    except (BuildError, ValueError) as exc:
+    except (BuildError, DimsError) as exc:
         typer.echo(f"error: {exc}", err=True)
         return 2
     try:

@@ -24,7 +24,7 @@ from ..ir.reach import Reach, Reaches, reach
 from ..shapes.dims import Dim, add, concrete, fmt_shape, mul, product
 from .bind import (  # noqa: F401 - DimsError and parse_dims are the command line's
     ACTIVATION_DTYPE, DTYPE_BYTES, DimsError, activation_bytes, bind_dim, bind_graph, free_symbols, input_bytes,
-    parse_dims,
+    input_size_dims, parse_dims,
 )
 from .colour import console, wants_colour
 from .graph import op_label
