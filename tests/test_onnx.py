@@ -172,3 +172,20 @@ def test_whole_model_failure_is_ms081_with_the_dim_hint(tmp_path: Path, monkeypa
     assert "lstm_classifier.yaml:1:1: MS081 error: LSTMClassifier cannot be exported to ONNX: Constraints " \
            "violated (L)!" in r.output
     assert "--dim L=N" in r.output
+
+
+@pytest.mark.parametrize("spec, out, docs", [
+    ("simple_rcnn.yaml", "rcnn.onnx", ["README.md", "docs/commands.md"]),
+    ("lstm_classifier.yaml", "lstm.onnx", ["docs/commands.md"]),
+])
+def test_the_docs_show_what_the_export_prints(spec: str, out: str, docs: list[str], tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ONNX examples are too slow for `make docs`; this runs them as written and reads the docs."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "specs").symlink_to(ROOT / "specs")
+    command = f"modelspec build specs/{spec} --backend onnx -o {out}"
+    r = CliRunner().invoke(app, command.split()[1:])
+    assert r.exit_code == 0, r.output
+    shown = f"$ {command}\n{r.output}"
+    for doc in docs:
+        assert shown in (ROOT / doc).read_text(encoding="utf-8"), doc
