@@ -8,7 +8,8 @@ forwards alternate (jax, torch, torch, jax, ...) in one process, one thread each
 so drifting load on a shared machine hits both alike; the table gives min and
 median over the repetitions and the ratio **JAX time / Torch time** (below 1: JAX
 is faster).  JAX is jitted inference (``train=False``), Torch eval mode under
-``no_grad``.  Then jit compile time (lower + XLA compile) of DyRCNNx4 for 5, 20
+``no_grad``; JAX dispatches synchronously on the CPU (``jax_cpu_enable_async_dispatch``
+off: every call waits for its result anyway).  Then jit compile time (lower + XLA compile) of DyRCNNx4 for 5, 20
 and 80 steps, which stays flat when the time loop is a fixed number of scans.
 
 Prints a markdown table and the machine (CPU model, cores, load, versions).
@@ -34,9 +35,13 @@ def one_thread() -> None:
     descheduled threads make multi-threaded figures swing tenfold."""
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
                                " intra_op_parallelism_threads=1").strip()
+    import jax
     import torch
 
     torch.set_num_threads(1)
+    # Each call here blocks on its result, so JAX's asynchronous CPU dispatch only adds a hand-off
+    # to a runtime thread and back (a third of a small MLP's call, and most of its spread).
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 
 def cpu_model() -> str:
