@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import textwrap
-
 from modelspec.diagnostics import Diagnostic
-from modelspec.ir.graph import Graph
-from modelspec.pipeline import compile_text
+from tests.helpers import compile_, spec
 
-BLOCK = """
-    modelspec: 1
-    name: S
-    inputs: {x: [B, 3, 16, 16]}
+BLOCK = spec("""
     blocks:
       Expand:
         params: {t: 6}
@@ -25,12 +19,7 @@ BLOCK = """
       - {name: e, block: Expand, repeat: 2}
       - {name: pool, op: MaxPool2d, kernel: 2}
       - {name: f, block: Expand, t: 2}
-    """
-
-
-def compile_(text: str) -> tuple[Graph | None, list[Diagnostic]]:
-    res = compile_text(textwrap.dedent(text), "spec.yaml")
-    return res.graph, list(res.diags.sorted())
+    """, name="S", inputs="{x: [B, 3, 16, 16]}")
 
 
 def test_a_block_reads_its_input_channels() -> None:
@@ -45,7 +34,7 @@ def test_a_block_reads_its_input_channels() -> None:
 
 
 def test_the_top_level_in_is_the_models_first_input() -> None:
-    g, diags = compile_(BLOCK.rstrip(" ") + "      - {name: head, op: Conv2d, channels: \"${in.shape[1] * 2}\", kernel: 1}\n")
+    g, diags = compile_(BLOCK + "  - {name: head, op: Conv2d, channels: \"${in.shape[1] * 2}\", kernel: 1}\n")
     assert diags == [] and g is not None and g.nodes["head"].shape == ("B", 6, 8, 8)
 
 
@@ -67,7 +56,7 @@ def test_a_symbolic_dim_is_a_symbol_not_a_number() -> None:
     d = one_error(BLOCK.replace('channels: "${in.shape[1]}"', 'channels: "${in.shape[0] * 2}"'))
     assert d.code == "MS023" and d.pos.line == 11
     assert "`B` is a symbolic dim of `in.shape`, whose size is known only when the model runs" in d.message
-    g, diags = compile_(BLOCK.rstrip(" ") + '      - {name: r, op: Reshape, shape: ["${in.shape[0]}", -1]}\n')
+    g, diags = compile_(BLOCK + '  - {name: r, op: Reshape, shape: ["${in.shape[0]}", -1]}\n')
     assert diags == [] and g is not None and g.nodes["r"].shape == ("B", 8 * 8 * 8)
 
 
@@ -79,11 +68,7 @@ def test_only_in_has_a_shape_attribute() -> None:
 
 
 def test_an_input_defined_later_is_ms027() -> None:
-    d = one_error("""
-        modelspec: 1
-        name: S
-        time: {steps: 2}
-        inputs: {x: [B, 4]}
+    d = one_error(spec("""
         blocks:
           Half:
             layers:
@@ -92,21 +77,17 @@ def test_an_input_defined_later_is_ms027() -> None:
           - {name: a, op: Linear, features: 4}
           - {name: h, block: Half, in: {from: out, delay: 1}}
           - {name: out, op: Linear, features: 4, in: a}
-        """)
+        """, name="S", inputs="{x: [B, 4]}", head="time: {steps: 2}"))
     assert d.code == "MS027" and (d.pos.line, d.pos.col) == (9, 35)
     assert d.message == ("`in.shape`: the input of block `Half` (instance `h`), `out`, is not defined before it; "
                          "a block reads the shape of what comes before it")
 
 
 def test_a_block_without_input_and_params_without_in() -> None:
-    d = one_error("""
-        modelspec: 1
-        name: S
-        params: {w: "${in.shape[1]}"}
-        inputs: {x: [B, 4]}
+    d = one_error(spec("""
         layers:
           - {op: Linear, features: "${w}"}
-        """)
+        """, name="S", inputs="{x: [B, 4]}", head='params: {w: "${in.shape[1]}"}'))
     assert d.code == "MS023" and d.pos.line == 4
     assert "`in.shape` reads the input of the enclosing block" in d.message
 
@@ -123,10 +104,7 @@ def test_in_as_an_operator_still_works() -> None:
 
 
 def test_a_read_the_final_names_contradict_is_ms028() -> None:
-    _, diags = compile_("""
-        modelspec: 1
-        name: T
-        inputs: {x: [B, 8]}
+    _, diags = compile_(spec("""
         blocks:
           H:
             layers:
@@ -137,7 +115,7 @@ def test_a_read_the_final_names_contradict_is_ms028() -> None:
           - {name: h, block: H, in: p}                       # ... when h reads its shape
           - {name: p, op: Linear, features: 6, in: x}        # then a kept `p` takes the name
           - {op: Concat, in: [h, p], axis: 1}
-        """)
+        """, name="T"))
     (d,) = [d for d in diags if d.is_error]
     assert d.code == "MS028" and d.pos.line == 12
     assert d.message == ("`in.shape` was read as [B, 4] (the output of `p`) while the spec expanded, but the "

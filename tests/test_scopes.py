@@ -2,24 +2,9 @@
 
 from __future__ import annotations
 
-import textwrap
-
 from modelspec.diagnostics import Diagnostic
 from modelspec.ir.graph import Graph
-from modelspec.pipeline import compile_text
-
-
-def compile_(text: str) -> tuple[Graph | None, list[Diagnostic]]:
-    res = compile_text(textwrap.dedent(text), "spec.yaml")
-    return res.graph, list(res.diags.sorted())
-
-
-def ir(text: str) -> Graph:
-    g, diags = compile_(text)
-    errors = [f"{d.pos}: {d.code} {d.message}" for d in diags if d.is_error]
-    assert not errors, errors
-    assert g is not None
-    return g
+from tests.helpers import compile_, ir, spec
 
 
 def codes(diags: list[Diagnostic]) -> list[str]:
@@ -31,10 +16,7 @@ def inputs(g: Graph, path: str) -> list[str]:
 
 
 # ---- named groups are scopes -------------------------------------------------
-SIBLINGS = """
-    modelspec: 1
-    name: M
-    inputs: {x: [B, 8]}
+SIBLINGS = spec("""
     outputs: {ya: a.fc, yb: b.fc}
     layers:
       - name: a
@@ -45,7 +27,7 @@ SIBLINGS = """
         layers:
           - {name: fc, op: Linear, features: 6}
           - {name: act, op: ReLU}
-    """
+    """)
 
 
 def test_sibling_groups_may_use_the_same_name() -> None:
@@ -71,10 +53,7 @@ def test_an_ambiguous_short_name_is_reported_where_it_is_used() -> None:
 
 
 def test_nested_groups_and_a_direct_name_that_wins() -> None:
-    g = ir("""
-        modelspec: 1
-        name: M
-        inputs: {x: [B, 8]}
+    g = ir(spec("""
         layers:
           - name: outer
             layers:
@@ -82,15 +61,12 @@ def test_nested_groups_and_a_direct_name_that_wins() -> None:
                 layers: [{name: fc, op: Linear, features: 4}]
           - {name: fc, op: Linear, features: 3, in: x}   # a direct name wins over a group's
           - {name: sum, op: Concat, in: [fc, outer.fc, outer.inner.fc], axis: 1}
-        """)
+        """))
     assert inputs(g, "sum") == ["fc", "outer.inner.fc", "outer.inner.fc"]
 
 
 def test_densenet_style_block_groups_in_a_repeat() -> None:
-    g = ir("""
-        modelspec: 1
-        name: M
-        inputs: {x: [B, 4]}
+    g = ir(spec("""
         layers:
           - foreach: {n: [2, 3]}
             layers:
@@ -102,7 +78,7 @@ def test_densenet_style_block_groups_in_a_repeat() -> None:
                         layers:
                           - {name: fc, op: Linear, features: 4}
                           - {name: relu, op: ReLU}
-        """)
+        """, inputs="{x: [B, 4]}"))
     names = [p for p in g.nodes if p.endswith(".fc")]
     assert names == ["block1.layer1.fc", "block1.layer2.fc", "block2.layer1.fc", "block2.layer2.fc",
                      "block2.layer3.fc"]
@@ -111,38 +87,27 @@ def test_densenet_style_block_groups_in_a_repeat() -> None:
 
 # ---- `when: false` gives its name way ---------------------------------------
 def test_two_alternatives_under_one_name() -> None:
-    text = """
-        modelspec: 1
-        name: M
-        params: {big: true}
-        inputs: {x: [B, 8]}
+    text = spec("""
         layers:
           - {name: fc, op: Linear, features: 16, when: "${big}"}
           - {name: fc, op: Linear, features: 4, when: "${not big}"}
           - {name: out, op: ReLU, in: fc}
-        """
+        """, head="params: {big: true}")
     assert ir(text).nodes["fc"].shape == ("B", 16)
     assert ir(text.replace("big: true", "big: false")).nodes["fc"].shape == ("B", 4)
 
 
 def test_a_dropped_node_still_passes_through_when_nothing_replaces_it() -> None:
-    g = ir("""
-        modelspec: 1
-        name: M
-        inputs: {x: [B, 8]}
+    g = ir(spec("""
         layers:
           - {name: a, op: Linear, features: 8}
           - {name: skip, op: Linear, features: 8, in: x, when: false}
           - {name: sum, op: Add, in: [a, skip]}
-        """)
+        """))
     assert inputs(g, "sum") == ["a", "x"]
 
 
-VGG = """
-    modelspec: 1
-    name: V
-    params: {bn: false}
-    inputs: {x: [B, 3, 8, 8]}
+VGG = spec("""
     layers:
       - name: features
         layers:
@@ -152,7 +117,7 @@ VGG = """
           - {name: "${3 if bn else 2}", op: MaxPool2d, kernel: 2}
       - {name: flatten, op: Flatten}
       - {name: fc, op: Linear, features: 10}
-    """
+    """, name="V", inputs="{x: [B, 3, 8, 8]}", head="params: {bn: false}")
 
 
 def test_index_shifted_names_torchvision_style() -> None:
@@ -173,16 +138,12 @@ def test_a_real_duplicate_gives_one_error_and_no_follow_on() -> None:
 
 
 # ---- copy indices and shadowing ---------------------------------------------
-NESTED = """
-    modelspec: 1
-    name: M
-    params: {widths: [4, 8]}
-    inputs: {x: [B, 8]}
+NESTED = spec("""
     layers:
       - foreach: {w: "${widths}"}
         layers:
           - {op: Linear, features: "${widths[i]}", repeat: 3}
-    """
+    """, head="params: {widths: [4, 8]}")
 
 
 def test_a_repeat_index_hiding_a_foreach_index_warns_where_it_is_read() -> None:
@@ -202,16 +163,12 @@ def test_a_named_copy_index_leaves_the_outer_one_visible() -> None:
 
 
 def test_a_named_foreach_index_and_a_shadowed_param() -> None:
-    g, diags = compile_("""
-        modelspec: 1
-        name: M
-        params: {h: 3}
-        inputs: {x: [B, 8]}
+    g, diags = compile_(spec("""
         layers:
           - foreach: {h: [2, 5], index: k}
             layers:
               - {op: Linear, features: "${h + k}"}
-        """)
+        """, head="params: {h: 3}"))
     assert codes(diags) == ["MS039"]
     assert diags[0].message == ("`h` here is the variable of the `foreach` at line 7, which hides the param `h`")
     assert g is not None and [n.shape for n in g.nodes.values()] == [("B", 2), ("B", 6)]
@@ -233,15 +190,12 @@ def test_bad_copy_index_names() -> None:
 
 # ---- MS041 points at the connection that closes the cycle -------------------
 def test_cycle_error_points_at_the_closing_input_and_lists_connections() -> None:
-    _, diags = compile_("""
-        modelspec: 1
-        name: C
-        inputs: {x: [B, 8]}
+    _, diags = compile_(spec("""
         layers:
           - {name: a, op: Add, in: [x, c]}
           - {name: b, op: Linear, features: 8}
           - {name: c, op: ReLU}
-        """)
+        """, name="C"))
     (d,) = diags
     assert d.code == "MS041"
     assert d.message == "cycle without delay: a -> b -> c -> a; the connection `c` -> `a` (an input of `a`) closes it"
@@ -252,17 +206,13 @@ def test_cycle_error_points_at_the_closing_input_and_lists_connections() -> None
 
 
 def test_cycle_closed_by_an_edge_points_at_the_edge() -> None:
-    _, diags = compile_("""
-        modelspec: 1
-        name: C
-        time: {steps: 2}
-        inputs: {x: [B, 8]}
+    _, diags = compile_(spec("""
         layers:
           - {name: a, op: Linear, features: 8}
           - {name: b, op: ReLU}
         edges:
           - {from: b, to: a}
-        """)
+        """, name="C", head="time: {steps: 2}"))
     (d,) = [d for d in diags if d.code == "MS041"]
     assert d.message.endswith("the connection `b` -> `a` (edge `edges.b_to_a`) closes it")
     assert d.pos.line == 10 and d.suggestion == "add `delay: 1` to this edge"
@@ -270,12 +220,9 @@ def test_cycle_closed_by_an_edge_points_at_the_edge() -> None:
 
 def test_a_foreach_variable_named_i_keeps_its_old_meaning() -> None:
     """Without `index:`, `{i: LIST}` was accepted and `${i}` was the index; it still is."""
-    g = ir("""
-        modelspec: 1
-        name: M
-        inputs: {x: [B, 8]}
+    g = ir(spec("""
         layers:
           - foreach: {i: [7, 9]}
             layers: [{op: Linear, features: "${i + 1}"}]
-        """)
+        """))
     assert [n.shape for n in g.nodes.values()] == [("B", 1), ("B", 2)]
