@@ -33,3 +33,19 @@ def ir(text: str) -> Graph:
     assert not errors, errors
     assert g is not None
     return g
+
+
+def two_cells(name: str = "Feedback", *, leak: bool = True, back_delay: str = "6ms") -> str:
+    """Two instances of a recurrent `Cell` block, a delayed `in` between them and a delayed
+    feedback edge through a Linear: the spec the graph and summary tests fold and measure.
+
+    ``leak``: the cell integrates through an EulerStep (a stateful op with its own delay);
+    ``back_delay``: the feedback edge's delay (6ms is 3 steps of 2 ms).
+    """
+    cell = ("      - {name: leak, op: EulerStep, in: [fc, {from: act, delay: 1}]}\n      - {name: act, op: Tanh}\n"
+            if leak else "      - {name: act, op: Tanh, in: [fc]}\n")
+    return (f"modelspec: 1\nname: {name}\ntime: {{steps: 6, dt: 2}}\ninputs:\n  x: [B, 8]\n"
+            "blocks:\n  Cell:\n    layers:\n      - {name: fc, op: Linear, features: 8}\n" + cell +
+            "layers:\n  - {name: a, block: Cell}\n  - {name: b, block: Cell}\n"
+            "  - {name: mix, op: Add, in: [b.act, {from: a.act, delay: 2}]}\n"
+            f"edges:\n  - {{name: back, from: b.act, to: a.fc, delay: {back_delay}, via: {{op: Linear, features: 8}}}}\n")

@@ -14,29 +14,12 @@ from modelspec.cli import app
 from modelspec.commands.graph import GLANCE, drawing, fold_hint, to_dot, to_mermaid
 from modelspec.ir.graph import Graph
 from modelspec.pipeline import load
+from tests.helpers import two_cells
 
 SPECS = pathlib.Path(__file__).parent.parent / "specs"
 runner = CliRunner()
 
-TWO_CELLS = """\
-modelspec: 1
-name: Feedback
-time: {steps: 6, dt: 2}
-inputs:
-  x: [B, 8]
-blocks:
-  Cell:
-    layers:
-      - {name: fc, op: Linear, features: 8}
-      - {name: leak, op: EulerStep, in: [fc, {from: act, delay: 1}]}
-      - {name: act, op: Tanh}
-layers:
-  - {name: a, block: Cell}
-  - {name: b, block: Cell}
-  - {name: mix, op: Add, in: [b.act, {from: a.act, delay: 2}]}
-edges:
-  - {name: back, from: b.act, to: a.fc, delay: 6ms, via: {op: Linear, features: 8}}
-"""
+TWO_CELLS = two_cells()
 
 
 @pytest.fixture

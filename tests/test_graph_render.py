@@ -17,29 +17,13 @@ from modelspec.commands.graph import dot_quote, to_dot, to_mermaid, write_graph
 from modelspec.ir.render import render_spec
 from modelspec.ir.graph import Graph
 from modelspec.pipeline import compile_text, load
+from tests.helpers import two_cells
 
 SPECS = pathlib.Path(__file__).parent.parent / "specs"
 CATALOG = sorted(p for p in SPECS.iterdir() if p.suffix in (".yaml", ".toml"))
 runner = CliRunner()
 
-FEEDBACK = """\
-modelspec: 1
-name: Feedback
-time: {steps: 6, dt: 2}
-inputs:
-  x: [B, 8]
-blocks:
-  Cell:
-    layers:
-      - {name: fc, op: Linear, features: 8}
-      - {name: act, op: Tanh, in: [fc]}
-layers:
-  - {name: a, block: Cell}
-  - {name: b, block: Cell}
-  - {name: mix, op: Add, in: [b.act, {from: a.act, delay: 2}]}
-edges:
-  - {name: back, from: b.act, to: a.fc, delay: 6ms, via: {op: Linear, features: 8}}
-"""
+FEEDBACK = two_cells(leak=False)
 
 
 def _compile(tmp_path: pathlib.Path, text: str, name: str = "spec.yaml") -> Graph:

@@ -11,29 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from modelspec.cli import app
+from tests.helpers import two_cells
 
 SPECS = pathlib.Path(__file__).parent.parent / "specs"
 runner = CliRunner()
 
-CELLS = """\
-modelspec: 1
-name: Cells
-time: {steps: 6, dt: 2}
-inputs:
-  x: [B, 8]
-blocks:
-  Cell:
-    layers:
-      - {name: fc, op: Linear, features: 8}
-      - {name: leak, op: EulerStep, in: [fc, {from: act, delay: 1}]}
-      - {name: act, op: Tanh}
-layers:
-  - {name: a, block: Cell}
-  - {name: b, block: Cell}
-  - {name: mix, op: Add, in: [b.act, {from: a.act, delay: 2}]}
-edges:
-  - {name: back, from: b.act, to: a.fc, delay: 1, via: {op: Linear, features: 8}}
-"""
+CELLS = two_cells("Cells", back_delay="1")
 
 TOKENS = """\
 modelspec: 1
