@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 from modelspec.diagnostics import Diagnostic
 from modelspec.ir.graph import Graph
@@ -49,3 +50,37 @@ def two_cells(name: str = "Feedback", *, leak: bool = True, back_delay: str = "6
             "layers:\n  - {name: a, block: Cell}\n  - {name: b, block: Cell}\n"
             "  - {name: mix, op: Add, in: [b.act, {from: a.act, delay: 2}]}\n"
             f"edges:\n  - {{name: back, from: b.act, to: a.fc, delay: {back_delay}, via: {{op: Linear, features: 8}}}}\n")
+
+
+def one_layer(layer: str, inputs: str = "[B, 8]") -> Graph:
+    """The checked graph of a spec that is one layer (flow-style YAML) on input ``x``."""
+    res = compile_text(f"modelspec: 1\nname: T\ninputs:\n  x: {inputs}\nlayers:\n  - {layer}\n")
+    assert res.ok, [str(d) for d in res.diags.sorted()]
+    assert res.graph is not None
+    return res.graph
+
+
+def run_backend(g: Graph, backend: str, x: Any) -> Any:
+    """The output of ``g`` built by ``backend`` (torch in eval mode) for the numpy input ``x``."""
+    import numpy as np
+    import torch
+
+    from modelspec.build import build_graph  # torch (and jax) only where a test runs a model
+
+    if backend == "torch":
+        return build_graph(g, "torch").eval()(torch.from_numpy(x)).detach().numpy()
+    from modelspec.parity import jax_outputs
+
+    return np.asarray(jax_outputs(build_graph(g, "jax"), {}, {}, {"x": x}))
+
+
+def assert_elementwise_rules(name: str) -> None:
+    """An activation op keeps its input's shape, holds no parameters and counts no MACs."""
+    from modelspec.ops import get_op
+
+    op = get_op(name)
+    assert op is not None and op.category == "activation"
+    a = op.Attrs()
+    assert op.shape(a, [("B", 3, 5)]) == ("B", 3, 5)
+    assert op.params(a, [("B", 3, 5)], ("B", 3, 5)) == {}
+    assert op.macs(a, [("B", 3, 5)], ("B", 3, 5)) == 0

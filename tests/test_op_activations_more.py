@@ -7,13 +7,14 @@ threshold, and at hand-worked points.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 
 import numpy as np
 import pytest
 
-from modelspec.ops import get_op
 from modelspec.pipeline import compile_text
+from tests.helpers import assert_elementwise_rules, one_layer, run_backend
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -21,12 +22,6 @@ F = torch.nn.functional
 
 def spec(layer: str) -> str:
     return f"modelspec: 1\nname: T\ninputs:\n  x: [B, 3, 6]\nlayers:\n  - {layer}\n"
-
-
-def graph(layer: str):  # noqa: ANN201
-    r = compile_text(spec(layer))
-    assert r.ok, [str(d) for d in r.diags.sorted()]
-    return r.graph
 
 
 # both sides of -3 and 3 (hard*), 0 (ELU), 10 and 20 (Softplus's thresholds for beta 2 and 1), large values
@@ -44,30 +39,17 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("backend, tol", [("torch", 0.0), ("jax", 1e-6)])  # torch: bit for bit
 @pytest.mark.parametrize("layer, truth", CASES)
-def test_torch_backend_matches_torch_functional(layer: str, truth) -> None:  # noqa: ANN001
-    from modelspec.build import build_graph
-
-    model = build_graph(graph(layer), "torch").eval()
-    got = model(torch.from_numpy(X))
-    np.testing.assert_array_equal(got.detach().numpy(), truth(torch.from_numpy(X)).numpy())
-
-
-@pytest.mark.parametrize("layer, truth", CASES)
-def test_jax_backend_matches_torch_functional(layer: str, truth) -> None:  # noqa: ANN001
-    pytest.importorskip("jax")
-    from modelspec.build import build_graph
-    from modelspec.parity import jax_outputs
-
-    mod = build_graph(graph(layer), "jax")
-    got = np.asarray(jax_outputs(mod, {}, {}, {"x": X}))
-    np.testing.assert_allclose(got, truth(torch.from_numpy(X)).numpy(), rtol=2e-6, atol=1e-6)
+def test_each_backend_matches_torch_functional(layer: str, truth, backend: str, tol: float) -> None:  # noqa: ANN001
+    pytest.importorskip(backend)
+    got = run_backend(one_layer(layer, "[B, 3, 6]"), backend, X)
+    np.testing.assert_allclose(got, truth(torch.from_numpy(X)).numpy(), rtol=2 * tol, atol=tol)
 
 
 def test_hand_worked_values() -> None:
     """Points worked out by hand from the definitions, in both backends."""
-    from modelspec.build import build_graph
-
+    backends = ["torch"] + (["jax"] if importlib.util.find_spec("jax") else [])
     x = np.array([[-3.0, 0.0, 1.5, 3.0]], np.float32)
     want = {
         "{op: Hardswish}": [0.0, 0.0, 1.5 * 4.5 / 6, 3.0],
@@ -77,21 +59,14 @@ def test_hand_worked_values() -> None:
         "{op: Mish}": [v * math.tanh(math.log1p(math.exp(v))) for v in (-3.0, 0.0, 1.5, 3.0)],
     }
     for layer, values in want.items():
-        text = f"modelspec: 1\nname: T\ninputs:\n  x: [B, 4]\nlayers:\n  - {layer}\n"
-        r = compile_text(text)
-        assert r.ok
-        t = build_graph(r.graph, "torch").eval()(torch.from_numpy(x)).detach().numpy()
-        np.testing.assert_allclose(t[0], values, rtol=1e-6, atol=1e-7, err_msg=layer)
+        for backend in backends:
+            got = run_backend(one_layer(layer, "[B, 4]"), backend, x)
+            np.testing.assert_allclose(got[0], values, rtol=2e-6, atol=1e-7, err_msg=f"{layer} ({backend})")
 
 
 def test_rules_shape_params_macs() -> None:
     for name in ("Hardswish", "Hardsigmoid", "ELU", "Softplus", "Mish"):
-        op = get_op(name)
-        assert op is not None and op.category == "activation"
-        a = op.Attrs()
-        assert op.shape(a, [("B", 3, 5)]) == ("B", 3, 5)
-        assert op.params(a, [("B", 3, 5)], ("B", 3, 5)) == {}
-        assert op.macs(a, [("B", 3, 5)], ("B", 3, 5)) == 0
+        assert_elementwise_rules(name)
 
 
 def test_a_non_positive_beta_is_a_located_error() -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from modelspec.ops import get_op
 from modelspec.pipeline import compile_text
+from tests.helpers import assert_elementwise_rules, one_layer, run_backend
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -19,12 +20,6 @@ F = torch.nn.functional
 
 def spec(layer: str) -> str:
     return f"modelspec: 1\nname: T\ninputs:\n  x: [B, 3, 5]\nlayers:\n  - {layer}\n"
-
-
-def graph(layer: str):  # noqa: ANN201
-    r = compile_text(spec(layer))
-    assert r.ok, [str(d) for d in r.diags.sorted()]
-    return r.graph
 
 
 # inputs on both sides of every kink, and exactly on them
@@ -38,34 +33,17 @@ CASES = [
 ]
 
 
+@pytest.mark.parametrize("backend", ["torch", "jax"])
 @pytest.mark.parametrize("layer, truth", CASES)
-def test_torch_backend_matches_torch_functional(layer: str, truth) -> None:  # noqa: ANN001
-    from modelspec.build import build_graph
-
-    model = build_graph(graph(layer), "torch").eval()
-    got = model(torch.from_numpy(X))
-    np.testing.assert_array_equal(got.detach().numpy(), truth(torch.from_numpy(X)).numpy())
-
-
-@pytest.mark.parametrize("layer, truth", CASES)
-def test_jax_backend_matches_torch_functional(layer: str, truth) -> None:  # noqa: ANN001
-    pytest.importorskip("jax")
-    from modelspec.parity import jax_outputs
-    from modelspec.build import build_graph
-
-    mod = build_graph(graph(layer), "jax")
-    got = np.asarray(jax_outputs(mod, {}, {}, {"x": X}))
-    np.testing.assert_array_equal(got, truth(torch.from_numpy(X)).numpy())
+def test_each_backend_matches_torch_functional(layer: str, truth, backend: str) -> None:  # noqa: ANN001
+    pytest.importorskip(backend)
+    got = run_backend(one_layer(layer, "[B, 3, 5]"), backend, X)
+    np.testing.assert_array_equal(got, truth(torch.from_numpy(X)).numpy())  # clipping is exact in both
 
 
 def test_rules_shape_params_macs() -> None:
     for name in ("Hardtanh", "ReLU6"):
-        op = get_op(name)
-        assert op is not None and op.category == "activation"
-        a = op.Attrs()
-        assert op.shape(a, [("B", 3, 5)]) == ("B", 3, 5)
-        assert op.params(a, [("B", 3, 5)], ("B", 3, 5)) == {}
-        assert op.macs(a, [("B", 3, 5)], ("B", 3, 5)) == 0
+        assert_elementwise_rules(name)
     a = get_op("Hardtanh").Attrs(min_val=-2, max_val=0.5)  # type: ignore[union-attr]
     assert (a.min_val, a.max_val) == (-2.0, 0.5)
 
