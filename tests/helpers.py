@@ -84,3 +84,20 @@ def assert_elementwise_rules(name: str) -> None:
     assert op.shape(a, [("B", 3, 5)]) == ("B", 3, 5)
     assert op.params(a, [("B", 3, 5)], ("B", 3, 5)) == {}
     assert op.macs(a, [("B", 3, 5)], ("B", 3, 5)) == 0
+
+
+def echo(*, tleak_delay: int, edge_delay: int, train_tau: bool = False, x_edge: bool = False) -> str:
+    """A time model with every kind of delay, static input and output mode: a pure delay
+    (`late`), a leaky integrator, one fed back from `total` after ``tleak_delay`` steps
+    (with a trainable tau when ``train_tau``), a delayed edge from `total` back into
+    `late` through a Linear, and (``x_edge``) a delayed edge from the input as well."""
+    tau = ", train_tau: true" if train_tau else ""
+    return ("\nmodelspec: 1\nname: Echo\ntime: {steps: 8, dt: 1, idle: 2}\n"
+            "inputs:\n  x: [B, 4]\n  s: {shape: [B, 4], static: true}\n"
+            "outputs:\n  late: {from: late, steps: all}\n  total: {from: total, steps: last}\n  leak: leak\n"
+            "layers:\n  - {name: late, op: Identity, in: {from: x, delay: 6}}\n"
+            "  - {name: leak, op: EulerStep, tau: 4, in: x}\n"
+            f"  - {{name: tleak, op: EulerStep, tau: 2{tau}, in: [x, {{from: total, delay: {tleak_delay}}}]}}\n"
+            "  - {name: total, op: Add, in: [leak, s, tleak]}\n"
+            f"edges:\n  - {{from: total, to: late, delay: {edge_delay}, via: {{op: Linear, features: 4}}}}\n"
+            + ("  - {from: x, to: late, delay: 1}\n" if x_edge else ""))

@@ -16,30 +16,12 @@ import pytest
 
 from modelspec.ir.timeplan import Addition, Emission, Phase, lower_time
 from modelspec.pipeline import compile_text, load
+from tests.helpers import echo
 
 ROOT = Path(__file__).resolve().parent.parent
 AREAS = ("V1", "V2", "V4", "IT")
 
-ECHO = """
-modelspec: 1
-name: Echo
-time: {steps: 8, dt: 1, idle: 2}
-inputs:
-  x: [B, 4]
-  s: {shape: [B, 4], static: true}
-outputs:
-  late: {from: late, steps: all}
-  total: {from: total, steps: last}
-  leak: leak
-layers:
-  - {name: late, op: Identity, in: {from: x, delay: 6}}
-  - {name: leak, op: EulerStep, tau: 4, in: x}
-  - {name: tleak, op: EulerStep, tau: 2, in: [x, {from: total, delay: 3}]}
-  - {name: total, op: Add, in: [leak, s, tleak]}
-edges:
-  - {from: total, to: late, delay: 4, via: {op: Linear, features: 4}}
-  - {from: x, to: late, delay: 1}
-"""
+ECHO = echo(tleak_delay=3, edge_delay=4, x_edge=True)
 
 
 def test_dyrcnn_plan() -> None:

@@ -12,26 +12,9 @@ import torch.nn.functional as F  # noqa: E402
 from modelspec.backends.torch import emit_torch  # noqa: E402
 from modelspec.build import build_graph  # noqa: E402
 from modelspec.pipeline import compile_text  # noqa: E402
+from tests.helpers import echo  # noqa: E402
 
-ECHO = """
-modelspec: 1
-name: Echo
-time: {steps: 8, dt: 1, idle: 2}
-inputs:
-  x: [B, 4]
-  s: {shape: [B, 4], static: true}
-outputs:
-  late: {from: late, steps: all}
-  total: {from: total, steps: last}
-  leak: leak
-layers:
-  - {name: late, op: Identity, in: {from: x, delay: 6}}
-  - {name: leak, op: EulerStep, tau: 4, in: x}
-  - {name: tleak, op: EulerStep, tau: 2, train_tau: true, in: [x, {from: total, delay: 2}]}
-  - {name: total, op: Add, in: [leak, s, tleak]}
-edges:
-  - {from: total, to: late, delay: 2, via: {op: Linear, features: 4}}
-"""
+ECHO = echo(tleak_delay=2, edge_delay=2, train_tau=True)
 
 
 def build(text: str, name: str = "spec.yaml") -> tuple[object, torch.nn.Module]:
