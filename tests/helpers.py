@@ -101,3 +101,23 @@ def echo(*, tleak_delay: int, edge_delay: int, train_tau: bool = False, x_edge: 
             "  - {name: total, op: Add, in: [leak, s, tleak]}\n"
             f"edges:\n  - {{from: total, to: late, delay: {edge_delay}, via: {{op: Linear, features: 4}}}}\n"
             + ("  - {from: x, to: late, delay: 1}\n" if x_edge else ""))
+
+
+def tiny(train: str, *, hidden: str = "5", dropout: bool = False, params: str = "") -> str:
+    """`Tiny`: 6 features -> Linear(hidden) [-> Dropout(0.5)] -> ReLU -> Linear(3) `head`, the
+    training tests' model; ``train`` the lines of its `train:` section, ``params`` a `params:`
+    section before the inputs."""
+    return ("modelspec: 1\nname: Tiny\n" + params + "inputs:\n  x: [B, 6]\noutputs:\n  logits: head\n"
+            f"layers:\n  - {{op: Linear, features: {hidden}}}\n" + ("  - {op: Dropout, p: 0.5}\n" if dropout else "")
+            + "  - ReLU\n  - {name: head, op: Linear, features: 3}\ntrain:\n" + textwrap.indent(train + "\n", "  "))
+
+
+def tiny_data(path: Any, n: int, seed: int, label: tuple[int, ...] = (0, 1)) -> Any:
+    """``n`` samples of 6 standard-normal features, seeded, with the label the number of the
+    ``label`` features that are positive, saved as ``x``/``y`` in the .npz at ``path``; the
+    features are returned."""
+    import numpy as np
+
+    x = np.random.default_rng(seed).standard_normal((n, 6)).astype(np.float32)
+    np.savez(path, x=x, y=sum((x[:, i] > 0).astype(np.int64) for i in label))
+    return x

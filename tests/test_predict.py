@@ -16,23 +16,9 @@ from modelspec.build import build_graph  # noqa: E402
 from modelspec.pipeline import load  # noqa: E402
 from modelspec.weights import load as load_weights, to_torch  # noqa: E402
 from modelspec.cli import app  # noqa: E402
+from tests.helpers import tiny, tiny_data  # noqa: E402
 
-SPEC = """\
-modelspec: 1
-name: Tiny
-inputs:
-  x: [B, 6]
-outputs:
-  logits: head
-layers:
-  - {op: Linear, features: 5}
-  - {op: Dropout, p: 0.5}
-  - ReLU
-  - {name: head, op: Linear, features: 3}
-train:
-  batch_size: 8
-  epochs: 1
-"""
+SPEC = tiny("batch_size: 8\nepochs: 1", dropout=True)
 
 TIME_SPEC = """\
 modelspec: 1
@@ -74,9 +60,7 @@ def by_hand(spec: Path, weights: Path, x: np.ndarray, steps: int | None = None) 
 def trained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "tiny.yaml").write_text(SPEC)
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal((40, 6)).astype(np.float32)
-    np.savez(tmp_path / "data.npz", x=x, y=(x[:, 0] > 0).astype(np.int64))
+    x = tiny_data(tmp_path / "data.npz", 40, seed=2, label=(0,))
     np.savez(tmp_path / "inputs.npz", x=x[:13])
     run("train", "tiny.yaml", "--data", "data.npz", "--run-dir", "run", "--no-progress", "--root", ".")
     return tmp_path

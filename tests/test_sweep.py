@@ -9,32 +9,15 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 pytest.importorskip("torch")
 from typer.testing import CliRunner  # noqa: E402
 
 from modelspec.cli import app  # noqa: E402
+from tests.helpers import tiny, tiny_data  # noqa: E402
 
-SPEC = """\
-modelspec: 1
-name: Tiny
-params:
-  hidden: 8
-inputs:
-  x: [B, 6]
-outputs:
-  logits: head
-layers:
-  - {op: Linear, features: "${hidden}"}
-  - ReLU
-  - {name: head, op: Linear, features: 3}
-train:
-  epochs: 1
-  batch_size: 16
-  val_split: 0.25
-"""
+SPEC = tiny("epochs: 1\nbatch_size: 16\nval_split: 0.25", hidden='"${hidden}"', params="params:\n  hidden: 8\n")
 HIDDEN = [2, 4, 8]
 
 
@@ -51,9 +34,7 @@ def macs(h: int) -> int:
 @pytest.fixture()
 def base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "tiny.yaml").write_text(SPEC)
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((48, 6)).astype(np.float32)
-    np.savez(tmp_path / "data.npz", x=x, y=(x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0))
+    tiny_data(tmp_path / "data.npz", 48, seed=0)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(Path(__file__).resolve().parents[1]),
                                                       os.environ.get("PYTHONPATH", "")]))

@@ -10,7 +10,6 @@ import struct
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 pytest.importorskip("torch")
@@ -20,22 +19,9 @@ from tensorboardX.proto import event_pb2  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from modelspec.cli import app  # noqa: E402
+from tests.helpers import tiny, tiny_data  # noqa: E402
 
-SPEC = """\
-modelspec: 1
-name: Tiny
-inputs:
-  x: [B, 6]
-outputs:
-  logits: head
-layers:
-  - {op: Linear, features: 5}
-  - ReLU
-  - {name: head, op: Linear, features: 3}
-train:
-  batch_size: 16
-  val_split: 0.25
-"""
+SPEC = tiny("batch_size: 16\nval_split: 0.25")
 N_PARAMS = 6 * 5 + 5 + 5 * 3 + 3
 
 
@@ -112,9 +98,7 @@ def expected(rows: list[dict[str, Any]], sep: str) -> dict[str, dict[int, float]
 @pytest.fixture()
 def base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "tiny.yaml").write_text(SPEC)
-    rng = np.random.default_rng(1)
-    x = rng.standard_normal((64, 6)).astype(np.float32)
-    np.savez(tmp_path / "data.npz", x=x, y=(x[:, 0] > 0).astype(np.int64) + (x[:, 2] > 0))
+    tiny_data(tmp_path / "data.npz", 64, seed=1, label=(0, 2))
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     return tmp_path
