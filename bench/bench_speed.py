@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -28,6 +27,8 @@ from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from timing import cpu_model, interleaved  # noqa: E402
 
 
 def one_thread() -> None:
@@ -42,31 +43,6 @@ def one_thread() -> None:
     # Each call here blocks on its result, so JAX's asynchronous CPU dispatch only adds a hand-off
     # to a runtime thread and back (a third of a small MLP's call, and most of its spread).
     jax.config.update("jax_cpu_enable_async_dispatch", False)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def interleaved(fns: dict[str, Callable[[], Any]], reps: int) -> dict[str, list[float]]:
-    """Seconds per call of each function, alternating the order every repetition."""
-    keys = list(fns)
-    for k in keys:  # warm-up: compile, allocate
-        fns[k]()
-        fns[k]()
-    times: dict[str, list[float]] = {k: [] for k in keys}
-    for i in range(reps):
-        for k in (keys if i % 2 == 0 else keys[::-1]):
-            t0 = time.perf_counter()
-            fns[k]()
-            times[k].append(time.perf_counter() - t0)
-    return times
 
 
 def pair(spec: str, batch: int, overrides: dict[str, Any] | None = None) -> tuple[Callable, Callable]:
@@ -142,7 +118,7 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|")
     for label, spec, b, n in cases:
         run_jax, run_torch = pair(spec, b)
-        t = interleaved({"jax": run_jax, "torch": run_torch}, n)
+        t = interleaved({"jax": run_jax, "torch": run_torch}, n, warm=2)  # warm-up: compile, allocate
         jmin, jmed = min(t["jax"]), statistics.median(t["jax"])
         tmin, tmed = min(t["torch"]), statistics.median(t["torch"])
         print(f"| {label} | {ms(jmin)} | {ms(jmed)} | {ms(tmin)} | {ms(tmed)} "
