@@ -18,7 +18,7 @@ from ..shapes.dims import Dim, Shape, add, concrete, conv_out, floordiv, fmt_sha
 from .base import (
     Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_concrete, need_rank, numel,
 )
-from .kit import call, torch_default
+from .kit import call, changed, keywords, torch_default
 from .registry import register
 
 PosInt = Annotated[int, Field(ge=1)]
@@ -102,24 +102,23 @@ class ConvAttrs(Attrs):
         return self
 
 
-class Conv1dAttrs(ConvAttrs):
-    ndim: ClassVar[int] = 1
-    kernel: Size1 = Field(description=_K)
-    stride: Size1 = Field(1, description=_S)
-    padding: Union[Pad1, Literal["same", "valid"]] = _padding()
-    dilation: Size1 = Field(1, description=_D)
+def _sized_conv_attrs(n: int, size: Any, pad: Any) -> type[ConvAttrs]:
+    """`ConvAttrs` whose per-axis attributes take ``n`` ints (ConvAttrs' own take 2)."""
+    return type(f"Conv{n}dAttrs", (ConvAttrs,), {
+        "__module__": __name__, "__qualname__": f"Conv{n}dAttrs", "ndim": n,
+        "__annotations__": {"ndim": ClassVar[int], "kernel": size, "stride": size,
+                            "padding": Union[pad, Literal["same", "valid"]], "dilation": size},
+        "kernel": Field(description=_K), "stride": Field(1, description=_S), "padding": _padding(),
+        "dilation": Field(1, description=_D),
+    })
 
 
 class Conv2dAttrs(ConvAttrs):
     ndim: ClassVar[int] = 2
 
 
-class Conv3dAttrs(ConvAttrs):
-    ndim: ClassVar[int] = 3
-    kernel: Size3 = Field(description=_K)
-    stride: Size3 = Field(1, description=_S)
-    padding: Union[Pad3, Literal["same", "valid"]] = _padding()
-    dilation: Size3 = Field(1, description=_D)
+Conv1dAttrs = _sized_conv_attrs(1, Size1, Pad1)
+Conv3dAttrs = _sized_conv_attrs(3, Size3, Pad3)
 
 
 class ConvTranspose2dAttrs(Attrs):
@@ -150,12 +149,47 @@ class ConvTranspose2dAttrs(Attrs):
 
 # ---- ops ---------------------------------------------------------------------
 
-class _ConvNd(Op, TorchRules, JaxRules):
-    """An n-d convolution; ``ndim`` is set by the registered subclasses."""
+class _Convolution(Op, TorchRules, JaxRules):
+    """What a convolution and a transposed one share: a weight ``[*weight_channels, *kernel]``
+    and a bias, PyTorch's initialisation, the layer ``nn.<name>`` and the call
+    ``F.<torch_function>``, whose keyword arguments `torch_options` writes."""
 
     ndim: ClassVar[int]
+    torch_function: ClassVar[str]
     category = "conv"
     fresh_output = True
+
+    def weight_channels(self, a: Any, c_in: int) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def torch_options(self, a: Any, *, layer: bool) -> str:
+        """The non-default keyword arguments of the layer (``layer``) or of the call."""
+        raise NotImplementedError
+
+    def params(self, a: Any, ins: Sequence[Shape], out: Shape) -> dict[str, tuple[int, ...]]:
+        c_in = need_concrete(ins[0][1], "number of input channels")
+        p = {"weight": (*self.weight_channels(a, c_in), *ntuple(a.kernel, self.ndim))}
+        if a.bias:
+            p["bias"] = (a.channels,)
+        return p
+
+    def torch_layer(self, a: Any, ins: Sequence[Shape], out: Shape) -> str:
+        return f"nn.{self.name}({ins[0][1]}, {a.channels}, {a.kernel!r}{self.torch_options(a, layer=True)})"
+
+    def torch_conv(self, x: str, a: Any, m: str) -> str:
+        """``F.<torch_function>`` of ``x`` with the layer ``m``'s weight and bias."""
+        bias = f"{m}.bias" if a.bias else "None"
+        return f"F.{self.torch_function}({x}, {m}.weight, {bias}{self.torch_options(a, layer=False)})"
+
+    def jax_init(self, a: Any, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
+        """torch takes fan_in from the weight's dims after the first (for the transposed
+        convolution too, where dim 1 is out/groups)."""
+        shapes = self.params(a, ins, out)
+        return torch_default(shapes, numel(shapes["weight"][1:]))
+
+
+class _ConvNd(_Convolution):
+    """An n-d convolution; ``ndim`` is set by the registered subclasses."""
     #: F.convNd and _conv take these from the node, so a shared weight may run with another
     #: stride (CORnet-S strides only its first pass)
     call_attrs = frozenset({"stride", "padding", "dilation", "padding_mode"})
@@ -177,12 +211,8 @@ class _ConvNd(Op, TorchRules, JaxRules):
         out = (x[0], a.channels, *spatial)
         return check_positive(out, x, f"kernel {fmt_shape(ntuple(a.kernel, n))} is larger than the padded input")
 
-    def params(self, a: ConvAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, tuple[int, ...]]:
-        c_in = need_concrete(ins[0][1], "number of input channels")
-        p = {"weight": (a.channels, c_in // a.groups, *ntuple(a.kernel, self.ndim))}
-        if a.bias:
-            p["bias"] = (a.channels,)
-        return p
+    def weight_channels(self, a: ConvAttrs, c_in: int) -> tuple[int, int]:
+        return a.channels, c_in // a.groups
 
     def macs(self, a: ConvAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
         """Output elements x (input channels / groups) x kernel elements."""
@@ -190,26 +220,15 @@ class _ConvNd(Op, TorchRules, JaxRules):
         return mul(product(out[1:]), per_out)
 
     def torch_options(self, a: ConvAttrs, *, layer: bool) -> str:
-        """The non-default keyword arguments shared by nn.ConvNd and F.convNd."""
-        opts = []
-        if a.stride != 1:
-            opts.append(f"stride={a.stride!r}")
-        zero_pad = layer or a.padding_mode == "zeros"
-        if a.padding not in (0, "valid") and zero_pad:
-            opts.append(f"padding={a.padding!r}".replace("'", '"'))
-        if a.dilation != 1:
-            opts.append(f"dilation={a.dilation!r}")
-        if a.groups != 1:
-            opts.append(f"groups={a.groups}")
+        """The call pads only with zeros: other modes pad explicitly first (`torch_call`)."""
+        kw = changed(a, (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1)))
+        if a.padding == "valid" or not (layer or a.padding_mode == "zeros"):
+            kw.pop("padding", None)
         if layer and not a.bias:
-            opts.append("bias=False")
+            kw["bias"] = False
         if layer and a.padding_mode != "zeros":
-            opts.append(f'padding_mode="{a.padding_mode}"')
-        return "".join(f", {o}" for o in opts)
-
-    def torch_layer(self, a: ConvAttrs, ins: Sequence[Shape], out: Shape) -> str:
-        opts = self.torch_options(a, layer=True)
-        return f"nn.Conv{self.ndim}d({ins[0][1]}, {a.channels}, {a.kernel!r}{opts})"
+            kw["padding_mode"] = a.padding_mode
+        return keywords(kw)
 
     def torch_call(self, a: ConvAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         x = args[0]
@@ -224,12 +243,7 @@ class _ConvNd(Op, TorchRules, JaxRules):
                 sides = [(p, p) for p in ntuple(a.padding, n)]  # type: ignore[arg-type]
             pads = tuple(v for i in reversed(range(n)) for v in sides[i])
             x = f'F.pad({x}, {pads!r}, mode="{a.padding_mode}")'
-        bias = f"{m}.bias" if a.bias else "None"
-        return f"F.conv{self.ndim}d({x}, {m}.weight, {bias}{self.torch_options(a, layer=False)})"
-
-    def jax_init(self, a: ConvAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
-        shapes = self.params(a, ins, out)
-        return torch_default(shapes, numel(shapes["weight"][1:]))
+        return self.torch_conv(x, a, m)
 
     def jax_call(self, a: ConvAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         """``_conv`` with torch's padding: ``same`` puts the odd extra cell on the high side."""
@@ -258,41 +272,25 @@ class _ConvNd(Op, TorchRules, JaxRules):
         return call("_conv", args[0], *([w, p["bias"]] if a.bias else [w]), **kw)
 
 
-@register
-class Conv1d(_ConvNd):
-    """1-d convolution over ``[B, C, L]`` (PyTorch's nn.Conv1d)."""
+def _conv(attrs: type[ConvAttrs], kernel: str) -> type[_ConvNd]:
+    """Registers PyTorch's nn.Conv{n}d (n = ``attrs.ndim``); ``kernel`` names the kernel's axes."""
+    n = attrs.ndim
+    name = f"Conv{n}d"
+    return register(type(name, (_ConvNd,), {
+        "__doc__": f"{n}-d convolution over ``{LAYOUT[n]}`` (PyTorch's nn.{name}).",
+        "__module__": __name__, "__qualname__": name, "name": name, "Attrs": attrs, "ndim": n,
+        "torch_function": f"conv{n}d", "example": {"channels": 32, "kernel": 3},
+        "doc": f"{n}-d convolution over {LAYOUT[n]}; weight [channels, C/groups, {kernel}], bias [channels].",
+    }))
 
-    name = "Conv1d"
-    Attrs = Conv1dAttrs
-    ndim = 1
-    doc = "1-d convolution over [B, C, L]; weight [channels, C/groups, k], bias [channels]."
-    example = {"channels": 32, "kernel": 3}
 
-
-@register
-class Conv2d(_ConvNd):
-    """2-d convolution over ``[B, C, H, W]`` (PyTorch's nn.Conv2d)."""
-
-    name = "Conv2d"
-    Attrs = Conv2dAttrs
-    ndim = 2
-    doc = "2-d convolution over [B, C, H, W]; weight [channels, C/groups, kh, kw], bias [channels]."
-    example = {"channels": 32, "kernel": 3}
+Conv1d = _conv(Conv1dAttrs, "k")
+Conv2d = _conv(Conv2dAttrs, "kh, kw")
+Conv3d = _conv(Conv3dAttrs, "kd, kh, kw")
 
 
 @register
-class Conv3d(_ConvNd):
-    """3-d convolution over ``[B, C, D, H, W]`` (PyTorch's nn.Conv3d)."""
-
-    name = "Conv3d"
-    Attrs = Conv3dAttrs
-    ndim = 3
-    doc = "3-d convolution over [B, C, D, H, W]; weight [channels, C/groups, kd, kh, kw], bias [channels]."
-    example = {"channels": 32, "kernel": 3}
-
-
-@register
-class ConvTranspose2d(Op, TorchRules, JaxRules):
+class ConvTranspose2d(_Convolution):
     """Transposed 2-d convolution (PyTorch's nn.ConvTranspose2d).
 
     Output size per axis: ``(in - 1)*stride - 2*padding + dilation*(kernel - 1)
@@ -302,8 +300,8 @@ class ConvTranspose2d(Op, TorchRules, JaxRules):
 
     name = "ConvTranspose2d"
     Attrs = ConvTranspose2dAttrs
-    category = "conv"
-    fresh_output = True
+    ndim = 2
+    torch_function = "conv_transpose2d"
     call_attrs = frozenset({"stride", "padding", "output_padding", "dilation"})
     doc = "Transposed 2-d convolution over [B, C, H, W]; weight [C, channels/groups, kh, kw], bias [channels]."
     example = {"channels": 32, "kernel": 2, "stride": 2}
@@ -321,46 +319,23 @@ class ConvTranspose2d(Op, TorchRules, JaxRules):
         out = (x[0], a.channels, *spatial)
         return check_positive(out, x, f"padding {fmt_shape(p)} removes more than the output holds")
 
-    def params(self, a: ConvTranspose2dAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, tuple[int, ...]]:
-        c_in = need_concrete(ins[0][1], "number of input channels")
-        p = {"weight": (c_in, a.channels // a.groups, *ntuple(a.kernel, 2))}
-        if a.bias:
-            p["bias"] = (a.channels,)
-        return p
+    def weight_channels(self, a: ConvTranspose2dAttrs, c_in: int) -> tuple[int, int]:
+        return c_in, a.channels // a.groups
 
     def macs(self, a: ConvTranspose2dAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
         per_in = (a.channels // a.groups) * numel(ntuple(a.kernel, 2))
         return mul(product(ins[0][1:]), per_in)
 
     def torch_options(self, a: ConvTranspose2dAttrs, *, layer: bool) -> str:
-        """The non-default keyword arguments shared by nn.ConvTranspose2d and its function."""
-        opts = []
-        if a.stride != 1:
-            opts.append(f"stride={a.stride!r}")
-        if a.padding != 0:
-            opts.append(f"padding={a.padding!r}")
-        if a.output_padding != 0:
-            opts.append(f"output_padding={a.output_padding!r}")
-        if a.groups != 1:
-            opts.append(f"groups={a.groups}")
+        kw = changed(a, (("stride", 1), ("padding", 0), ("output_padding", 0), ("groups", 1)))
         if layer and not a.bias:
-            opts.append("bias=False")
-        if a.dilation != 1:
-            opts.append(f"dilation={a.dilation!r}")
-        return "".join(f", {o}" for o in opts)
-
-    def torch_layer(self, a: ConvTranspose2dAttrs, ins: Sequence[Shape], out: Shape) -> str:
-        opts = self.torch_options(a, layer=True)
-        return f"nn.ConvTranspose2d({ins[0][1]}, {a.channels}, {a.kernel!r}{opts})"
+            kw["bias"] = False
+        if a.dilation != 1:  # torch's order: dilation after bias
+            kw["dilation"] = a.dilation
+        return keywords(kw)
 
     def torch_call(self, a: ConvTranspose2dAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
-        bias = f"{m}.bias" if a.bias else "None"
-        return f"F.conv_transpose2d({args[0]}, {m}.weight, {bias}{self.torch_options(a, layer=False)})"
-
-    def jax_init(self, a: ConvTranspose2dAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
-        """torch takes fan_in from the weight's dim 1 (out/groups) here too."""
-        shapes = self.params(a, ins, out)
-        return torch_default(shapes, numel(shapes["weight"][1:]))
+        return self.torch_conv(args[0], a, m)
 
     def jax_call(self, a: ConvTranspose2dAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         kw: dict[str, object] = {}

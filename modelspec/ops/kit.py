@@ -74,3 +74,14 @@ class Code:
 
     def __init__(self, src: str) -> None:
         self.src = src
+
+
+def changed(attrs: Any, defaults: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    """The attributes named in ``defaults`` (name, default) whose value is not the default,
+    in that order: the keyword arguments a call has to spell out."""
+    return {k: getattr(attrs, k) for k, default in defaults if getattr(attrs, k) != default}
+
+
+def keywords(kw: dict[str, Any]) -> str:
+    """``, name=literal`` for each item: keyword arguments after a call's other arguments."""
+    return "".join(f", {k}={literal(v)}" for k, v in kw.items())

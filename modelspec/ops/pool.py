@@ -8,13 +8,13 @@ input element.  Pools hold no parameters.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional, Sequence, Union
+from typing import Annotated, Any, ClassVar, Optional, Sequence, Union
 
 from pydantic import Field, model_validator
 
 from ..shapes.dims import Dim, Shape, add, concrete, conv_out, floordiv, fmt_shape, mul, product
 from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_rank, numel
-from .kit import call
+from .kit import call, changed, keywords
 from .shape_ops import normalize_axis
 from .conv import LAYOUT, Pad2, PosInt, Size2, check_positive, ntuple
 from .registry import register
@@ -80,7 +80,12 @@ class MeanAttrs(Attrs):
 
 
 class _Pool2d(Op, TorchRules, JaxRules):
+    """A 2-d window pool: ``F.<torch_function>`` in Torch, ``_<torch_function>`` in JAX."""
+
     category = "pool"
+    torch_function: ClassVar[str]
+    #: the optional attributes with their defaults, in the order of torch's keyword arguments
+    options: ClassVar[tuple[tuple[str, Any], ...]]
 
     def shape(self, a: _PoolAttrs, ins: Sequence[Shape]) -> Shape:
         x = need_rank(ins, 4, LAYOUT[2])
@@ -95,61 +100,33 @@ class _Pool2d(Op, TorchRules, JaxRules):
         """One operation per kernel element per output element."""
         return mul(product(out[1:]), numel(ntuple(a.kernel, 2)))
 
+    def torch_call(self, a: _PoolAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
+        return f"F.{self.torch_function}({args[0]}, {a.kernel!r}{keywords(changed(a, self.options))})"
 
-@register
-class MaxPool2d(_Pool2d):
-    """Max over 2-d windows (PyTorch's nn.MaxPool2d); stride defaults to the kernel."""
-
-    name = "MaxPool2d"
-    Attrs = MaxPool2dAttrs
-    doc = "Max over kh x kw windows of [B, C, H, W]; stride defaults to the kernel size."
-    example = {"kernel": 2}
-
-    def torch_call(self, a: MaxPool2dAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
-        opts = [f"{k}={v!r}" for k, v, default in (
-            ("stride", a.stride, None), ("padding", a.padding, 0), ("dilation", a.dilation, 1),
-            ("ceil_mode", a.ceil_mode, False)) if v != default]
-        return f"F.max_pool2d({args[0]}, {a.kernel!r}{''.join(', ' + o for o in opts)})"
-
-    def jax_call(self, a: MaxPool2dAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
+    def jax_call(self, a: _PoolAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
+        """The JAX pool takes the stride (the kernel when left out) and the sizes per axis."""
         k = ntuple(a.kernel, 2)
-        kw: dict[str, object] = {}
-        if a.padding != 0:
-            kw["padding"] = ntuple(a.padding, 2)
-        if a.dilation != 1:
-            kw["dilation"] = ntuple(a.dilation, 2)
-        if a.ceil_mode:
-            kw["ceil_mode"] = True
         stride = ntuple(a.stride, 2) if a.stride is not None else k
-        return call("_max_pool2d", args[0], ctx.lit(k), ctx.lit(stride), **kw)
+        kw = changed(a, self.options[1:])
+        kw.update({name: ntuple(kw[name], 2) for name in ("padding", "dilation") if name in kw})
+        return call(f"_{self.torch_function}", args[0], ctx.lit(k), ctx.lit(stride), **kw)
 
 
-@register
-class AvgPool2d(_Pool2d):
-    """Average over 2-d windows (PyTorch's nn.AvgPool2d); stride defaults to the kernel."""
+def _pool(what: str, name: str, function: str, attrs: type[_PoolAttrs],
+          options: tuple[tuple[str, Any], ...]) -> type[_Pool2d]:
+    """Registers PyTorch's nn.<name> (F.<function>): ``what`` (Max, Average) over 2-d windows."""
+    return register(type(name, (_Pool2d,), {
+        "__doc__": f"{what} over 2-d windows (PyTorch's nn.{name}); stride defaults to the kernel.",
+        "__module__": __name__, "__qualname__": name, "name": name, "Attrs": attrs, "example": {"kernel": 2},
+        "doc": f"{what} over kh x kw windows of [B, C, H, W]; stride defaults to the kernel size.",
+        "torch_function": function, "options": options,
+    }))
 
-    name = "AvgPool2d"
-    Attrs = AvgPool2dAttrs
-    doc = "Average over kh x kw windows of [B, C, H, W]; stride defaults to the kernel size."
-    example = {"kernel": 2}
 
-    def torch_call(self, a: AvgPool2dAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
-        opts = [f"{k}={v!r}" for k, v, default in (
-            ("stride", a.stride, None), ("padding", a.padding, 0), ("ceil_mode", a.ceil_mode, False),
-            ("count_include_pad", a.count_include_pad, True)) if v != default]
-        return f"F.avg_pool2d({args[0]}, {a.kernel!r}{''.join(', ' + o for o in opts)})"
-
-    def jax_call(self, a: AvgPool2dAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
-        k = ntuple(a.kernel, 2)
-        kw: dict[str, object] = {}
-        if a.padding != 0:
-            kw["padding"] = ntuple(a.padding, 2)
-        if a.ceil_mode:
-            kw["ceil_mode"] = True
-        if not a.count_include_pad:
-            kw["count_include_pad"] = False
-        stride = ntuple(a.stride, 2) if a.stride is not None else k
-        return call("_avg_pool2d", args[0], ctx.lit(k), ctx.lit(stride), **kw)
+MaxPool2d = _pool("Max", "MaxPool2d", "max_pool2d", MaxPool2dAttrs,
+                  (("stride", None), ("padding", 0), ("dilation", 1), ("ceil_mode", False)))
+AvgPool2d = _pool("Average", "AvgPool2d", "avg_pool2d", AvgPool2dAttrs,
+                  (("stride", None), ("padding", 0), ("ceil_mode", False), ("count_include_pad", True)))
 
 
 @register
