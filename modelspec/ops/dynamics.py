@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Annotated, Any, Literal, Optional, Sequence, Union
+from typing import Annotated, Any, ClassVar, Literal, Optional, Sequence, Union
 
 from pydantic import Field, model_validator
 
@@ -29,27 +29,40 @@ class EulerStepAttrs(Attrs):
     train_tau: bool = Field(False, description="Learn tau (a 0-dim parameter `tau`).")
 
 
-class InterpolateAttrs(Attrs):
-    size: Optional[Union[PosInt, Annotated[tuple[PosInt, ...], Field(min_length=1, max_length=3)]]] = Field(
+#: the attributes Interpolate and Upsample share (Upsample names the scale `scale_factor`)
+SpatialSize = Optional[Union[PosInt, Annotated[tuple[PosInt, ...], Field(min_length=1, max_length=3)]]]
+SpatialScale = Optional[Union[PosFloat, Annotated[tuple[PosFloat, ...], Field(min_length=1, max_length=3)]]]
+ResizeMode = Literal["nearest", "linear", "bilinear", "bicubic"]
+_MODE = "Resampling: nearest (any rank), linear (1-d), bilinear or bicubic (2-d)."
+
+
+class _ResizeAttrs(Attrs):
+    """Checks Interpolate's and Upsample's attributes alike: exactly one of the size and the
+    scale (named ``scale_attr``), align_corners only where the mode interpolates."""
+
+    scale_attr: ClassVar[str]
+
+    @model_validator(mode="after")
+    def _check(self) -> "_ResizeAttrs":
+        if (getattr(self, "size") is None) == (getattr(self, self.scale_attr) is None):
+            raise ValueError(f"give exactly one of `size` and `{self.scale_attr}`")
+        if getattr(self, "align_corners") is not None and getattr(self, "mode") == "nearest":
+            raise ValueError("align_corners can only be set with mode linear, bilinear or bicubic")
+        return self
+
+
+class InterpolateAttrs(_ResizeAttrs):
+    scale_attr = "scale"
+    size: SpatialSize = Field(
         None, description="Output spatial size: an int (every spatial axis) or one int per axis. Exclusive with scale."
     )
-    scale: Optional[Union[PosFloat, Annotated[tuple[PosFloat, ...], Field(min_length=1, max_length=3)]]] = Field(
+    scale: SpatialScale = Field(
         None, description="Spatial scale factor: a number or one per axis; size = floor(in * scale). Exclusive with size."
     )
-    mode: Literal["nearest", "linear", "bilinear", "bicubic"] = Field(
-        "nearest", description="Resampling: nearest (any rank), linear (1-d), bilinear or bicubic (2-d)."
-    )
+    mode: ResizeMode = Field("nearest", description=_MODE)
     align_corners: Optional[bool] = Field(
         None, description="PyTorch's align_corners; only for linear, bilinear and bicubic."
     )
-
-    @model_validator(mode="after")
-    def _check(self) -> "InterpolateAttrs":
-        if (self.size is None) == (self.scale is None):
-            raise ValueError("give exactly one of `size` and `scale`")
-        if self.align_corners is not None and self.mode == "nearest":
-            raise ValueError("align_corners can only be set with mode linear, bilinear or bicubic")
-        return self
 
 
 @register
@@ -183,31 +196,23 @@ class Interpolate(Op, TorchRules, JaxRules):
         return call("_interpolate", args[0], ctx.shape(ctx.out[2:]), **kw)
 
 
-class UpsampleAttrs(Attrs):
+class UpsampleAttrs(_ResizeAttrs):
     """torch.nn.Upsample's arguments (``scale_factor`` where Interpolate says ``scale``)."""
 
-    size: Optional[Union[PosInt, Annotated[tuple[PosInt, ...], Field(min_length=1, max_length=3)]]] = Field(
+    scale_attr = "scale_factor"
+
+    size: SpatialSize = Field(
         None, description="Output spatial size: an int (every spatial axis) or one int per axis. "
         "Exclusive with scale_factor."
     )
-    scale_factor: Optional[Union[PosFloat, Annotated[tuple[PosFloat, ...], Field(min_length=1, max_length=3)]]] = (
-        Field(None, description="Spatial multiplier: a number or one per axis; size = floor(in * scale_factor). "
-              "Exclusive with size.")
+    scale_factor: SpatialScale = Field(
+        None, description="Spatial multiplier: a number or one per axis; size = floor(in * scale_factor). "
+        "Exclusive with size."
     )
-    mode: Literal["nearest", "linear", "bilinear", "bicubic"] = Field(
-        "nearest", description="Resampling: nearest (any rank), linear (1-d), bilinear or bicubic (2-d)."
-    )
+    mode: ResizeMode = Field("nearest", description=_MODE)
     align_corners: Optional[bool] = Field(
         None, description="torch.nn.Upsample's align_corners; only for linear, bilinear and bicubic."
     )
-
-    @model_validator(mode="after")
-    def _check(self) -> "UpsampleAttrs":
-        if (self.size is None) == (self.scale_factor is None):
-            raise ValueError("give exactly one of `size` and `scale_factor`")
-        if self.align_corners is not None and self.mode == "nearest":
-            raise ValueError("align_corners can only be set with mode linear, bilinear or bicubic")
-        return self
 
 
 def _as_interpolate(a: UpsampleAttrs) -> InterpolateAttrs:
