@@ -176,19 +176,12 @@ class Graph:
         return sum(n.n_params for n in self.nodes.values())
 
     def param_names(self) -> dict[str, tuple[int, ...]]:
-        """Flat parameter names as in the Torch state_dict (buffers excluded)."""
-        out: dict[str, tuple[int, ...]] = {}
-        for n in self.nodes.values():
-            for k, s in n.params.items():
-                out[f"{n.at}.{k}"] = s
-        return out
+        """Flat parameter names as in the Torch state_dict (buffers excluded), with their shapes."""
+        return {f"{n.at}.{k}": s for n in self.nodes.values() for k, s in n.params.items()}
 
     def buffer_names(self) -> dict[str, tuple[int, ...]]:
-        out: dict[str, tuple[int, ...]] = {}
-        for n in self.nodes.values():
-            for k, s in n.buffers.items():
-                out[f"{n.at}.{k}"] = s
-        return out
+        """Flat buffer names as in the Torch state_dict, with their shapes."""
+        return {f"{n.at}.{k}": s for n in self.nodes.values() for k, s in n.buffers.items()}
 
 
 def enclosing(path: str, known: Mapping[str, object] | set[str]) -> str:

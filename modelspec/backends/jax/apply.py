@@ -16,6 +16,8 @@ step's value.
 
 from __future__ import annotations
 
+from typing import Callable, NamedTuple
+
 from ...ir.graph import Graph
 from ...ir.timeplan import TimePlan, TimePlanError, lower_time
 from .body import Body, Values
@@ -113,6 +115,56 @@ def _buffer_write(src: str, depth: int, value: str) -> str:
     return f"_ring_write(bufs[{q(src)}], t, {value})"
 
 
+class _Traced(NamedTuple):
+    """One step of a time model traced into lines, and what the loop around it needs."""
+
+    body: Body
+    lines: list[str]
+    #: the time plan, with the nodes the step reads one step back
+    plan: TimePlan
+    #: delay buffer -> its depth
+    depth: dict[str, int]
+    #: output name -> its value at this step
+    outs: dict[str, str]
+    #: delayed source -> its place in the plan (the order of the buffer reads)
+    order: dict[str, int]
+
+
+def _trace_step(g: Graph, plan: TimePlan, v: Values, dynamic: bool = False) -> _Traced:
+    """The step body of `apply` (phases: ``dynamic`` False) or of the stateful apply."""
+    body = Body(g, plan, v, dynamic=dynamic)
+    lines = body.step()
+    plan = plan.with_prev(body.prev_nodes)
+    return _Traced(body, lines, plan, dict(plan.depths), {e.name: v.read(e.source, 0) for e in plan.emissions},
+                   {name: i for i, name in enumerate(plan.sources)})
+
+
+def _unpack_carry(g: Graph) -> list[str]:
+    """A step function's first lines: the step and the time inputs, the state and the buffers."""
+    lines = [f"{I2}t, seqs = xs", f"{I2}state, bufs = carry"]
+    return lines + ([f"{I2}state = dict(state)"] if any(n.buffers for n in g.nodes.values()) else [])
+
+
+def _step_inputs(g: Graph, v: Values, timed: list[str], idle: int, choose: Callable[[str, str], str]) -> list[str]:
+    """The step's inputs: each time input's slice of ``seqs`` and, with idle steps, each static
+    input; ``choose(value, zeros)`` is the expression that picks the value or (idle) zeros."""
+    lines = []
+    for name in timed:
+        x = v.inputs[name]
+        zeros = f"jnp.zeros({x}.shape[:1] + {x}.shape[2:], {x}.dtype)"
+        lines.append(f"{I2}{v.step_inputs[name]} = {choose(f'seqs[{q(name)}]', zeros)}")
+    for name, term in g.inputs.items():
+        if term.static and idle:
+            x = v.inputs[name]
+            lines.append(f"{I2}{v.step_inputs[name]} = {choose(x, f'jnp.zeros_like({x})')}")
+    return lines
+
+
+def _step_outputs(g: Graph, outs: dict[str, str]) -> str:
+    """The dict of what a step emits, ``{"name": value, ...}`` in the order of the outputs."""
+    return "{" + ", ".join(f"{q(name)}: {outs[name]}" for name in g.outputs) + "}"
+
+
 def _step_core(body: Body, v: Values, order: dict[str, int], depth: dict[str, int],
                step_lines: list[str]) -> list[str]:
     """The middle of a step function, shared by `apply` and the stateful apply: this
@@ -147,31 +199,14 @@ def _timed(g: Graph, plan: TimePlan, v: Values) -> list[str]:
             v.step_inputs[name] = v.namer.fresh(f"{name}_t")
     for name in timed:
         v.step_inputs[name] = v.namer.fresh(f"{name}_t")
-    body = Body(g, plan, v)
-    step_lines = body.step()
-    plan = plan.with_prev(body.prev_nodes)
-    depth = dict(plan.depths)
-    outs = {e.name: v.read(e.source, 0) for e in plan.emissions}
-    order = {name: i for i, name in enumerate(plan.sources)}
+    body, step_lines, plan, depth, outs, order = _trace_step(g, plan, v)
 
     step = [f"{I1}def step(start, carry, xs):",
             *docstring(["One step of the phase that begins at step `start`: a Python int, so the",
-                        "edges not yet active in that phase are not traced at all."], I2),
-            f"{I2}t, seqs = xs", f"{I2}state, bufs = carry"]
-    if any(n.buffers for n in g.nodes.values()):
-        step.append(f"{I2}state = dict(state)")
-    for name in timed:
-        x = v.inputs[name]
-        read = f"seqs[{q(name)}]"
-        if idle:
-            read += f" if start >= {idle} else jnp.zeros({x}.shape[:1] + {x}.shape[2:], {x}.dtype)"
-        step.append(f"{I2}{v.step_inputs[name]} = {read}")
-    for name, term in g.inputs.items():
-        if term.static and idle:
-            x = v.inputs[name]
-            step.append(f"{I2}{v.step_inputs[name]} = {x} if start >= {idle} else jnp.zeros_like({x})")
+                        "edges not yet active in that phase are not traced at all."], I2), *_unpack_carry(g)]
+    step += _step_inputs(g, v, timed, idle, lambda x, zeros: f"{x} if start >= {idle} else {zeros}" if idle else x)
     step += _step_core(body, v, order, depth, step_lines)
-    ys = "{" + ", ".join(f"{q(name)}: {outs[name]}" for name in g.outputs) + "}"
+    ys = _step_outputs(g, outs)
     if idle:
         ys = f"({ys} if start >= {idle} else {{}})"
     step.append(f"{I2}return (state, bufs), {ys}")

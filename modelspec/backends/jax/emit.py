@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any
+from typing import Any, Iterator
 
 from ...ir.graph import Graph
 from .apply import I1, I2, emit_apply
@@ -71,6 +71,28 @@ def _constants(g: Graph) -> list[str]:
     return [*lines, ""]
 
 
+def _initial(g: Graph, buffers: bool) -> Iterator[tuple[str, tuple[int, ...], str]]:
+    """(flat name, shape, the op's initial-value expression) of every parameter, or with
+    ``buffers`` every buffer, checked against the names the op declares."""
+    rule = "jax_init_state" if buffers else "jax_init"
+    for n in g.nodes.values():
+        declared = n.buffers if buffers else n.params
+        if not declared:
+            continue
+        exprs = getattr(rules(n), rule)(n.attrs, list(n.in_shapes), n.shape)
+        if set(exprs) != set(declared):
+            raise JaxEmitError(f"`{n.op}.{rule}` gives {sorted(exprs)}, the op declares {sorted(declared)}")
+        for local, shape in declared.items():
+            yield f"{n.at}.{local}", shape, exprs[local]
+
+
+def _returns_dict(lines: list[str], entries: list[tuple[str, str]]) -> list[str]:
+    """``lines`` (a function's head) then ``return {name: expr, ...}`` and a blank line."""
+    if not entries:
+        return [*lines, f"{I1}return {{}}", ""]
+    return [*lines, f"{I1}return {{", *(f"{I2}{q(k)}: {e}," for k, e in entries), f"{I1}}}", ""]
+
+
 def _init(g: Graph) -> list[str]:
     """``init(key)``: jitted, with one U(-1, 1) and one N(0, 1) draw sliced per parameter.
 
@@ -80,23 +102,17 @@ def _init(g: Graph) -> list[str]:
     entries: list[tuple[str, str]] = []
     used = {"uniform": 0, "normal": 0}
     n_keys = 0
-    for n in g.nodes.values():
-        if not n.params:
-            continue
-        exprs = rules(n).jax_init(n.attrs, list(n.in_shapes), n.shape)
-        if set(exprs) != set(n.params):
-            raise JaxEmitError(f"`{n.op}.jax_init` gives {sorted(exprs)}, the op declares {sorted(n.params)}")
-        for local, shape in n.params.items():
-            expr, size = exprs[local], math.prod(shape)  # exact: np.prod wraps past int64
-            for kind, var in (("uniform", "u"), ("normal", "z")):
-                if "{" + kind + "}" in expr:
-                    lo = used[kind]
-                    expr = expr.replace("{" + kind + "}", f"{var}[{lo}:{lo + size}].reshape({_shape_lit(shape)})")
-                    used[kind] += size
-            if "{key}" in expr:
-                expr = expr.replace("{key}", f"jax.random.fold_in(key, {2 + n_keys})")
-                n_keys += 1
-            entries.append((f"{n.at}.{local}", expr))
+    for name, shape, expr in _initial(g, buffers=False):
+        size = math.prod(shape)  # exact: np.prod wraps past int64
+        for kind, var in (("uniform", "u"), ("normal", "z")):
+            if "{" + kind + "}" in expr:
+                lo = used[kind]
+                expr = expr.replace("{" + kind + "}", f"{var}[{lo}:{lo + size}].reshape({_shape_lit(shape)})")
+                used[kind] += size
+        if "{key}" in expr:
+            expr = expr.replace("{key}", f"jax.random.fold_in(key, {2 + n_keys})")
+            n_keys += 1
+        entries.append((name, expr))
     lines = ["@jax.jit", "def init(key):", *docstring([
         "Parameters initialised like PyTorch's defaults (the distributions, not torch's random stream).",
         "",
@@ -108,27 +124,13 @@ def _init(g: Graph) -> list[str]:
     if used["normal"]:
         lines.append(f"{I1}z = jax.random.normal(jax.random.fold_in(key, 1), ({used['normal']},), jnp.float32)"
                      f"  # N(0, 1), sliced per parameter")
-    if not entries:
-        return [*lines, f"{I1}return {{}}", ""]
-    lines.append(f"{I1}return {{")
-    lines += [f"{I2}{q(name)}: {expr}," for name, expr in entries]
-    return [*lines, f"{I1}}}", ""]
+    return _returns_dict(lines, entries)
 
 
 def _init_state(g: Graph) -> list[str]:
-    entries: list[tuple[str, str]] = []
-    for n in g.nodes.values():
-        if not n.buffers:
-            continue
-        exprs = rules(n).jax_init_state(n.attrs, list(n.in_shapes), n.shape)
-        if set(exprs) != set(n.buffers):
-            raise JaxEmitError(f"`{n.op}.jax_init_state` gives {sorted(exprs)}, the op declares {sorted(n.buffers)}")
-        entries += [(f"{n.at}.{local}", exprs[local]) for local in n.buffers]
     lines = ["def init_state():", *docstring(["Buffers (BatchNorm running statistics), named as in the Torch "
                                               "state_dict."], I1)]
-    if not entries:
-        return [*lines, f"{I1}return {{}}", ""]
-    return [*lines, f"{I1}return {{", *(f"{I2}{q(k)}: {e}," for k, e in entries), f"{I1}}}", ""]
+    return _returns_dict(lines, [(name, expr) for name, _, expr in _initial(g, buffers=True)])
 
 
 SPLIT = '''

@@ -22,8 +22,11 @@ from __future__ import annotations
 
 from ...ir.graph import Graph
 from ...ir.timeplan import TimePlanError, lower_time
-from .apply import APPLY_DOC, I1, I2, _bind_symbols, _prologue, _step_core, _zero_buffers
-from .body import Body, Values
+from .apply import (
+    APPLY_DOC, I1, I2, _bind_symbols, _prologue, _step_core, _step_inputs, _step_outputs, _trace_step, _unpack_carry,
+    _zero_buffers,
+)
+from .body import Values
 from .naming import JaxEmitError, Namer, docstring, q, reserved_locals
 
 
@@ -44,28 +47,14 @@ def emit_apply_stateful(g: Graph) -> list[str]:
     for name in g.inputs:
         if name in timed or idle:
             v.step_inputs[name] = namer.fresh(f"{name}_t")
-    body = Body(g, plan, v, dynamic=True)
-    step_lines = body.step()
-    plan = plan.with_prev(body.prev_nodes)
-    depth = dict(plan.depths)
-    outs = {e.name: v.read(e.source, 0) for e in plan.emissions}
-    order = {name: i for i, name in enumerate(plan.sources)}
+    body, step_lines, plan, depth, outs, order = _trace_step(g, plan, v, dynamic=True)
 
     step = [f"{I1}def step(idle, carry, xs):",
             *docstring(["One step at the absolute step t; `idle` (a Python bool): zero inputs, no outputs."], I2),
-            f"{I2}t, seqs = xs", f"{I2}state, bufs = carry"]
-    if any(n.buffers for n in g.nodes.values()):
-        step.append(f"{I2}state = dict(state)")
-    for name in timed:
-        x = v.inputs[name]
-        step.append(f"{I2}{v.step_inputs[name]} = jnp.zeros({x}.shape[:1] + {x}.shape[2:], {x}.dtype) "
-                    f"if idle else seqs[{q(name)}]")
-    for name, term in g.inputs.items():
-        if term.static and idle:
-            x = v.inputs[name]
-            step.append(f"{I2}{v.step_inputs[name]} = jnp.zeros_like({x}) if idle else {x}")
+            *_unpack_carry(g)]
+    step += _step_inputs(g, v, timed, idle, lambda x, zeros: f"{zeros} if idle else {x}")
     step += _step_core(body, v, order, depth, step_lines)
-    ys = "{" + ", ".join(f"{q(name)}: {outs[name]}" for name in g.outputs) + "}"
+    ys = _step_outputs(g, outs)
     step.append(f"{I2}return (state, bufs), ({{}} if idle else {ys})")
 
     zeros = _zero_buffers(g, v, depth)
