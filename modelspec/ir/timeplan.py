@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from typing import Sequence
 from dataclasses import dataclass
 
 from ..exceptions import ModelspecError
@@ -125,6 +126,11 @@ class TimePlan:
     def chain_nodes(self) -> frozenset[str]:
         """Nodes that belong to an edge's chain: written with their edge, not on their own."""
         return frozenset(p for _, adds in self.additions for a in adds for p in a.chain)
+
+    def step_nodes(self, order: Sequence[str]) -> list[str]:
+        """The nodes of ``order`` (the evaluation order) that a step writes on their own: all
+        but the `chain_nodes`, which each emitter writes with their edge."""
+        return [p for p in order if p not in self.chain_nodes]
 
     def active(self, edge: str, start: int) -> bool:
         """Whether ``edge`` contributes during the phase that begins at step ``start``."""

@@ -80,7 +80,6 @@ class Body:
         self.plan = plan
         self.v = values
         self.time = g.time is not None
-        self.chain_nodes = plan.chain_nodes
         #: nodes whose op asked for its own previous value (each needs a buffer of depth 1)
         self.prev_nodes: list[str] = []
         self.index = {p: i for i, p in enumerate(g.order)}
@@ -168,8 +167,4 @@ class Body:
 
     def step(self) -> list[str]:
         """Every node outside edge chains, in evaluation order."""
-        out: list[str] = []
-        for path in self.g.order:
-            if path not in self.chain_nodes:
-                out.extend(self.node(path))
-        return out
+        return [line for path in self.plan.step_nodes(self.g.order) for line in self.node(path)]

@@ -167,8 +167,4 @@ class Body:
     # ---- the whole step -------------------------------------------------------
     def step(self) -> list[Stmt]:
         """Every node outside edge chains, in evaluation order."""
-        out: list[Stmt] = []
-        for path in self.g.order:
-            if path not in self.chain_nodes:
-                out.extend(self.node(path))
-        return out
+        return [s for path in self.plan.step_nodes(self.g.order) for s in self.node(path)]
