@@ -1,8 +1,8 @@
 """Strongly connected components of a directed graph (iterative Tarjan).
 
-Shared by the cycle check (`modelspec.ir.check`) and the import-graph report
-(`bench/import_graph.py`).  Iterative, so a chain of 100,000 nodes does not hit
-Python's recursion limit.
+Shared by the cycle check (`modelspec.ir.check`), the recurrent nodes of
+`modelspec.ir.reach` and the import-graph report (`bench/import_graph.py`).
+Iterative, so a chain of 100,000 nodes does not hit Python's recursion limit.
 """
 
 from __future__ import annotations

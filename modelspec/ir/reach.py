@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from ..diagnostics import Diagnostics
 from ..ops.registry import get_op
+from .components import strongly_connected
 from .graph import Graph
 
 
@@ -87,52 +88,12 @@ def _first(g: Graph, succs: dict[str, list[tuple[str, int]]]) -> dict[str, int]:
 
 
 def _recurrent(g: Graph, succs: dict[str, list[tuple[str, int]]]) -> set[str]:
-    """Nodes on a cycle (Tarjan's strongly connected components) or whose op keeps state."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on: set[str] = set()
-    stack: list[str] = []
+    """Nodes on a cycle (a strongly connected component of several nodes, or one that feeds
+    itself) or whose op keeps state."""
     out: set[str] = set()
-    counter = 0
-    for root in g.nodes:
-        if root in index:
-            continue
-        work = [(root, iter(succs.get(root, ())))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on.add(root)
-        while work:
-            v, it = work[-1]
-            advanced = False
-            for w, _ in it:
-                if w not in g.nodes:
-                    continue
-                if w not in index:
-                    index[w] = low[w] = counter
-                    counter += 1
-                    stack.append(w)
-                    on.add(w)
-                    work.append((w, iter(succs.get(w, ()))))
-                    advanced = True
-                    break
-                if w in on:
-                    low[v] = min(low[v], index[w])
-            if advanced:
-                continue
-            work.pop()
-            if work:
-                low[work[-1][0]] = min(low[work[-1][0]], low[v])
-            if low[v] == index[v]:
-                comp = []
-                while True:
-                    w = stack.pop()
-                    on.discard(w)
-                    comp.append(w)
-                    if w == v:
-                        break
-                if len(comp) > 1 or any(w == v for w, _ in succs.get(v, ())):
-                    out.update(comp)
+    for comp in strongly_connected(g.nodes, lambda v: (w for w, _ in succs.get(v, ()) if w in g.nodes)):
+        if len(comp) > 1 or any(w == comp[0] for w, _ in succs.get(comp[0], ())):
+            out.update(comp)
     for p, n in g.nodes.items():
         op = get_op(n.op)
         if op is not None and op.stateful:
