@@ -11,7 +11,7 @@ A new elementwise op is one more row.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Literal, Sequence
+from typing import Any, Callable, ClassVar, Literal, Sequence, Union
 
 from pydantic import Field, model_validator
 
@@ -61,10 +61,19 @@ class SupraLinearAttrs(Attrs):
     n: float = Field(2.0, gt=0, description="Exponent: y = relu(x) ** n.")
 
 
-#: (input expression, attributes, the Torch context) -> the output expression
-TorchExpr = Callable[[str, Any, TorchCtx], str]
-#: (input expression, attributes) -> the output expression
-JaxExpr = Callable[[str, Any], str]
+#: the common output expression, written as data: a function name (``"F.silu"``: ``F.silu(x)``), or a
+#: function and the attributes that follow the input (``("F.elu", "alpha")``: ``F.elu(x, <alpha>)``)
+Call = Union[str, tuple[str, ...]]
+#: the output expression: (input expression, attributes, the Torch context) -> source, or a `Call`
+TorchExpr = Union[Callable[[str, Any, TorchCtx], str], Call]
+#: the output expression: (input expression, attributes) -> source, or a `Call`
+JaxExpr = Union[Callable[[str, Any], str], Call]
+
+
+def _called(fn: Call, x: str, a: Any) -> str:
+    """The source of a `Call` on the input ``x`` with the attributes ``a``."""
+    name, *attrs = (fn,) if isinstance(fn, str) else fn
+    return f"{name}({', '.join([x, *(repr(getattr(a, k)) for k in attrs)])})"
 
 
 @dataclass(frozen=True)
@@ -87,42 +96,31 @@ def _relu(x: str, a: Any, ctx: TorchCtx) -> str:
 
 
 TABLE: tuple[Row, ...] = (
-    Row("ReLU", "max(x, 0).", _relu, lambda x, a: f"jax.nn.relu({x})"),
-    Row("ReLU6", "min(max(x, 0), 6).",
-        lambda x, a, ctx: f"F.relu6({x})", lambda x, a: f"jnp.clip({x}, 0.0, 6.0)"),
+    Row("ReLU", "max(x, 0).", _relu, "jax.nn.relu"),
+    Row("ReLU6", "min(max(x, 0), 6).", "F.relu6", lambda x, a: f"jnp.clip({x}, 0.0, 6.0)"),
     Row("Hardtanh", "x clipped to [min_val, max_val] (default [-1, 1]).",
-        lambda x, a, ctx: f"F.hardtanh({x}, {a.min_val!r}, {a.max_val!r})",
-        lambda x, a: f"jnp.clip({x}, {a.min_val!r}, {a.max_val!r})", HardtanhAttrs),
-    Row("Hardswish", "x * relu6(x + 3) / 6 (MobileNetV3).",
-        lambda x, a, ctx: f"F.hardswish({x})", lambda x, a: f"_hardswish({x})"),
-    Row("Hardsigmoid", "relu6(x + 3) / 6 (MobileNetV3's gate).",
-        lambda x, a, ctx: f"F.hardsigmoid({x})", lambda x, a: f"_hardsigmoid({x})"),
+        ("F.hardtanh", "min_val", "max_val"), ("jnp.clip", "min_val", "max_val"), HardtanhAttrs),
+    Row("Hardswish", "x * relu6(x + 3) / 6 (MobileNetV3).", "F.hardswish", "_hardswish"),
+    Row("Hardsigmoid", "relu6(x + 3) / 6 (MobileNetV3's gate).", "F.hardsigmoid", "_hardsigmoid"),
     Row("LeakyReLU", "x where x >= 0, else negative_slope * x.",
-        lambda x, a, ctx: f"F.leaky_relu({x}, {a.negative_slope!r})",
-        lambda x, a: f"jax.nn.leaky_relu({x}, {a.negative_slope!r})", LeakyReLUAttrs),
+        ("F.leaky_relu", "negative_slope"), ("jax.nn.leaky_relu", "negative_slope"), LeakyReLUAttrs),
     Row("ELU", "x where x > 0, else alpha * (exp(x) - 1) (default alpha 1).",
-        lambda x, a, ctx: f"F.elu({x}, {a.alpha!r})", lambda x, a: f"jax.nn.elu({x}, {a.alpha!r})", ELUAttrs),
+        ("F.elu", "alpha"), ("jax.nn.elu", "alpha"), ELUAttrs),
     Row("GELU", "x * Phi(x), exact or with the tanh approximation.",
         lambda x, a, ctx: f"F.gelu({x})" if a.approximate == "none" else f'F.gelu({x}, approximate="tanh")',
         lambda x, a: f"jax.nn.gelu({x}, approximate={a.approximate == 'tanh'})", GELUAttrs),
-    Row("SiLU", "x * sigmoid(x).", lambda x, a, ctx: f"F.silu({x})", lambda x, a: f"jax.nn.silu({x})"),
-    Row("Mish", "x * tanh(softplus(x)).",
-        lambda x, a, ctx: f"F.mish({x})", lambda x, a: f"_mish({x})"),
+    Row("SiLU", "x * sigmoid(x).", "F.silu", "jax.nn.silu"),
+    Row("Mish", "x * tanh(softplus(x)).", "F.mish", "_mish"),
     Row("Softplus", "log(1 + exp(beta * x)) / beta, x where beta * x > threshold (default 1, 20).",
-        lambda x, a, ctx: f"F.softplus({x}, {a.beta!r}, {a.threshold!r})",
-        lambda x, a: f"_softplus({x}, {a.beta!r}, {a.threshold!r})", SoftplusAttrs),
-    Row("Tanh", "tanh(x).", lambda x, a, ctx: f"torch.tanh({x})", lambda x, a: f"jnp.tanh({x})"),
-    Row("Sigmoid", "1 / (1 + exp(-x)).",
-        lambda x, a, ctx: f"torch.sigmoid({x})", lambda x, a: f"jax.nn.sigmoid({x})"),
-    Row("Softmax", "exp(x) / sum(exp(x)) over `axis` (default -1).",
-        lambda x, a, ctx: f"F.softmax({x}, dim={a.axis})",
+        ("F.softplus", "beta", "threshold"), ("_softplus", "beta", "threshold"), SoftplusAttrs),
+    Row("Tanh", "tanh(x).", "torch.tanh", "jnp.tanh"),
+    Row("Sigmoid", "1 / (1 + exp(-x)).", "torch.sigmoid", "jax.nn.sigmoid"),
+    Row("Softmax", "exp(x) / sum(exp(x)) over `axis` (default -1).", lambda x, a, ctx: f"F.softmax({x}, dim={a.axis})",
         lambda x, a: f"jax.nn.softmax({x}, axis={a.axis})", SoftmaxAttrs, has_axis=True),
-    Row("LogSoftmax", "log(softmax(x)) over `axis` (default -1).",
-        lambda x, a, ctx: f"F.log_softmax({x}, dim={a.axis})",
+    Row("LogSoftmax", "log(softmax(x)) over `axis` (default -1).", lambda x, a, ctx: f"F.log_softmax({x}, dim={a.axis})",
         lambda x, a: f"jax.nn.log_softmax({x}, axis={a.axis})", SoftmaxAttrs, has_axis=True),
-    Row("SupraLinear", "relu(x) ** n (default n = 2).",
-        lambda x, a, ctx: f"F.relu({x}) ** {a.n!r}", lambda x, a: f"_supra_linear({x}, {a.n!r})",
-        SupraLinearAttrs),
+    Row("SupraLinear", "relu(x) ** n (default n = 2).", lambda x, a, ctx: f"F.relu({x}) ** {a.n!r}",
+        ("_supra_linear", "n"), SupraLinearAttrs),
 )
 
 
@@ -142,10 +140,12 @@ class Elementwise(Op, TorchRules, JaxRules):
         return mul(product(ins[0][1:]), self.row.macs) if self.row.macs else 0
 
     def torch_call(self, a: Any, args: list[str], m: str, ctx: TorchCtx) -> str:
-        return self.row.torch(args[0], a, ctx)
+        fn = self.row.torch
+        return fn(args[0], a, ctx) if callable(fn) else _called(fn, args[0], a)
 
     def jax_call(self, a: Any, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
-        return self.row.jax(args[0], a)
+        fn = self.row.jax
+        return fn(args[0], a) if callable(fn) else _called(fn, args[0], a)
 
 
 def _register_row(row: Row) -> type[Op]:
