@@ -72,8 +72,10 @@ def _with_params(cls: type) -> type:
     (lambda: type("OldStyle", (Op,), {
         "name": "TOldStyle", "torch_call": lambda self, a, args, m, ctx: args[0]}),
      ["TOldStyle", "torch", "TorchRules"]),
-    (lambda: type("NoName", (Op, TorchRules), {"torch_call": lambda self, a, args, m, ctx: args[0]}),
-     ["name"]),
+    # a name that cannot be written in a spec
+    (lambda: type("BadName", (Op, TorchRules), {
+        "name": "2nd-op", "torch_call": lambda self, a, args, m, ctx: args[0]}),
+     ["BadName", "`name` that is an identifier", "'2nd-op'"]),
 ])
 def test_an_incomplete_op_is_refused_at_registration(make: Any, words: list[str]) -> None:
     cls = make()
@@ -82,6 +84,15 @@ def test_an_incomplete_op_is_refused_at_registration(make: Any, words: list[str]
     for w in words:
         assert w in str(err.value)
     assert getattr(cls, "name", None) not in registry._REGISTRY
+
+
+def test_an_op_is_named_after_its_class_unless_it_says_otherwise() -> None:
+    rule = {"torch_call": lambda self, a, args, m, ctx: args[0]}
+    plain = type("TPlainName", (Op, TorchRules), dict(rule))
+    named = type("TClassName", (Op, TorchRules), {"name": "TOtherName", **rule})
+    sub = type("TSubName", (named,), {})
+    assert (plain.name, named.name, sub.name) == ("TPlainName", "TOtherName", "TSubName")
+    assert contract_problems(plain) == contract_problems(named) == []
 
 
 def test_an_op_for_one_backend_builds_there_and_says_why_not_elsewhere(scratch_ops: list[str]) -> None:

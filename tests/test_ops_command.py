@@ -117,7 +117,6 @@ def scratch_op() -> Iterator[None]:
     class TScale(Op, TorchRules, JaxRules):
         """Multiplies by a constant."""
 
-        name = "TScale"
         Attrs = ScaleAttrs
         doc = "x * factor + offset over any shape."
 

@@ -131,6 +131,7 @@ class Op:
     `register` checks that it provides what each of them needs.
     """
 
+    #: the op's name in specs: the class's name unless the class sets another
     name: ClassVar[str]
     Attrs: ClassVar[type[Attrs]] = Attrs
     #: (fewest, most) inputs; ``None`` means unbounded.
@@ -147,6 +148,11 @@ class Op:
     #: parameters (`share:`, `params_at:`) may differ in these and must agree in all others.
     #: Only attributes every backend's call rule reads from the node itself belong here.
     call_attrs: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = cls.__name__
 
     # ---- front end -------------------------------------------------------
     def shape(self, a: Any, ins: Sequence[Shape]) -> Shape:

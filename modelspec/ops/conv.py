@@ -298,7 +298,6 @@ class ConvTranspose2d(_Convolution):
     ``channels/groups x kernel`` weights, so input elements x that.
     """
 
-    name = "ConvTranspose2d"
     Attrs = ConvTranspose2dAttrs
     ndim = 2
     torch_function = "conv_transpose2d"

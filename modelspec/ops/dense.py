@@ -21,7 +21,6 @@ class LinearAttrs(Attrs):
 class Linear(Op, TorchRules, JaxRules):
     """y = x W^T + b over the last axis (PyTorch's nn.Linear)."""
 
-    name = "Linear"
     Attrs = LinearAttrs
     category = "dense"
     doc = "Affine map over the last axis; weight [features, in], bias [features]."
@@ -76,7 +75,6 @@ class Embedding(Op, TorchRules, JaxRules):
     A lookup, not arithmetic: 0 MACs.
     """
 
-    name = "Embedding"
     Attrs = EmbeddingAttrs
     category = "dense"
     doc = "Looks up integer indices [B, ...] in a table; weight [num, features]; output [B, ..., features]."

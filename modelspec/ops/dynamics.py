@@ -74,7 +74,6 @@ class EulerStep(Op, TorchRules, JaxRules):
     shape ``()`` when ``train_tau``.
     """
 
-    name = "EulerStep"
     Attrs = EulerStepAttrs
     arity = (1, 2)
     stateful = True
@@ -132,7 +131,6 @@ class Interpolate(Op, TorchRules, JaxRules):
     (2 per spatial axis for linear modes, 16 for bicubic).
     """
 
-    name = "Interpolate"
     Attrs = InterpolateAttrs
     category = "dynamics"
     #: the attribute holding the scale factor, as messages name it
@@ -227,7 +225,6 @@ class Upsample(Interpolate):
     and both backends are Interpolate's.
     """
 
-    name = "Upsample"
     Attrs = UpsampleAttrs  # type: ignore[assignment]
     scale_name = "scale_factor"
     doc = "torch.nn.Upsample: resizes [B, C, *spatial] to `size` or by `scale_factor` (nearest, bilinear, ...)."

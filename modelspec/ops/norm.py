@@ -129,7 +129,6 @@ BATCH_NORM = '''def _batch_norm(x: Tensor, bn: nn.Module, training: bool) -> Ten
 class BatchNorm1d(_BatchNorm):
     """Batch normalisation over ``[B, C]`` or ``[B, C, L]`` (PyTorch's nn.BatchNorm1d)."""
 
-    name = "BatchNorm1d"
     Attrs = BatchNormAttrs
     ranks = (2, 3)
     layout = "[B, C] or [B, C, L]"
@@ -140,7 +139,6 @@ class BatchNorm1d(_BatchNorm):
 class BatchNorm2d(_BatchNorm):
     """Batch normalisation over ``[B, C, H, W]`` (PyTorch's nn.BatchNorm2d)."""
 
-    name = "BatchNorm2d"
     Attrs = BatchNormAttrs
     ranks = (4,)
     layout = "[B, C, H, W]"
@@ -156,7 +154,6 @@ class LayerNorm(Op, TorchRules, JaxRules):
     MACs: 4 per element.
     """
 
-    name = "LayerNorm"
     Attrs = LayerNormAttrs
     category = "norm"
     fresh_output = True
@@ -209,7 +206,6 @@ class LayerNorm(Op, TorchRules, JaxRules):
 class GroupNorm(Op, TorchRules, JaxRules):
     """Group normalisation over ``[B, C, *]`` (PyTorch's nn.GroupNorm).  MACs: 4 per element."""
 
-    name = "GroupNorm"
     Attrs = GroupNormAttrs
     category = "norm"
     fresh_output = True

@@ -136,7 +136,6 @@ class AdaptiveAvgPool2d(Op, TorchRules, JaxRules):
     MACs: one addition per input element (the windows tile the input).
     """
 
-    name = "AdaptiveAvgPool2d"
     Attrs = AdaptiveAvgPool2dAttrs
     category = "pool"
     doc = "Average-pools [B, C, H, W] to [B, C, h, w] whatever the input size."
@@ -166,7 +165,6 @@ class GlobalAvgPool(Op, TorchRules, JaxRules):
     MACs: one addition per input element.
     """
 
-    name = "GlobalAvgPool"
     Attrs = GlobalAvgPoolAttrs
     category = "pool"
     doc = "Mean over all spatial axes: [B, C, *spatial] -> [B, C] (any number of spatial axes)."
@@ -211,7 +209,6 @@ class Mean(Op, TorchRules, JaxRules):
     MACs: one addition per input element.
     """
 
-    name = "Mean"
     Attrs = MeanAttrs
     category = "pool"
     doc = "Mean over `axes` (batch axis 0 excluded), dropping them unless keepdim: [B, L, E] -> [B, E] with axes [1]."

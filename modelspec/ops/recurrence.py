@@ -43,7 +43,6 @@ def local_kernel(channels: int) -> int:
 class Recurrence(Op, TorchRules, JaxRules):
     """Recurrent weight R of a DynVision area, for the `via` of a self-edge."""
 
-    name = "Recurrence"
     Attrs = RecurrenceAttrs
     category = "dynamics"
     doc = ("DynVision recurrence R(h) on [B, C, H, W]: full (3x3 conv), self (scalar w*h+b), "

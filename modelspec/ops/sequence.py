@@ -103,7 +103,6 @@ class MultiheadAttention(Op, TorchRules, JaxRules):
     and the two attention products.
     """
 
-    name = "MultiheadAttention"
     Attrs = MultiheadAttentionAttrs
     arity = (1, 3)
     category = "sequence"
@@ -170,7 +169,6 @@ class TransformerEncoderLayer(Op, TorchRules, JaxRules):
     ``2 * L * E * ff`` plus 4 per element for each LayerNorm.
     """
 
-    name = "TransformerEncoderLayer"
     Attrs = TransformerEncoderLayerAttrs
     category = "sequence"
     doc = "Self-attention + feed-forward encoder layer over [B, L, E]; torch's parameter names."
@@ -246,7 +244,6 @@ class PositionalEncoding(Op, TorchRules, JaxRules):
     saved with the weights).  ``E`` must be even and ``L <= max_len``.
     """
 
-    name = "PositionalEncoding"
     Attrs = PositionalEncodingAttrs
     category = "sequence"
     doc = "Adds sinusoidal position encodings to [B, L, E] (E even, L <= max_len); no parameters."
@@ -355,7 +352,6 @@ class LSTM(_Recurrent):
     concatenated; for one direction it equals the output at the last position).
     """
 
-    name = "LSTM"
     Attrs = RecurrentAttrs
     gates = 4
     doc = "LSTM over [B, L, F] -> [B, L, H*dirs] (sequence: all) or [B, H*dirs] (sequence: last)."
@@ -366,7 +362,6 @@ class LSTM(_Recurrent):
 class GRU(_Recurrent):
     """Gated recurrent unit over ``[B, L, F]`` (PyTorch's nn.GRU, batch_first); see LSTM."""
 
-    name = "GRU"
     Attrs = RecurrentAttrs
     gates = 3
     doc = "GRU over [B, L, F] -> [B, L, H*dirs] (sequence: all) or [B, H*dirs] (sequence: last)."

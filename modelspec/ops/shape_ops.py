@@ -128,7 +128,6 @@ class NoAttrs(Attrs):
 class Flatten(Op, TorchRules, JaxRules):
     """Merges axes ``start`` .. ``end`` into one (PyTorch's nn.Flatten)."""
 
-    name = "Flatten"
     Attrs = FlattenAttrs
     category = "shape"
     doc = "Merges axes start..end (default: all but the batch axis) into one."
@@ -161,7 +160,6 @@ class Reshape(Op, TorchRules, JaxRules):
     ``B``) they must match; otherwise the reshape is taken on trust.
     """
 
-    name = "Reshape"
     Attrs = ReshapeAttrs
     category = "shape"
     doc = "Reshape to `shape` (batch axis included; one -1 may be inferred)."
@@ -208,7 +206,6 @@ class Reshape(Op, TorchRules, JaxRules):
 class Permute(Op, TorchRules, JaxRules):
     """Reorders all axes, the batch axis included (PyTorch's ``x.permute(dims)``)."""
 
-    name = "Permute"
     Attrs = PermuteAttrs
     category = "shape"
     doc = "Reorders the axes; `dims` is a permutation of all axes including the batch axis."
@@ -279,7 +276,6 @@ class _Broadcasting(Op, TorchRules, JaxRules):
 class Add(_Broadcasting):
     """Elementwise sum of two or more inputs (with PyTorch broadcasting of size-1 axes)."""
 
-    name = "Add"
     infix = "+"
     fresh_output = True
     doc = "Elementwise sum of 2+ inputs of equal shape (size-1 axes broadcast)."
@@ -289,7 +285,6 @@ class Add(_Broadcasting):
 class Mul(_Broadcasting):
     """Elementwise product of two or more inputs (with PyTorch broadcasting of size-1 axes)."""
 
-    name = "Mul"
     infix = "*"
     doc = "Elementwise product of 2+ inputs of equal shape (size-1 axes broadcast)."
 
@@ -298,7 +293,6 @@ class Mul(_Broadcasting):
 class Concat(Op, TorchRules, JaxRules):
     """Joins two or more inputs along ``axis`` (PyTorch's ``torch.cat``)."""
 
-    name = "Concat"
     Attrs = ConcatAttrs
     arity = (2, None)
     category = "arithmetic"
@@ -332,7 +326,6 @@ class Concat(Op, TorchRules, JaxRules):
 class Identity(Op, TorchRules, JaxRules):
     """Passes its input through unchanged."""
 
-    name = "Identity"
     Attrs = NoAttrs
     category = "shape"
     doc = "Passes its input through."
@@ -348,7 +341,6 @@ class Identity(Op, TorchRules, JaxRules):
 class Dropout(Op, TorchRules, JaxRules):
     """Zeroes elements with probability ``p`` while training, scaling the rest by 1/(1-p)."""
 
-    name = "Dropout"
     Attrs = DropoutAttrs
     category = "regularization"
     doc = "Randomly zeroes elements with probability p during training; identity in evaluation."
@@ -394,7 +386,6 @@ class StochasticDepth(Op, TorchRules, JaxRules):
     values are scaled by 1/(1-p).  Identity in evaluation.
     """
 
-    name = "StochasticDepth"
     Attrs = StochasticDepthAttrs
     category = "regularization"
     doc = "Zeroes each sample (mode row) or the batch with probability p during training, scaling by 1/(1-p)."
@@ -420,7 +411,6 @@ class StochasticDepth(Op, TorchRules, JaxRules):
 class GaussianNoise(Op, TorchRules, JaxRules):
     """Adds zero-mean Gaussian noise of standard deviation ``std`` while training."""
 
-    name = "GaussianNoise"
     Attrs = GaussianNoiseAttrs
     category = "regularization"
     doc = "Adds N(0, std^2) noise during training; identity in evaluation."
