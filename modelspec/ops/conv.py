@@ -151,8 +151,9 @@ class ConvTranspose2dAttrs(Attrs):
 
 class _Convolution(Op, TorchRules, JaxRules):
     """What a convolution and a transposed one share: a weight ``[*weight_channels, *kernel]``
-    and a bias, PyTorch's initialisation, the layer ``nn.<name>`` and the call
-    ``F.<torch_function>``, whose keyword arguments `torch_options` writes."""
+    and a bias, PyTorch's initialisation, the layer ``nn.<name>`` (the op is named after
+    PyTorch's class) and the call ``F.<torch_function>``, whose keyword arguments
+    `torch_options` writes."""
 
     ndim: ClassVar[int]
     torch_function: ClassVar[str]
@@ -160,6 +161,7 @@ class _Convolution(Op, TorchRules, JaxRules):
     fresh_output = True
 
     def weight_channels(self, a: Any, c_in: int) -> tuple[int, int]:
+        """The weight's first two dims for ``c_in`` input channels."""
         raise NotImplementedError
 
     def torch_options(self, a: Any, *, layer: bool) -> str:
@@ -190,6 +192,7 @@ class _Convolution(Op, TorchRules, JaxRules):
 
 class _ConvNd(_Convolution):
     """An n-d convolution; ``ndim`` is set by the registered subclasses."""
+
     #: F.convNd and _conv take these from the node, so a shared weight may run with another
     #: stride (CORnet-S strides only its first pass)
     call_attrs = frozenset({"stride", "padding", "dilation", "padding_mode"})
