@@ -384,10 +384,154 @@ def _retry_pure(text: str, file: str, exc: yaml.YAMLError) -> tuple[Diagnostics,
     return None
 
 
+class _Unusual(ModelspecError):
+    """The one-pass reading met something only the composer handles (see `_one_pass`)."""
+
+
+def _one_pass(text: str, file: str, loader_cls: type) -> Document | None:
+    """The document in one walk over the events, for plain data; None when it is not plain.
+
+    Plain means what almost every spec is: one document, no anchors or aliases, no `<<` merge,
+    no explicit tags, only scalar keys and none twice, under the depth and size limits, no scalar
+    that fails to convert.  Nothing here reports: whatever is not plain (every case that could
+    give a diagnostic) is read again, from the start, by the composer and `_Builder`, so every
+    message, limit and position is theirs.  For plain data both give the same `Document`:
+    positions and keys in the same (document) order.
+    """
+    try:
+        loader = loader_cls(text)  # the pure-Python reader checks the characters here
+    except yaml.YAMLError:
+        return None
+    try:
+        return _walk_plain(loader, file)
+    except (_Unusual, yaml.YAMLError):
+        return None  # a syntax error too: the full reading reports it
+    finally:
+        loader.dispose()
+
+
+def _walk_plain(ld: Any, file: str) -> Document | None:
+    get = ld.get_event
+    get()  # StreamStart
+    ev = get()
+    if type(ev) is yaml.StreamEndEvent:
+        return Document(file, None)
+    values: dict[Path, Pos] = {}
+    keys: dict[Path, Pos] = {}
+    resolve = ld.resolve
+    claimed = None if ld.yaml_implicit_resolvers.get(None) or ld.yaml_path_resolvers \
+        else frozenset(ld.yaml_implicit_resolvers)
+    if claimed is None:
+        raise _Unusual
+    construct = _CONSTRUCTOR.yaml_constructors
+    cache: dict[str, Any] = {}  # a plain scalar an implicit resolver may claim -> its value
+    # one frame per open collection: [container, path, is_seq, next index or pending key path]
+    stack: list[list[Any]] = []
+    root: Any = None
+    top: list[Any] | None = None
+    while True:
+        ev = get()
+        cls = type(ev)
+        if cls is ScalarEvent:
+            if ev.anchor is not None:
+                raise _Unusual
+            text = ev.value
+            tag = ev.tag
+            if tag is not None and tag != "!":
+                raise _Unusual
+            mark = ev.start_mark
+            pos = Pos(file, mark.line + 1, mark.column + 1)
+            is_key = top is not None and not top[2] and top[3] is None
+            if not ev.implicit[0] or (text and text[0] not in claimed):  # as `_Composer._scalar`
+                value: Any = text
+            else:
+                value = cache.get(text, cache)
+                if value is cache:
+                    tag = resolve(ScalarNode, text, ev.implicit)
+                    if tag == STR:
+                        tag = FLOAT if _EXP_FLOAT.fullmatch(text) else STR
+                    if tag == STR or tag not in _SCALAR_TAGS:
+                        if tag == MERGE:
+                            raise _Unusual
+                        value = text  # implicit timestamps, `=`: keep the text
+                    else:
+                        try:
+                            value = construct[tag](_CONSTRUCTOR, ScalarNode(tag, text))
+                        except (ValueError, KeyError, TypeError, yaml.YAMLError):
+                            raise _Unusual from None
+                    if len(cache) < _SCALAR_CACHE:
+                        cache[text] = value
+                if is_key and type(value) is not str:
+                    value = text  # non-string keys keep their text: `1:` -> "1"
+            if top is None:
+                values[()] = pos
+                root = value
+                continue
+            if top[2]:
+                i = top[3]
+                values[top[1] + (i,)] = pos
+                top[0].append(value)
+                top[3] = i + 1
+            elif is_key:
+                container = top[0]
+                if value in container:
+                    raise _Unusual  # a duplicate key: reported by the full reading
+                sub = top[1] + (value,)
+                keys[sub] = pos
+                container[value] = None  # keeps the key's place; a repeated key is seen at once
+                top[3] = sub
+            else:
+                sub = top[3]
+                values[sub] = pos
+                top[0][sub[-1]] = value
+                top[3] = None
+        elif cls is MappingStartEvent or cls is SequenceStartEvent:
+            if ev.anchor is not None or len(stack) >= MAX_DEPTH - 1:
+                raise _Unusual
+            is_seq = cls is SequenceStartEvent
+            tag = ev.tag
+            if tag is not None and tag != "!" and tag != (SEQ if is_seq else MAP):
+                raise _Unusual
+            mark = ev.start_mark
+            pos = Pos(file, mark.line + 1, mark.column + 1)
+            new: Any = [] if is_seq else {}
+            if top is None:
+                path: Path = ()
+                root = new
+            elif top[2]:
+                i = top[3]
+                path = top[1] + (i,)
+                top[0].append(new)
+                top[3] = i + 1
+            elif top[3] is None:
+                raise _Unusual  # a mapping or list as a key
+            else:
+                path = top[3]
+                top[0][path[-1]] = new
+                top[3] = None
+            values[path] = pos
+            top = [new, path, is_seq, 0 if is_seq else None]
+            stack.append(top)
+        elif cls is MappingEndEvent or cls is SequenceEndEvent:
+            stack.pop()
+            top = stack[-1] if stack else None
+        elif cls is DocumentEndEvent:
+            break
+        else:  # an alias, or the document's start: shared nodes and their limits are the composer's
+            raise _Unusual
+    if type(ld.peek_event()) is not yaml.StreamEndEvent or len(values) + len(keys) > MAX_VALUES:
+        raise _Unusual
+    return Document(file, root, values=values, keys=keys)
+
+
 def load_yaml(text: str, file: str, diags: Diagnostics) -> Document | None:
     """Load one YAML document; None (with diagnostics) when nothing usable came out."""
     if not check_text_size(text, file, diags):
         return None
+    doc = _one_pass(text, file, _FAST_LOADER)
+    if doc is not None:
+        doc.text = text
+        return doc
     fast = Diagnostics()
     try:
         composed = _compose(text, file, fast, _FAST_LOADER)
