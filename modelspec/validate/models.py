@@ -5,6 +5,10 @@ and what kind of value each takes.  Values may still be `${...}`
 expressions here, so numeric fields accept an expression string too; op
 attributes are checked per op after expansion (see `modelspec.ops`).
 The JSON Schema for editors is generated from these same models.
+
+Each model is built on first use (``defer_build``): a well-formed file is
+checked by `plain.spec_is_plain` and builds none of them, so `modelspec lint`
+does not wait for schemas it does not use.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
 
+from .plain import spec_is_plain
 from .train_section import TrainSpec
 
 Expr = Annotated[str, Field(pattern=r"\$\{", description="A ${...} expression.")]
@@ -24,7 +29,7 @@ DTypes = Literal["float32", "float16", "bfloat16", "float64", "int32", "int64", 
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class InputLong(Strict):
@@ -94,7 +99,7 @@ class RepeatLong(Strict):
 class NodeSpec(BaseModel):
     """A node: an op, a block instance or a group.  Other keys are attributes."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
     name: Identifier | int | None = Field(None, description="Unique in its scope; default from op and position.")
     op: str | None = Field(None, description="Op name (section 8) or an expression giving one.")
@@ -122,7 +127,6 @@ NodeItem = Annotated[
     Union[Annotated[str, Tag("bare")], Annotated[NodeSpec, Tag("node")]],
     Discriminator(_node_kind),
 ]
-NodeSpec.model_rebuild()
 
 
 class EdgeSpec(Strict):
@@ -205,6 +209,18 @@ class LibraryFile(Strict):
     blocks: dict[str, BlockSpec] = Field(default_factory=dict)
 
 
+def complete() -> None:
+    """Resolve `NodeSpec`'s reference to itself (through `NodeItem`), once, before any model is used:
+    `errors.allowed_keys` reads the field annotations, which stay unresolved until then."""
+    global _complete
+    if not _complete:
+        NodeSpec.model_rebuild()
+        _complete = True
+
+
+_complete = False
+
+
 def validate_file(model: type[BaseModel], data: Any) -> list[tuple[ValidationError, tuple[str, ...]]]:
     """The problems of ``data`` as a ``model`` (`SpecFile` or `LibraryFile`): pydantic's errors, each
     with the key path its locations are relative to (see `parse_file`)."""
@@ -218,13 +234,24 @@ def parse_file(model: type[BaseModel], data: Any
     The `train:` section is validated by its own model only when the spec has one,
     so a spec without it never builds the training models; in the result of a
     `SpecFile` it is the validated `TrainSpec`.
+
+    A file `plain.spec_is_plain` accepts is valid as written, so its result is
+    constructed without running the models (``model_construct``): the top-level
+    fields are the values written (or the defaults), exactly what validation gives
+    for such a file; the sections whose fields are models (`time`, `inputs`,
+    `outputs`, `blocks`, `layers`, `edges`) stay as written, as the expander reads them.
     """
     found: list[tuple[ValidationError, tuple[str, ...]]] = []
     result: BaseModel | None = None
-    try:
-        result = (_SpecBody if model is SpecFile else model).model_validate(data)
-    except ValidationError as exc:
-        found.append((exc, ()))
+    body = _SpecBody if model is SpecFile else model
+    if model in (SpecFile, LibraryFile) and spec_is_plain(data, library=model is LibraryFile):
+        result = body.model_construct(**data)
+    else:
+        complete()
+        try:
+            result = body.model_validate(data)
+        except ValidationError as exc:
+            found.append((exc, ()))
     if model is SpecFile and isinstance(data, dict) and data.get("train") is not None:
         try:
             train = TrainSpec.model_validate(data["train"])

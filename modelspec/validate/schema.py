@@ -17,7 +17,7 @@ import json
 from typing import Any
 
 from ..ops.registry import builtin_ops
-from .models import SpecFile
+from .models import SpecFile, complete
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
@@ -33,6 +33,7 @@ _META = ("title", "description", "default", "examples")
 
 def build_schema() -> dict[str, Any]:
     """The whole schema as a dict (deterministic: ops sorted, no plugins)."""
+    complete()
     schema = SpecFile.model_json_schema(by_alias=True)
     defs: dict[str, Any] = schema.pop("$defs")
     node_spec = defs.pop("NodeSpec")
