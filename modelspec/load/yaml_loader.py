@@ -413,115 +413,113 @@ def _one_pass(text: str, file: str, loader_cls: type) -> Document | None:
 def _walk_plain(ld: Any, file: str) -> Document | None:
     get = ld.get_event
     get()  # StreamStart
-    ev = get()
-    if type(ev) is yaml.StreamEndEvent:
+    if type(get()) is yaml.StreamEndEvent:
         return Document(file, None)
-    values: dict[Path, Pos] = {}
-    keys: dict[Path, Pos] = {}
-    resolve = ld.resolve
-    claimed = None if ld.yaml_implicit_resolvers.get(None) or ld.yaml_path_resolvers \
-        else frozenset(ld.yaml_implicit_resolvers)
-    if claimed is None:
+    resolvers = ld.yaml_implicit_resolvers
+    if resolvers.get(None) or ld.yaml_path_resolvers:
         raise _Unusual
+    claimed = frozenset(resolvers)  # first characters some implicit resolver looks at
+    resolve = ld.resolve
     construct = _CONSTRUCTOR.yaml_constructors
     cache: dict[str, Any] = {}  # a plain scalar an implicit resolver may claim -> its value
-    # one frame per open collection: [container, path, is_seq, next index or pending key path]
-    stack: list[list[Any]] = []
+    values: dict[Path, Pos] = {}
+    keys: dict[Path, Pos] = {}
+    # the open collection: `cur` (None before the root), its `path`, whether it is a list, and
+    # `at`: the next index of a list, or the path of a mapping's pending key (None: a key is next)
+    cur: Any = None
+    path: Path = ()
+    is_seq = False
+    at: Any = None
+    stack: list[tuple[Any, Path, bool, Any]] = []
     root: Any = None
-    top: list[Any] | None = None
     while True:
         ev = get()
         cls = type(ev)
         if cls is ScalarEvent:
-            if ev.anchor is not None:
+            tag = ev.tag
+            if ev.anchor is not None or (tag is not None and tag != "!"):
                 raise _Unusual
             text = ev.value
-            tag = ev.tag
-            if tag is not None and tag != "!":
-                raise _Unusual
             mark = ev.start_mark
             pos = Pos(file, mark.line + 1, mark.column + 1)
-            is_key = top is not None and not top[2] and top[3] is None
             if not ev.implicit[0] or (text and text[0] not in claimed):  # as `_Composer._scalar`
                 value: Any = text
             else:
                 value = cache.get(text, cache)
                 if value is cache:
-                    tag = resolve(ScalarNode, text, ev.implicit)
-                    if tag == STR:
-                        tag = FLOAT if _EXP_FLOAT.fullmatch(text) else STR
-                    if tag == STR or tag not in _SCALAR_TAGS:
-                        if tag == MERGE:
-                            raise _Unusual
-                        value = text  # implicit timestamps, `=`: keep the text
-                    else:
-                        try:
-                            value = construct[tag](_CONSTRUCTOR, ScalarNode(tag, text))
-                        except (ValueError, KeyError, TypeError, yaml.YAMLError):
-                            raise _Unusual from None
+                    value = _plain_scalar(text, resolve(ScalarNode, text, ev.implicit), construct)
                     if len(cache) < _SCALAR_CACHE:
                         cache[text] = value
-                if is_key and type(value) is not str:
+                if at is None and not is_seq and cur is not None and type(value) is not str:
                     value = text  # non-string keys keep their text: `1:` -> "1"
-            if top is None:
+            if is_seq:
+                values[path + (at,)] = pos
+                cur.append(value)
+                at += 1
+            elif at is not None:
+                values[at] = pos
+                cur[at[-1]] = value
+                at = None
+            elif cur is None:
                 values[()] = pos
                 root = value
-                continue
-            if top[2]:
-                i = top[3]
-                values[top[1] + (i,)] = pos
-                top[0].append(value)
-                top[3] = i + 1
-            elif is_key:
-                container = top[0]
-                if value in container:
-                    raise _Unusual  # a duplicate key: reported by the full reading
-                sub = top[1] + (value,)
-                keys[sub] = pos
-                container[value] = None  # keeps the key's place; a repeated key is seen at once
-                top[3] = sub
+            elif value in cur:
+                raise _Unusual  # a duplicate key: reported by the full reading
             else:
-                sub = top[3]
-                values[sub] = pos
-                top[0][sub[-1]] = value
-                top[3] = None
+                at = path + (value,)
+                keys[at] = pos
+                cur[value] = None  # holds the key's place until its value comes
         elif cls is MappingStartEvent or cls is SequenceStartEvent:
-            if ev.anchor is not None or len(stack) >= MAX_DEPTH - 1:
-                raise _Unusual
-            is_seq = cls is SequenceStartEvent
+            seq = cls is SequenceStartEvent
             tag = ev.tag
-            if tag is not None and tag != "!" and tag != (SEQ if is_seq else MAP):
+            if ev.anchor is not None or len(stack) >= MAX_DEPTH - 1 or (
+                    tag is not None and tag != "!" and tag != (SEQ if seq else MAP)):
                 raise _Unusual
             mark = ev.start_mark
             pos = Pos(file, mark.line + 1, mark.column + 1)
-            new: Any = [] if is_seq else {}
-            if top is None:
-                path: Path = ()
+            new: Any = [] if seq else {}
+            if is_seq:
+                sub: Path = path + (at,)
+                cur.append(new)
+                at += 1
+            elif at is not None:
+                sub = at
+                cur[at[-1]] = new
+                at = None
+            elif cur is None:
+                sub = ()
                 root = new
-            elif top[2]:
-                i = top[3]
-                path = top[1] + (i,)
-                top[0].append(new)
-                top[3] = i + 1
-            elif top[3] is None:
-                raise _Unusual  # a mapping or list as a key
             else:
-                path = top[3]
-                top[0][path[-1]] = new
-                top[3] = None
-            values[path] = pos
-            top = [new, path, is_seq, 0 if is_seq else None]
-            stack.append(top)
+                raise _Unusual  # a mapping or list as a key
+            values[sub] = pos
+            stack.append((cur, path, is_seq, at))
+            cur, path, is_seq, at = new, sub, seq, (0 if seq else None)
         elif cls is MappingEndEvent or cls is SequenceEndEvent:
-            stack.pop()
-            top = stack[-1] if stack else None
+            cur, path, is_seq, at = stack.pop()
         elif cls is DocumentEndEvent:
             break
-        else:  # an alias, or the document's start: shared nodes and their limits are the composer's
+        else:  # an alias, or a document's start: shared nodes and their limits are the composer's
             raise _Unusual
     if type(ld.peek_event()) is not yaml.StreamEndEvent or len(values) + len(keys) > MAX_VALUES:
         raise _Unusual
     return Document(file, root, values=values, keys=keys)
+
+
+def _plain_scalar(text: str, tag: str, construct: Any) -> Any:
+    """An implicitly resolved scalar's value, as `_Composer._scalar` gives it; `_Unusual` for a merge key
+    or a text that does not convert."""
+    if tag == STR:
+        if not _EXP_FLOAT.fullmatch(text):
+            return text
+        tag = FLOAT
+    elif tag not in _SCALAR_TAGS:
+        if tag == MERGE:
+            raise _Unusual
+        return text  # implicit timestamps, `=`: keep the text
+    try:
+        return construct[tag](_CONSTRUCTOR, ScalarNode(tag, text))
+    except (ValueError, KeyError, TypeError, yaml.YAMLError):
+        raise _Unusual from None
 
 
 def load_yaml(text: str, file: str, diags: Diagnostics) -> Document | None:
