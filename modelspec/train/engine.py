@@ -172,7 +172,10 @@ class Loop:
         every_batch = dist.active or self.on_batch is not None
         log_every = cfg.log_every if dist.main else None
         repeat, trainer = self.train.repeat, self.trainer
-        feed = trainer.batches(self.train, mine, train=True, epoch=pos.epoch, first=pos.batch)
+        ahead = None  # the next epoch's batches: an image folder's workers decode on across the boundary
+        if pos.epoch + 1 < cfg.epochs:
+            ahead = (batch_indices(epoch_order(n, cfg.seed, pos.epoch + 1), B, dist.rank, dist.world), pos.epoch + 1)
+        feed = trainer.batches(self.train, mine, train=True, epoch=pos.epoch, first=pos.batch, ahead=ahead)
         try:
             for k in range(pos.batch, len(mine)):
                 if every_batch:

@@ -107,11 +107,14 @@ class JaxTrainer:
 
     # -- batches ------------------------------------------------------------------------------------------------
     def batches(self, ds: Any, index_lists: Sequence[np.ndarray], *, train: bool, epoch: int,
-                first: int = 0) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
+                first: int = 0, ahead: tuple[Sequence[np.ndarray], int] | None = None) -> \
+            Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
         """numpy (inputs, targets) for ``index_lists[first:]``: from memory, or the dataset's `stream`
         (the image folder's DataLoader workers, augmentation)."""
         if isinstance(ds, Dataset) and ds.augment is None:
             return (ds.take(idx) for idx in index_lists[first:])
+        if ahead is not None and not isinstance(ds, Dataset):  # an image folder: workers go on into the next epoch
+            return ds.stream(index_lists, train=train, epoch=epoch, first=first, ahead=ahead)
         return ds.stream(index_lists, train=train, epoch=epoch, first=first)
 
     def train_batch(self, x: dict[str, np.ndarray], y: np.ndarray, repeat: dict[str, int], lr: float,

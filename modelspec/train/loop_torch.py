@@ -24,6 +24,7 @@ from .distributed import Dist, all_gather, wrap_ddp
 from .losses import LossPlan, torch_eval, torch_loss, torch_penalty
 from .models import build_torch
 from .optim import torch_optimizer
+from .sources_image import ImageFolder
 from .terminals import ModelIO
 
 
@@ -64,10 +65,12 @@ class TorchTrainer:
 
     # -- batches ------------------------------------------------------------------------------------------------
     def batches(self, ds: Any, index_lists: Sequence[np.ndarray], *, train: bool, epoch: int,
-                first: int = 0) -> Iterator[tuple[dict[str, Any], Any]]:
+                first: int = 0, ahead: tuple[Sequence[np.ndarray], int] | None = None) -> \
+            Iterator[tuple[dict[str, Any], Any]]:
         """(inputs, targets) on the device for ``index_lists[first:]``.  Samples in memory become tensors
         once and each batch is an `index_select` of them, as in a hand-written loop; anything else
-        (augmented data, image folders) arrives as numpy from the dataset's `stream`."""
+        (augmented data, image folders) arrives as numpy from the dataset's `stream`.  ``ahead``: the
+        next epoch's batches, which an image folder's workers may start on (`ImageFolder.stream`)."""
         torch = self.torch
         if isinstance(ds, Dataset) and ds.augment is None:
             if id(ds) not in self._staged:
@@ -77,6 +80,11 @@ class TorchTrainer:
             for idx in index_lists[first:]:
                 i = torch.from_numpy(idx).to(self.device)
                 yield {k: v.index_select(0, i) for k, v in xs.items()}, ys.index_select(0, i)
+            return
+        if isinstance(ds, ImageFolder):  # uint8 from the workers, scaled here in one pass on the device
+            for x, y in ds.stream(index_lists, train=train, epoch=epoch, first=first, raw=True, ahead=ahead):
+                yield ({k: ds.finish_torch(torch.from_numpy(v).to(self.device, non_blocking=True), torch)
+                        for k, v in x.items()}, torch.from_numpy(y).to(self.device, non_blocking=True))
             return
         for x, y in ds.stream(index_lists, train=train, epoch=epoch, first=first):
             yield ({k: torch.from_numpy(v).to(self.device, non_blocking=True) for k, v in x.items()},
