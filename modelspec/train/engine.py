@@ -173,7 +173,7 @@ class Loop:
         log_every = cfg.log_every if dist.main else None
         repeat, trainer = self.train.repeat, self.trainer
         ahead = None  # the next epoch's batches: an image folder's workers decode on across the boundary
-        if pos.epoch + 1 < cfg.epochs:
+        if pos.epoch + 1 < cfg.epochs and not isinstance(self.train, Dataset):
             ahead = (batch_indices(epoch_order(n, cfg.seed, pos.epoch + 1), B, dist.rank, dist.world), pos.epoch + 1)
         feed = trainer.batches(self.train, mine, train=True, epoch=pos.epoch, first=pos.batch, ahead=ahead)
         try:
