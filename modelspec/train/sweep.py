@@ -1,8 +1,11 @@
 """`modelspec train SPEC --sweep KEY=V1,V2 ...`: train every combination, compare them in one table.
 
-Each ``--sweep`` names a spec param (passed to the variant as ``--set KEY=V``)
-or a train setting (``lr``, ``epochs``, ``batch_size``, ``optimizer``, ``seed``,
-passed as the flag), with comma-separated values; the grid is their product.
+Each ``--sweep`` names a spec param (passed to the variant as ``--set KEY=V``),
+a train setting (``lr``, ``epochs``, ``batch_size``, ``optimizer``, ``seed``, or
+their paths ``train.lr``, ``train.optimizer.lr``, ..., passed as the flag), or
+any dotted path `--set` takes (``params.width``, ``train.schedule.name``,
+``layers.2.features``: passed as ``--set PATH=V``), with comma-separated
+values; the grid is their product.
 Each variant is a separate ``modelspec train`` process with its own run
 folder, ``<sweep folder>/<key>-<value>_...``; ``--jobs N`` run at a time.
 
@@ -41,14 +44,21 @@ from rich.table import Table
 from ..backends.checking import eval_dim
 from ..diagnostics import Diagnostic, Diagnostics, Pos, did_you_mean
 from ..expand.params import parse_overrides
+from ..expand.setpath import is_path
 from ..ir.graph import Graph
+from ..load import load_document
 from ..pipeline import compile_file
 from ..shapes.dims import Dim, add, concrete
+from ..validate.train_section import TrainSpec
 from .ui import error
 
 #: sweep keys that are train settings: key -> the `modelspec train` flag
 TRAIN_KEYS = {"lr": "--lr", "epochs": "--epochs", "batch_size": "--batch-size", "optimizer": "--optimizer",
               "seed": "--seed"}
+#: dotted keys into the `train:` section that are those same settings (passed as the flag, which wins)
+TRAIN_PATHS = {"train.lr": "lr", "train.optimizer.lr": "lr", "train.epochs": "epochs",
+               "train.batch_size": "batch_size", "train.optimizer": "optimizer", "train.optimizer.name": "optimizer",
+               "train.seed": "seed"}
 RESUMED, STARTED, SKIPPED, FAILED = "resumed", "trained", "skipped (finished)", "failed"
 FINAL = "weights.safetensors"  # written by the trainer after the last epoch only
 CHECKPOINT = "last.safetensors"
@@ -57,9 +67,10 @@ POLL_S = 0.2
 
 @dataclass(frozen=True)
 class Axis:
-    key: str
+    key: str  # as written (the table's column, the folder name)
     values: list[str]  # as written: passed on to the child unchanged
-    train: bool  # a train setting (a flag), else a spec param (--set)
+    train: bool  # a train setting (a flag), else a spec param or dotted path (--set)
+    flag: str = ""  # the train setting's flag
 
 
 @dataclass
@@ -81,8 +92,47 @@ def sweep_label(k: int) -> str:
     return f"<--sweep {k + 1}>"
 
 
-def parse_axes(items: Sequence[str], g: Graph, diags: Diagnostics) -> list[Axis]:
-    """``KEY=V1,V2`` arguments -> axes; problems are located in the argument (``<--sweep 2>:1:1``)."""
+def _path_problem(key: str, g: Graph, doc: Any) -> tuple[str, str | None] | None:
+    """Why the dotted ``key`` names nothing a sweep can vary (message, suggestion), or None.
+
+    As with `--set`, a dotted key addresses the spec file as written (`params.width`, `layers.2.features`,
+    `train.schedule.name`); a sweep must vary something that is there: a param the spec declares, a
+    setting of the `train:` section, or a key the file holds."""
+    parts = key.split(".")
+    head = parts[0]
+    if head == "params":
+        name = parts[1]
+        if name not in g.params or len(parts) > 2:
+            return (f"{g.name} has no param `{'.'.join(parts[1:])}`",
+                    did_you_mean(name, list(g.params)) or f"params: {', '.join(g.params) or '(none)'}")
+        return None
+    if head == "train":
+        fields = list(TrainSpec.model_fields)
+        if parts[1] not in fields:
+            return (f"`{parts[1]}` is not a setting of the `train:` section",
+                    did_you_mean(parts[1], fields) or f"train settings: {', '.join(fields)}")
+        return None
+    node, here = doc, []
+    for part in parts:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            where = ".".join(here) or "the file"
+            keys = list(node) if isinstance(node, dict) else []
+            return (f"{where} has no `{part}` in {g.name}'s spec file",
+                    did_you_mean(part, keys) if keys else None)
+        here.append(part)
+    return None
+
+
+def parse_axes(items: Sequence[str], g: Graph, diags: Diagnostics, doc: Any = None) -> list[Axis]:
+    """``KEY=V1,V2`` arguments -> axes; problems are located in the argument (``<--sweep 2>:1:1``).
+
+    KEY is a param (``width``), a train setting (``lr``, or its path ``train.lr``), or a dotted path
+    into the spec file as `--set` takes it (``params.width``, ``train.schedule.name``,
+    ``layers.2.features``); ``doc`` is the file's data, for checking that such a path exists."""
     axes: list[Axis] = []
     for k, item in enumerate(items):
         where = Pos(sweep_label(k), 1, 1)
@@ -100,13 +150,21 @@ def parse_axes(items: Sequence[str], g: Graph, diags: Diagnostics) -> list[Axis]
         if len(set(values)) != len(values):
             diags.add("MS083", f"`--sweep {item[:80]}` lists a value twice", where)
             continue
-        if key in TRAIN_KEYS:
-            axes.append(Axis(key, values, True))
+        if key in TRAIN_KEYS or key in TRAIN_PATHS:
+            axes.append(Axis(key, values, True, TRAIN_KEYS[TRAIN_PATHS.get(key, key)]))
         elif key in g.params:
+            axes.append(Axis(key, values, False))
+        elif is_path(key):
+            problem = _path_problem(key, g, doc if doc is not None else {})
+            if problem is not None:
+                diags.add("MS082", f"`--sweep {key}=...`: {problem[0]}", where,
+                          suggestion=problem[1])
+                continue
             axes.append(Axis(key, values, False))
         else:
             choices = list(g.params) + list(TRAIN_KEYS)
-            diags.add("MS082", f"`--sweep {key}=...`: `{key}` is neither a param of {g.name} nor a train setting",
+            diags.add("MS082", f"`--sweep {key}=...`: `{key}` is neither a param of {g.name} nor a train setting "
+                      "(nor a dotted path such as `params.width` or `train.lr`)",
                       Pos(sweep_label(k), 1, 1 + len(item) - len(item.lstrip())),
                       suggestion=did_you_mean(key, choices) or
                       f"params: {', '.join(g.params) or '(none)'}; train settings: {', '.join(TRAIN_KEYS)}")
@@ -188,7 +246,7 @@ def child_command(spec: str, v: Variant, axes: list[Axis], base: list[str], resu
     args = [sys.executable, "-m", "modelspec", "train", spec, *base]
     for a in axes:
         value = v.values[a.key]
-        args += [TRAIN_KEYS[a.key], value] if a.train else ["--set", f"{a.key}={value}"]
+        args += [a.flag, value] if a.train else ["--set", f"{a.key}={value}"]
     args += ["--resume" if resume else "--run-dir", v.folder, "--no-progress"]
     return args
 
@@ -366,7 +424,8 @@ def run(sw: Sweep, console: Console | None = None) -> tuple[int, list[Diagnostic
     if sw.jobs < 1:
         error(f"--jobs must be at least 1, not {sw.jobs}")
         return 2, []
-    axes = parse_axes(sw.items, sw.graph, diags)
+    doc = load_document(sw.spec, Diagnostics())  # the file as written, for dotted keys (`--set` paths)
+    axes = parse_axes(sw.items, sw.graph, diags, doc.data if doc is not None else None)
     if diags.has_errors:
         return 2, diags.sorted()
     root = sw.folder or os.path.join("runs", f"{sw.graph.name}-sweep")
