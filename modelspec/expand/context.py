@@ -89,6 +89,9 @@ class Evaluator:
 
     def value(self, raw: Any, env: Mapping[str, Any], src: Src) -> tuple[bool, Any]:
         """Substitute expressions in ``raw``; (ok, value).  Errors are reported."""
+        plain = _literal_copy(raw)
+        if plain is not _HAS_EXPR:  # nearly every value: nothing to substitute, no `Src` per key
+            return True, plain
         hiding = isinstance(env, ChainMap) and any(isinstance(m, Bindings) and m.hides for m in env.maps)
         tracked = _Tracking(env, self.used, [] if hiding else None)
         ok = [True]
@@ -126,6 +129,36 @@ class Evaluator:
         if isinstance(raw, list):
             return [self._walk(v, env, src.at(i), ok) for i, v in enumerate(raw)]
         return raw
+
+
+_HAS_EXPR = object()
+
+
+def _literal_copy(raw: Any) -> Any:
+    """What `Evaluator._walk` gives for ``raw`` when nothing in it holds ``${``, else `_HAS_EXPR`.
+
+    The same fresh dicts and lists (callers may change them) and the same leaves, made
+    without the positions the walk carries for the messages a literal never gets.
+    """
+    if isinstance(raw, str):
+        return _HAS_EXPR if "${" in raw else raw
+    if isinstance(raw, dict):
+        out = {}
+        for k, v in raw.items():
+            v = _literal_copy(v)
+            if v is _HAS_EXPR:
+                return _HAS_EXPR
+            out[k] = v
+        return out
+    if isinstance(raw, list):
+        items = []
+        for v in raw:
+            v = _literal_copy(v)
+            if v is _HAS_EXPR:
+                return _HAS_EXPR
+            items.append(v)
+        return items
+    return raw
 
 
 class _Tracking(Mapping[str, Any]):

@@ -31,10 +31,30 @@ def check_graph(g: Graph, diags: Diagnostics) -> Graph:
     Returns a new graph (sharing the nodes, which this pass only reads); ``g`` is not changed.
     """
     _delays_need_time(g, diags)
-    g = replace(g, order=_order(g, diags), cycles=_cycles(g))
+    d = deps(g)
+    if _declared_order_is_topological(g, d):  # nearly every spec: no sort, and no cycle to look for
+        g = replace(g, order=list(g.nodes), cycles=[])
+    else:
+        g = replace(g, order=_order(g, diags, d), cycles=_cycles(g, d))
     _edge_kinds(g, diags)
-    _unused(g, diags)
+    _unused(g, diags, d)
     return g
+
+
+def _declared_order_is_topological(g: Graph, d: dict[str, list[tuple[str, int]]]) -> bool:
+    """Whether every node reads only nodes declared before it, whatever the delay.
+
+    Then Kahn's algorithm with ties broken by declaration pops the nodes in declaration
+    order (each is ready once those before it are), and no cycle or self-loop exists.
+    """
+    rank = {p: i for i, p in enumerate(g.nodes)}
+    for p, srcs in d.items():
+        r = rank[p]
+        for s, _ in srcs:
+            k = rank.get(s)
+            if k is not None and k >= r:
+                return False
+    return True
 
 
 def _delays_need_time(g: Graph, diags: Diagnostics) -> None:
@@ -55,9 +75,8 @@ def _delays_need_time(g: Graph, diags: Diagnostics) -> None:
                       suggestion="add `time: {steps: N}` or remove the delay")
 
 
-def _order(g: Graph, diags: Diagnostics) -> list[str]:
-    """Kahn's algorithm over zero-delay dependencies, ties broken by declaration."""
-    d = deps(g)
+def _order(g: Graph, diags: Diagnostics, d: dict[str, list[tuple[str, int]]]) -> list[str]:
+    """Kahn's algorithm over zero-delay dependencies (``d``: `deps`), ties broken by declaration."""
     rank = {p: i for i, p in enumerate(g.nodes)}
     indeg = {p: 0 for p in g.nodes}
     users: dict[str, list[str]] = {p: [] for p in g.nodes}
@@ -77,7 +96,8 @@ def _order(g: Graph, diags: Diagnostics) -> list[str]:
             if indeg[u] == 0:
                 heapq.heappush(heap, (rank[u], u))
     if len(order) < len(g.nodes):
-        stuck = {p for p in g.nodes if p not in set(order)}
+        placed = set(order)
+        stuck = {p for p in g.nodes if p not in placed}
         for cycle in _zero_delay_cycles(d, stuck):
             k = min(range(len(cycle)), key=lambda j: g.creation.get(cycle[j], 0))
             cycle = cycle[k:] + cycle[:k]  # start where the spec starts
@@ -134,9 +154,8 @@ def _zero_delay_cycles(d: dict[str, list[tuple[str, int]]], stuck: set[str]) -> 
     return cycles
 
 
-def _cycles(g: Graph) -> list[list[str]]:
-    """Strongly connected components (with delays) of size > 1, or self-loops."""
-    d = deps(g)
+def _cycles(g: Graph, d: dict[str, list[tuple[str, int]]]) -> list[list[str]]:
+    """Strongly connected components (with delays) of size > 1, or self-loops (``d``: `deps`)."""
 
     def successors(v: str) -> list[str]:
         return [s for s, _ in d.get(v, []) if s in g.nodes]
@@ -156,10 +175,12 @@ def _edge_kinds(g: Graph, diags: Diagnostics) -> None:
                       f"so it is a {e.kind} connection", e.pos)
 
 
-def _unused(g: Graph, diags: Diagnostics) -> None:
+def _unused(g: Graph, diags: Diagnostics, d: dict[str, list[tuple[str, int]]]) -> None:
     if any(c.source not in g.nodes and c.source not in g.inputs for n in g.nodes.values() for c in n.inputs):
         return  # a broken reference (reported) cuts paths: what reaches an output is not known
-    d = deps(g)
+    into: dict[str, list[str]] = {}  # target -> what its edges add and the nodes of their chains
+    for e in g.edges:
+        into.setdefault(e.target, []).extend([e.out, *e.chain])
     live: set[str] = set()
     todo = [o.source for o in g.outputs.values() if o.source]
     while todo:
@@ -167,9 +188,8 @@ def _unused(g: Graph, diags: Diagnostics) -> None:
         if p in live:
             continue
         live.add(p)
-        todo.extend(s for s, _ in d.get(p, []))
-        todo.extend(e.out for e in g.edges if e.target == p)
-        todo.extend(ch for e in g.edges if e.target == p for ch in e.chain)
+        todo.extend(s for s, _ in d.get(p, ()))
+        todo.extend(into.get(p, ()))
     for n in g.nodes.values():
         if n.path not in live and n.role == "layer":
             diags.add("MS046", f"`{n.path}` ({n.op}) reaches no output", n.pos,

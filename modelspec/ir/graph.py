@@ -12,10 +12,29 @@ its path unless the spec places them (`params_at`) or shares another node's
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, TypeVar
 
 from ..diagnostics import Pos
 from ..shapes.dims import Dim, Shape
+
+
+_T = TypeVar("_T")
+_new = object.__new__
+
+
+def evolve(obj: _T, **changes: Any) -> _T:
+    """A shallow copy of ``obj`` with ``changes``: `dataclasses.replace` for the IR's dataclasses.
+
+    Passes copy every node of the graph they return, and `replace` (a call of ``__init__`` with
+    every field) costs about three times this; these classes have only init fields and no
+    ``__post_init__``, so copying the instance dict is the same copy.  Unlike `replace`, a
+    misspelt field in ``changes`` is not caught: name only real fields.
+    """
+    new = _new(type(obj))
+    d = new.__dict__
+    d.update(obj.__dict__)
+    d.update(changes)
+    return new
 
 
 @dataclass

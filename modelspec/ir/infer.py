@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from ..diagnostics import Diagnostics
-from ..ir.graph import Conn, Edge, Graph, Node
+from ..ir.graph import Conn, Edge, Graph, Node, evolve
 from ..ops.base import Op, ShapeError
 from ..ops.registry import adapter, get_op
 from ..shapes.dims import Dim, Shape, concrete, fmt_shape, is_symbol
@@ -96,7 +96,7 @@ def _fresh_copy(g: Graph) -> Graph:
     """
     return replace(
         g,
-        nodes={p: replace(n, shape=None, in_shapes=[], params={}, buffers={}, macs=0) for p, n in g.nodes.items()},
+        nodes={p: evolve(n, shape=None, in_shapes=[], params={}, buffers={}, macs=0) for p, n in g.nodes.items()},
         order=list(g.order),
         edges=[replace(e, chain=list(e.chain)) for e in g.edges],
         outputs={k: replace(o) for k, o in g.outputs.items()},

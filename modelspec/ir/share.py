@@ -19,7 +19,7 @@ from typing import Any
 from ..diagnostics import Diagnostics, Pos
 from ..ops.registry import get_op
 from ..shapes.dims import fmt_shape
-from .graph import Graph, Node
+from .graph import Graph, Node, evolve
 
 
 def _rerooted(path: str, roots: list[tuple[str, str]]) -> str:
@@ -118,7 +118,7 @@ def _check(site: Node, own: Node, holder: str, diags: Diagnostics) -> bool:
 def place_params(g: Graph, diags: Diagnostics) -> Graph:
     """``g`` with `Node.holder` and `Node.owner` set on every node (``g`` itself is not changed);
     what cannot be shared or placed goes to ``diags``."""
-    g = replace(g, nodes={p: replace(n, params=dict(n.params), shared={}) for p, n in g.nodes.items()})
+    g = replace(g, nodes={p: evolve(n, params=dict(n.params), shared={}) for p, n in g.nodes.items()})
     roots = _roots(g)
     owners = _owners(g, diags)
     base = {p: _rerooted(n.params_at or p, roots) for p, n in g.nodes.items()}

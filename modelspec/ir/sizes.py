@@ -21,8 +21,8 @@ def numel(dims: Iterable[Dim]) -> int:
     """Elements of a shape, symbolic dims counted as 1."""
     n = 1
     for d in dims:
-        if concrete(d):
-            n *= int(d)  # type: ignore[arg-type]
+        if isinstance(d, int) and not isinstance(d, bool):  # `concrete`, inlined: called per tensor per node
+            n *= int(d)
     return n
 
 
@@ -36,17 +36,17 @@ def check_node(node: Node, diags: Diagnostics) -> bool:
                       "the largest size torch and jax can hold", node.pos)
             return False
     sample = numel(out[1:])
-    tensors = {**node.params, **node.buffers}
-    for name, shape in tensors.items():
-        if numel(shape) > MAX_INT:
-            diags.add("MS012", f"{label}: its `{name}` would have {fmt_int(numel(shape))} elements, more than "
+    tensors = {name: numel(shape) for name, shape in {**node.params, **node.buffers}.items()}  # elements
+    for name, n in tensors.items():
+        if n > MAX_INT:
+            diags.add("MS012", f"{label}: its `{name}` would have {fmt_int(n)} elements, more than "
                       "2**63-1, the most a torch or jax tensor can hold", node.pos)
             return False
     if sample > MAX_INT:
         diags.add("MS012", f"{label}: its output would have {fmt_int(sample)} values per sample, more than "
                   "2**63-1, the most a torch or jax tensor can hold", node.pos)
         return False
-    big = [(f"its `{name}`", numel(shape)) for name, shape in tensors.items() if numel(shape) > MAX_TENSOR]
+    big = [(f"its `{name}`", n) for name, n in tensors.items() if n > MAX_TENSOR]
     if sample > MAX_TENSOR:
         big.append(("its output per sample", sample))
     if big:
@@ -55,7 +55,7 @@ def check_node(node: Node, diags: Diagnostics) -> bool:
                   f"one tensor may have at most 2**40 elements (4 TiB)", node.pos,
                   suggestion="check the sizes of this layer; a typo such as an extra 000 is likely")
         return False
-    held = sum(numel(s) for s in tensors.values())
+    held = sum(tensors.values())
     if max(held, sample) > WARN_ELEMENTS and _warned(node, diags):
         return True  # once per place in the spec, not once per repeated copy
     if held > WARN_ELEMENTS:
