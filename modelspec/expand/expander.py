@@ -262,9 +262,11 @@ class Expander:
         if kinds[0] == "layers":
             return self._group(item, src, table, prefix, env, prev, namespace)
         field = kinds[0]
-        ok, what = self.ev.value(item[field], env, src.at(field) if not bare else src)
-        if not ok:
-            return prev
+        what = item[field]
+        if not isinstance(what, str) or "${" in what:  # a plain name is its own value (most nodes)
+            ok, what = self.ev.value(what, env, src.at(field) if not bare else src)
+            if not ok:
+                return prev
         if not isinstance(what, str):
             self.diags.add("MS012", f"`{field}` must name an op or block, got {what!r}", src.at(field).pos())
             return prev
@@ -296,13 +298,14 @@ class Expander:
         raw_attrs = {k: v for k, v in item.items() if k not in RESERVED or k == "layers"}
         attrs = self.op_attrs(op, raw_attrs, src, env) if op is not None else None  # None: left unchecked
         inputs = self._inputs(item, src, table, env, prev, path)
-        node = Node(path, op_name, attrs, [], src.pos(), item.get("doc"))
+        at = src.pos()
+        node = Node(path, op_name, attrs, [], at, item.get("doc"))
         for link, delay, pos in inputs:
             conn = Conn("", self.delay_steps(delay, pos), pos)
             node.inputs.append(conn)
             self.pending.append(PendingIn(conn, link))
             self.link_of[id(conn)] = link
-        if table.define(str(name), NodeT(path), src.pos(), self.diags):
+        if table.define(str(name), NodeT(path), at, self.diags):
             self.add_node(node)
             self.weight_keys(item, src, table, env, prefix, path, None)
         return path
@@ -399,13 +402,16 @@ class Expander:
                            "(2**63-1), the largest size torch and jax can hold", src.at(*path).pos())
         if huge:
             return None
-        fields = op.Attrs.model_fields
+        fields: Any = None  # read only when needed: pydantic's `model_fields` is a property per call
         for k, v in list(values.items()):
-            if is_duration_text(v) and k in fields and "float" in str(fields[k].annotation):
-                values[k] = duration_ms(v)
+            if is_duration_text(v):
+                fields = op.Attrs.model_fields
+                if k in fields and "float" in str(fields[k].annotation):
+                    values[k] = duration_ms(v)
         try:
             return op.Attrs.model_validate(values)
         except ValidationError as exc:
+            fields = op.Attrs.model_fields
             unknown = [str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden" and e["loc"]]
             meant = {did_you_mean(k, list(fields)) for k in unknown}
             for err in exc.errors():

@@ -164,7 +164,7 @@ def _infer_node(g: Graph, node: Node, ins: list[Shape], shapes: dict[str, Shape]
     try:
         out = tuple(op.shape(node.attrs, node.in_shapes))
         for k, d in enumerate(out):
-            if concrete(d) and d <= 0:  # type: ignore[operator]
+            if isinstance(d, int) and not isinstance(d, bool) and d <= 0:  # `concrete`, inlined: per node
                 raise ShapeError(f"gives an empty output {fmt_shape(out)} (axis {k} has size {d})", "MS055")
         node.shape = out
         node.params = op.params(node.attrs, node.in_shapes, out)
