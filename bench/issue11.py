@@ -14,6 +14,7 @@ package, these scripts), for a before/after pair.
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -26,9 +27,10 @@ FIRST = ["bench_startup.py", "bench_load.py", "bench_summary.py"]
 
 
 def scripts() -> list[Path]:
-    """The issue-11 scripts first, then any other bench script that reports through `timing.emit`."""
+    """The issue-11 scripts first, then any other bench script that reports through `timing.emit`
+    (one that only borrows its timing helpers, as bench_speed does, prints its own table)."""
     others = sorted(p for p in HERE.glob("bench_*.py") if p.name not in FIRST
-                    and "from timing import" in p.read_text(encoding="utf-8"))
+                    and re.search(r"^from timing import .*\bemit\b", p.read_text(encoding="utf-8"), re.M))
     return [HERE / name for name in FIRST] + others
 
 
