@@ -121,3 +121,12 @@ def tiny_data(path: Any, n: int, seed: int, label: tuple[int, ...] = (0, 1)) -> 
     x = np.random.default_rng(seed).standard_normal((n, 6)).astype(np.float32)
     np.savez(path, x=x, y=sum((x[:, i] > 0).astype(np.int64) for i in label))
     return x
+
+
+def tiny_conv(channels: int, *, name: str = "TinyConv", train: str = "") -> str:
+    """A conv net over [B, channels, 8, 8] images, 3 classes: the image-data tests' model (and ``train``,
+    a `train:` section's text, when given)."""
+    text = (f"modelspec: 1\nname: {name}\ninputs:\n  x: [B, {channels}, 8, 8]\nlayers:\n"
+            "  - {name: conv, op: Conv2d, channels: 4, kernel: 3, padding: 1}\n"
+            "  - {name: relu, op: ReLU}\n  - {name: flat, op: Flatten}\n  - {name: head, op: Linear, features: 3}\n")
+    return text + (f"train:\n{textwrap.indent(textwrap.dedent(train).strip(), '  ')}\n" if train else "")

@@ -1,15 +1,13 @@
 """End to end: a small image folder made here with Pillow, trained for a few epochs with the
 augmentation declared in the spec's `train:` section (random crop, flip, normalisation) and
-`--logger tensorboard`; the event files are read back (TFRecord framing checked with tensorboardX's
-CRC-32C, then tensorboardX's Event protobuf) and their scalars compared with metrics.jsonl.  The
+`--logger tensorboard`; the event files are read back (`tests/tfevents.py`: TFRecord framing and CRC-32C
+checked, then tensorboardX's Event protobuf) and their scalars compared with metrics.jsonl.  The
 parameter count is worked out by hand."""
 
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -17,23 +15,13 @@ import pytest
 Image = pytest.importorskip("PIL.Image")
 pytest.importorskip("torch")
 pytest.importorskip("tensorboardX")
-from tensorboardX.crc32c import crc32c  # noqa: E402
-from tensorboardX.proto import event_pb2  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from modelspec.cli import app  # noqa: E402
+from tests.helpers import tiny_conv  # noqa: E402
+from tests.tfevents import read_events, scalars  # noqa: E402
 
-SPEC = """\
-modelspec: 1
-name: PicNet
-inputs:
-  x: [B, 3, 8, 8]
-layers:
-  - {name: conv, op: Conv2d, channels: 4, kernel: 3, padding: 1}
-  - {name: relu, op: ReLU}
-  - {name: flat, op: Flatten}
-  - {name: head, op: Linear, features: 3}
-train:
+SPEC = tiny_conv(3, name="PicNet", train="""\
   epochs: 3
   batch_size: 6
   optimizer: {name: adam, lr: 0.02}
@@ -44,7 +32,7 @@ train:
     random_crop: {padding: 1}
     flip: true
     normalize: {mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25]}
-"""
+""")
 PARAMS = (4 * 3 * 3 * 3 + 4) + (4 * 8 * 8 * 3 + 3)  # conv 3->4, 3x3, with bias; Linear(256, 3)
 
 
@@ -57,38 +45,6 @@ def make_folder(root: Path, per_class: int = 8) -> None:
             a = rng.integers(0, 90, (8, 8, 3)).astype(np.uint8)
             a[..., 2 - k] += 150
             Image.fromarray(a).save(root / cls / f"{i}.{'png' if i % 2 else 'jpg'}")
-
-
-def _masked(data: bytes) -> int:
-    crc = crc32c(data)
-    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def read_events(folder: Path) -> list[Any]:
-    """Every Event of every event file under ``folder``, each record's CRCs checked."""
-    events = []
-    files = sorted(folder.rglob("events.out.tfevents.*"))
-    assert files, f"no event files in {folder}"
-    for path in files:
-        data, pos = path.read_bytes(), 0
-        while pos < len(data):
-            header = data[pos: pos + 8]
-            (length,) = struct.unpack("<Q", header)
-            assert struct.unpack("<I", data[pos + 8: pos + 12])[0] == _masked(header)
-            body = data[pos + 12: pos + 12 + length]
-            assert struct.unpack("<I", data[pos + 12 + length: pos + 16 + length])[0] == _masked(body)
-            events.append(event_pb2.Event.FromString(body))
-            pos += 16 + length
-    return events
-
-
-def scalars(events: list[Any]) -> dict[str, dict[int, float]]:
-    out: dict[str, dict[int, float]] = {}
-    for ev in events:
-        for v in ev.summary.value:
-            if v.HasField("simple_value"):
-                out.setdefault(v.tag, {})[ev.step] = v.simple_value
-    return out
 
 
 def test_an_image_folder_trains_with_augmentation_and_tensorboard(tmp_path: Path,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -15,56 +14,14 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("tensorboardX")
 pytest.importorskip("mlflow")
-from tensorboardX.proto import event_pb2  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from modelspec.cli import app  # noqa: E402
 from tests.helpers import tiny, tiny_data  # noqa: E402
+from tests.tfevents import read_events, scalars  # noqa: E402
 
 SPEC = tiny("batch_size: 16\nval_split: 0.25")
 N_PARAMS = 6 * 5 + 5 + 5 * 3 + 3
-
-
-def crc32c(data: bytes) -> int:
-    """CRC-32C (Castagnoli), bit by bit: the checksum TFRecord framing uses."""
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xFFFFFFFF
-
-
-def masked(data: bytes) -> int:
-    crc = crc32c(data)
-    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def read_events(folder: Path) -> list[Any]:
-    """Every event of every event file in ``folder``: TFRecord framing checked, then the Event protobuf."""
-    events = []
-    for path in sorted(folder.glob("events.out.tfevents.*")):
-        data, i = path.read_bytes(), 0
-        while i < len(data):
-            header = data[i:i + 8]
-            (n,) = struct.unpack("<Q", header)
-            assert struct.unpack("<I", data[i + 8:i + 12])[0] == masked(header)
-            payload = data[i + 12:i + 12 + n]
-            assert struct.unpack("<I", data[i + 12 + n:i + 16 + n])[0] == masked(payload)
-            ev = event_pb2.Event()
-            ev.ParseFromString(payload)
-            events.append(ev)
-            i += 16 + n
-    return events
-
-
-def scalars(events: list[Any]) -> dict[str, dict[int, float]]:
-    out: dict[str, dict[int, float]] = {}
-    for ev in events:
-        for v in ev.summary.value:
-            if v.HasField("simple_value"):
-                out.setdefault(v.tag, {})[ev.step] = v.simple_value
-    return out
 
 
 def texts(events: list[Any]) -> dict[str, str]:

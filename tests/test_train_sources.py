@@ -20,18 +20,8 @@ from modelspec.train.config import AugmentSpec, ImagesSpec, TableSpec  # noqa: E
 from modelspec.train.sources import DataError  # noqa: E402
 from modelspec.train.sources_table import read as read_table  # noqa: E402
 from modelspec.train.terminals import model_io  # noqa: E402
+from tests.helpers import tiny_conv  # noqa: E402
 
-CONV = """\
-modelspec: 1
-name: TinyConv
-inputs:
-  x: [B, {c}, 8, 8]
-layers:
-  - {{name: conv, op: Conv2d, channels: 4, kernel: 3, padding: 1}}
-  - {{name: relu, op: ReLU}}
-  - {{name: flat, op: Flatten}}
-  - {{name: head, op: Linear, features: 3}}
-"""
 TIMED = """\
 modelspec: 1
 name: TimedConv
@@ -84,7 +74,7 @@ def _hand(path: Path, size: tuple[int, int] = (8, 8), mode: str = "RGB") -> np.n
 
 def test_classes_are_sorted_folders_and_pixels_are_pillows(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "pics")
-    ds = data_mod.load(str(root), _io(tmp_path, CONV.format(c=3)), loss="cross_entropy", split_name="train",
+    ds = data_mod.load(str(root), _io(tmp_path, tiny_conv(3)), loss="cross_entropy", split_name="train",
                        seed=0)
     assert isinstance(ds, sources_image.ImageFolder)
     assert ds.class_names == ["blue", "green", "red"] and len(ds) == 18
@@ -97,7 +87,7 @@ def test_classes_are_sorted_folders_and_pixels_are_pillows(tmp_path: Path) -> No
 
 def test_resize_and_grey(tmp_path: Path) -> None:
     root = make_folder(tmp_path / "pics", per_class=2, size=(12, 10))
-    ds = data_mod.load(str(root), _io(tmp_path, CONV.format(c=1)), loss="cross_entropy", split_name="train",
+    ds = data_mod.load(str(root), _io(tmp_path, tiny_conv(1)), loss="cross_entropy", split_name="train",
                        seed=0)
     x, _ = ds.read(np.array([3]))
     assert x["x"].shape == (1, 1, 8, 8)
@@ -107,7 +97,7 @@ def test_resize_and_grey(tmp_path: Path) -> None:
 def test_workers_stream_the_same_batches_as_the_main_process(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     root = make_folder(tmp_path / "pics")
-    ds = data_mod.load(str(root), _io(tmp_path, CONV.format(c=3)), loss="cross_entropy", split_name="train",
+    ds = data_mod.load(str(root), _io(tmp_path, tiny_conv(3)), loss="cross_entropy", split_name="train",
                        seed=0, images=ImagesSpec(workers=2))
     ds.augment = Augment(AugmentSpec(random_crop={"padding": 2}, flip=True), seed=5)
     batches = data_mod.batch_indices(data_mod.epoch_order(len(ds), 0, 1), 4)
@@ -122,7 +112,7 @@ def test_workers_stream_the_same_batches_as_the_main_process(tmp_path: Path) -> 
 def test_split_folders(tmp_path: Path) -> None:
     make_folder(tmp_path / "pics" / "train", per_class=3)
     make_folder(tmp_path / "pics" / "test", per_class=1)
-    io = _io(tmp_path, CONV.format(c=3))
+    io = _io(tmp_path, tiny_conv(3))
     tr = data_mod.load(str(tmp_path / "pics"), io, loss="cross_entropy", split_name="train", seed=0)
     te = data_mod.load(str(tmp_path / "pics"), io, loss="cross_entropy", split_name="test", seed=0)
     assert len(tr) == 9 and len(te) == 3 and "/train/" in tr.files[0] and "/test/" in te.files[0]
@@ -142,11 +132,11 @@ def test_bad_image_folders_name_the_file(tmp_path: Path, damage, message: str) -
         if (root / c).is_dir():
             Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / c / "0.png")
     with pytest.raises(DataError, match=message.replace(".", r"\.").replace("`", ".")):
-        data_mod.load(str(root), _io(tmp_path, CONV.format(c=3)), loss="cross_entropy", split_name="train", seed=0)
+        data_mod.load(str(root), _io(tmp_path, tiny_conv(3)), loss="cross_entropy", split_name="train", seed=0)
 
 
 def test_empty_root_and_truncated_image(tmp_path: Path) -> None:
-    io = _io(tmp_path, CONV.format(c=3))
+    io = _io(tmp_path, tiny_conv(3))
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="is empty"):
         data_mod.load(str(tmp_path / "empty"), io, loss="cross_entropy", split_name="train", seed=0)
@@ -213,7 +203,7 @@ def test_an_image_folder_trains_end_to_end_with_augmentation(tmp_path: Path, bac
     if backend == "jax":
         pytest.importorskip("jax")
     root = make_folder(tmp_path / "pics", per_class=8)
-    code, run = _train(tmp_path, CONV.format(c=3), root, AUGMENTED, backend)
+    code, run = _train(tmp_path, tiny_conv(3), root, AUGMENTED, backend)
     out = capsys.readouterr().out
     assert code == 0, out
     assert "24 images in 3 classes (blue, green, red), read as [3, 8, 8]" in out
@@ -236,7 +226,7 @@ def test_a_time_model_sees_a_still_image_at_every_step(tmp_path: Path) -> None:
 def test_a_bad_image_is_a_one_line_error_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     root = make_folder(tmp_path / "pics", per_class=2)
     (root / "blue" / "9.jpg").write_bytes(b"\xff\xd8 broken")
-    code, _ = _train(tmp_path, CONV.format(c=3), root, {"epochs": 1})
+    code, _ = _train(tmp_path, tiny_conv(3), root, {"epochs": 1})
     err = capsys.readouterr().err
     assert code == 2 and "blue/9.jpg: cannot read the image" in err and "Traceback" not in err
 
