@@ -113,10 +113,7 @@ def summary(
         raise typer.Exit(2)
     g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
     try:
-        for name, size in table.input_size_dims(g, input_size or []).items():
-            if sizes.setdefault(name, size) != size:
-                raise table.DimsError(f"`--dim {name}={sizes[name]}` and `--input-size` (which gives "
-                                      f"{name}={size}) disagree")
+        sizes = table.input_size_dims(g, input_size or [], sizes)
         bound = table.bind_graph(g, sizes)
     except table.DimsError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -15,7 +15,7 @@ from ..diagnostics import did_you_mean
 from ..expand.dimvalue import eval_dim
 from ..expand.expressions import ExprError
 from ..ir.graph import Graph, Node
-from ..shapes.dims import Dim, Shape, add, concrete, mul, product, symbols_in
+from ..shapes.dims import Dim, Shape, add, concrete, fmt_shape, mul, product, symbols_in
 from .dimargs import DimsError, parse_dims, parse_input_sizes  # noqa: F401 - the summary's command-line sizes
 
 #: bytes per element of the dtypes a value can have (activations and params are float32)
@@ -34,14 +34,16 @@ def free_symbols(g: Graph) -> list[str]:
     return out
 
 
-def input_size_dims(g: Graph, items: list[str]) -> dict[str, int]:
-    """torchinfo's ``--input-size 32,3,224,224``: the free sizes it gives, matched against the input shapes.
+def input_size_dims(g: Graph, items: list[str], dims: Mapping[str, int]) -> dict[str, int]:
+    """``dims`` (from `--dim`) with the sizes torchinfo's ``--input-size 32,3,224,224`` gives,
+    matched against the input shapes.
 
     One item per input, in order, or ``NAME=...`` for a named input.  A fixed
-    dim must be given as it is, and a symbol given twice must agree.
+    dim must be given as it is, and a symbol given twice (or by `--dim`) must agree.
     """
     inputs = list(g.inputs.values())
-    out: dict[str, int] = {}
+    out = dict(dims)
+    by_input: dict[str, int] = {}
     for k, (name, sizes) in enumerate(parse_input_sizes(items)):
         if name is None:
             if k >= len(inputs):
@@ -57,15 +59,18 @@ def input_size_dims(g: Graph, items: list[str]) -> dict[str, int]:
         given = ",".join(map(str, sizes))
         if len(sizes) != len(term.shape):
             raise DimsError(f"`--input-size {given}` has {len(sizes)} sizes, but input `{term.name}` has "
-                            f"{len(term.shape)} dims: [{', '.join(map(str, term.shape))}]")
+                            f"{len(term.shape)} dims: {fmt_shape(term.shape)}")
         for d, size in zip(term.shape, sizes):
             if concrete(d):
                 if d != size:
                     raise DimsError(f"`--input-size {given}`: input `{term.name}` is "
-                                    f"[{', '.join(map(str, term.shape))}], so this dim is {d}, not {size}")
-            else:  # an input dim is a number or a symbol (MS014)
-                if out.setdefault(str(d), size) != size:
-                    raise DimsError(f"`--input-size`: `{d}` is given as {out[str(d)]} and as {size}")
+                                    f"{fmt_shape(term.shape)}, so this dim is {d}, not {size}")
+                continue
+            sym = str(d)  # an input dim is a number or a symbol (MS014)
+            if by_input.setdefault(sym, size) != size:
+                raise DimsError(f"`--input-size`: `{sym}` is given as {by_input[sym]} and as {size}")
+            if out.setdefault(sym, size) != size:
+                raise DimsError(f"`--dim {sym}={out[sym]}` and `--input-size` (which gives {sym}={size}) disagree")
     return out
 
 

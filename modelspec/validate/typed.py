@@ -2,8 +2,8 @@
 
 `parse_file` gives the whole `SpecFile` model when a spec is valid.  A spec
 with errors still gets expanded, so that one run reports everything that is
-wrong: for it, each top-level section (each import) is taken on its own, and a section that failed is left out (its problem is already
-reported).  Either way the expander reads one typed view, with the defaults
+wrong: for it, each top-level section (each import) is taken on its own, and
+a section that failed is left out (its problem is already reported).  Either way the expander reads one typed view, with the defaults
 the models declare, instead of reading the raw mapping a second time.
 
 What stays raw, on purpose: values that may be `${...}` expressions (`params:`,
