@@ -107,15 +107,15 @@ def summary(
         raise typer.Exit(2)
     try:
         keys = table.parse_columns(columns) if columns is not None else None
-        sizes = table.parse_dims(dims or [])
-    except (ValueError, table.DimsError) as exc:
+        sizes = parse_dims(dims or [])
+    except (ValueError, DimsError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     g = front.load_or_exit(spec, sets, trust=front.trust_or_exit(allow_plugins, plugin, root))
     try:
         sizes = table.input_size_dims(g, input_size or [], sizes)
         bound = table.bind_graph(g, sizes)
-    except table.DimsError as exc:
+    except DimsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     table.render_summary(bound, format, depth, keys, sizes)

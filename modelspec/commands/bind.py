@@ -16,7 +16,7 @@ from ..expand.dimvalue import eval_dim
 from ..expand.expressions import ExprError
 from ..ir.graph import Graph, Node
 from ..shapes.dims import Dim, Shape, add, concrete, fmt_shape, mul, product, symbols_in
-from .dimargs import DimsError, parse_dims, parse_input_sizes  # noqa: F401 - the summary's command-line sizes
+from .dimargs import DimsError, parse_input_sizes
 
 #: bytes per element of the dtypes a value can have (activations and params are float32)
 DTYPE_BYTES = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4, "bool": 1}

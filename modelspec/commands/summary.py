@@ -22,9 +22,9 @@ from ..ir.graph import Graph, Node, enclosing
 from ..ir.infer import full_output_shape
 from ..ir.reach import Reach, Reaches, reach
 from ..shapes.dims import Dim, add, concrete, fmt_shape, mul, product
-from .bind import (  # noqa: F401 - DimsError and parse_dims are the command line's
-    ACTIVATION_DTYPE, DTYPE_BYTES, DimsError, activation_bytes, bind_dim, bind_graph, free_symbols, input_bytes,
-    input_size_dims, parse_dims,
+from .bind import (  # noqa: F401 - bind_graph and input_size_dims are the command line's
+    ACTIVATION_DTYPE, DTYPE_BYTES, activation_bytes, bind_dim, bind_graph, free_symbols, input_bytes,
+    input_size_dims,
 )
 from .colour import console, wants_colour
 from .graph import op_label
