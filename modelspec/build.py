@@ -11,8 +11,6 @@ imports standalone.
 
 from __future__ import annotations
 
-import hashlib
-import linecache
 import os
 import sys
 import types
@@ -136,6 +134,8 @@ def emit(g: Graph, backend_name: str = "torch", stateful: bool = False) -> str:
 
 def module_name(source: str, backend_name: str) -> str:
     """A stable ``sys.modules`` name for a source: equal sources share it."""
+    import hashlib  # lazy: `import modelspec` loads this module, and lint never builds
+
     digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
     return f"_modelspec_{backend_name}_{digest}"
 
@@ -149,6 +149,8 @@ def import_source(source: str, name: str, filename: str | None = None) -> types.
     filename = filename or f"<modelspec {name}>"
     mod = types.ModuleType(name)
     mod.__file__ = filename
+    import linecache  # lazy: as hashlib above
+
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     sys.modules[name] = mod
     try:

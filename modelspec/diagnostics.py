@@ -8,7 +8,6 @@ that cannot continue.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
 
@@ -116,6 +115,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     lowered = {c.lower(): c for c in options}
     if word.lower() in lowered and lowered[word.lower()] != word:
         return f"did you mean `{lowered[word.lower()]}`?"
+    import difflib  # lazy: only a misspelt name needs it
+
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     if not close:
         close = [c for c in options if c.lower().startswith(word.lower()) and len(word) >= 3][:1]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from typing import Any, Callable
 
 
@@ -22,6 +21,8 @@ def guarded(command: Callable[[], Any]) -> None:
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - no traceback reaches a user
         if os.environ.get("MODELSPEC_DEBUG"):
+            import traceback  # lazy: only a crash with MODELSPEC_DEBUG set prints one
+
             traceback.print_exc()
         print(f"modelspec: internal error: {type(exc).__name__}: {exc}\n"
               "  this is a bug in modelspec; set MODELSPEC_DEBUG=1 for the traceback and please report it",

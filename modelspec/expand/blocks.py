@@ -10,8 +10,7 @@ from ..diagnostics import Diagnostics, Pos
 from ..load import inside, load_document
 from ..load.document import Document
 from ..trust import SpecTrust
-from ..validate.errors import pos_finder, report
-from ..validate.models import LibraryFile, SpecFile, validate_file
+from ..validate.structure import check_file
 from .context import Src
 from .params import ParamDecl, block_params
 from .plugins import PluginScope, load_plugins
@@ -117,9 +116,7 @@ class Importer:
             if doc is not None:
                 inner.add("MS010", "a block library is a mapping with `modelspec: 1` and `blocks`", doc.pos(()))
             return None
-        model = SpecFile if "layers" in doc.data else LibraryFile
-        for exc, where in validate_file(model, doc.data):
-            report(exc, model, doc.data, pos_finder(doc), inner, loc_prefix=where)
+        check_file(doc, inner)
         if inner.has_errors:
             return None
         src = Src(doc, ())

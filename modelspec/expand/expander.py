@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from pydantic import ValidationError
 
 from ..diagnostics import Diagnostics, did_you_mean
 from ..ir.graph import Conn, Graph, Node, Scope
@@ -402,16 +401,17 @@ class Expander:
                            "(2**63-1), the largest size torch and jax can hold", src.at(*path).pos())
         if huge:
             return None
-        fields: Any = None  # read only when needed: pydantic's `model_fields` is a property per call
         for k, v in list(values.items()):
-            if is_duration_text(v):
-                fields = op.Attrs.model_fields
-                if k in fields and "float" in str(fields[k].annotation):
-                    values[k] = duration_ms(v)
+            if is_duration_text(v) and "float" in str(op.Attrs.annotation(k)):
+                values[k] = duration_ms(v)
         try:
             return op.Attrs.model_validate(values)
-        except ValidationError as exc:
-            fields = op.Attrs.model_fields
+        except Exception as exc:
+            from pydantic import ValidationError  # lazy: only a wrong attribute needs pydantic's errors
+
+            if not isinstance(exc, ValidationError):
+                raise
+            fields = op.Attrs.field_names()
             unknown = [str(e["loc"][0]) for e in exc.errors() if e["type"] == "extra_forbidden" and e["loc"]]
             meant = {did_you_mean(k, list(fields)) for k in unknown}
             for err in exc.errors():
@@ -554,6 +554,6 @@ class Expander:
 
 
 def _attr_list(op: Any) -> str | None:
-    names = list(op.Attrs.model_fields)
+    names = op.Attrs.field_names()
     return ("attributes of " + op.name + ": " + ", ".join(f"`{n}`" for n in names)) if names \
         else f"{op.name} takes no attributes"

@@ -10,9 +10,8 @@ from ..diagnostics import Diagnostics
 from ..ir.graph import Graph, InputTerm, OutputTerm, Time
 from ..load.document import Document
 from ..trust import SpecTrust, untrusted
-from ..validate.errors import pos_finder, report
 from ..validate.limits import MAX_INT, MAX_STEPS, big_ints, fmt_int, too_big
-from ..validate.models import SpecFile, parse_file
+from ..validate.structure import check_spec
 from ..validate.typed import TopLevel, top_level
 from .blocks import BlockDef, Importer, collect_blocks
 from .context import Evaluator, Src, layered
@@ -27,15 +26,12 @@ from .scope import NodeT, Ref, Resolver, Table
 
 
 def validate(doc: Document, diags: Diagnostics) -> TopLevel | None:
-    """Structure check with the pydantic models: the typed view `expand` reads, None when it failed."""
+    """Structure check (`validate.structure`): the typed view `expand` reads, None when it failed."""
     if not isinstance(doc.data, dict):
         diags.add("MS010", "a spec is a mapping with at least `modelspec`, `name`, `inputs` and `layers`",
                   doc.pos(()))
         return None
-    valid, problems = parse_file(SpecFile, doc.data)
-    for exc, where in problems:
-        report(exc, SpecFile, doc.data, pos_finder(doc), diags, loc_prefix=where)
-    return top_level(doc.data, valid) if valid is not None else None
+    return check_spec(doc, diags)
 
 
 def expand(doc: Document, diags: Diagnostics, overrides: Mapping[str, Any] | None = None,

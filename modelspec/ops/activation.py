@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Literal, Sequence, Union
 
-from pydantic import Field, model_validator
+from .attrs import Field, model_validator
 
 from ..shapes.dims import Dim, Shape, mul, product
 from .base import Attrs, JaxCtx, JaxRules, Op, TorchCtx, TorchRules

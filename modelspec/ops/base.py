@@ -1,6 +1,6 @@
 """The op contract: one class per op holds everything the compiler knows of it.
 
-An op defines, in one place, its attribute schema (a pydantic model), its
+An op defines, in one place, its attribute schema (`attrs.Attrs`), its
 shape rule, its parameter and buffer rule, its cost rule (MACs per step) and
 the code each backend emits for it (the `TorchRules` and `JaxRules` mix-ins).
 Adding an op touches one module; plugins subclass `Op` and the mix-ins of the
@@ -14,20 +14,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Protocol, Sequence
 
-from pydantic import BaseModel, ConfigDict
-
 from ..exceptions import ModelspecError
 from ..shapes.dims import Dim, Shape, concrete, fmt_shape
-
-
-class Attrs(BaseModel):
-    """Base of every op's attribute schema: unknown attributes are errors.
-
-    A schema with a ``kernel`` may set the class variable ``ndim``: how many spatial
-    axes the kernel covers (2 when absent), which labels such as ``3x3x3`` show.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+from .attrs import Attrs
 
 
 class ShapeError(ModelspecError):

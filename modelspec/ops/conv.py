@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal, Sequence, Union
 
-from pydantic import Field, model_validator
+from .attrs import Field, model_validator
 
 from ..shapes.dims import Dim, Shape, add, concrete, conv_out, floordiv, fmt_shape, mul, product
 from .base import (

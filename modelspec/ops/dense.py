@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from pydantic import Field
+from .attrs import Field
 
 from ..shapes.dims import Dim, Shape, mul, product
 from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_concrete

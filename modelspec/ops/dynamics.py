@@ -13,7 +13,7 @@ import math
 from fractions import Fraction
 from typing import Annotated, Any, ClassVar, Literal, Optional, Sequence, Union
 
-from pydantic import Field, model_validator
+from .attrs import Field, model_validator
 
 from ..shapes.dims import Dim, Shape, concrete, floordiv, fmt_shape, mul, product
 from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules

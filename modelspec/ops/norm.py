@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from pydantic import Field
+from .attrs import Field
 
 from ..shapes.dims import Dim, Shape, concrete, fmt_shape, mul, product
 from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_concrete, need_rank

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Literal, Sequence
 
-from pydantic import Field
+from .attrs import Field
 
 from ..shapes.dims import Dim, Shape, add, mul, product
 from .base import Attrs, JaxCtx, JaxRules, Op, TorchCtx, TorchRules, need_concrete, need_rank

@@ -10,6 +10,8 @@ which ops, so a spec only sees the plugin ops of the modules it names.
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import sys
 from typing import Any, Iterable, Sequence
 
@@ -61,7 +63,9 @@ def load_entry_points() -> list[str]:
     if _ENTRY_POINTS_LOADED:
         return []
     _ENTRY_POINTS_LOADED = True
-    from importlib.metadata import entry_points
+    if not _may_have_entry_points():
+        return []
+    from importlib.metadata import entry_points  # lazy: 20 ms of imports, for an installed plugin only
 
     errors = []
     for ep in entry_points(group="modelspec.ops"):
@@ -70,6 +74,35 @@ def load_entry_points() -> list[str]:
         except Exception as exc:  # a broken plugin must not break the compiler
             errors.append(f"entry point `{ep.name}` ({ep.value}): {exc}")
     return errors
+
+
+_GROUP = re.compile(rb"^\s*\[\s*modelspec\.ops\s*\]", re.MULTILINE)
+
+
+def _may_have_entry_points() -> bool:
+    """Whether an installed distribution on ``sys.path`` may declare a `modelspec.ops` entry point.
+
+    Reads the ``entry_points.txt`` of each ``*.dist-info`` / ``*.egg-info`` folder, as
+    `importlib.metadata` would, without importing it (and the email, zipfile and socket
+    modules it loads): most installations have no such plugin.  True when unsure (a path
+    entry that is not a plain directory, such as a zip file).
+    """
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except NotADirectoryError:
+            return True
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                try:
+                    with open(os.path.join(entry or ".", name, "entry_points.txt"), "rb") as fh:
+                        if _GROUP.search(fh.read()):
+                            return True
+                except OSError:
+                    continue
+    return False
 
 
 def load_plugin(module: str, search: Sequence[str] = ()) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal, Sequence
 
-from pydantic import Field
+from .attrs import Field
 
 from ..shapes.dims import Dim, Shape, add, concrete, fmt_shape, mul
 from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_concrete, need_rank

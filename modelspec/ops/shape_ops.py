@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal, Sequence, Union
 
-from pydantic import Field, field_validator
+from .attrs import Field, field_validator
 
 from ..shapes.dims import Dim, Shape, add, concrete, floordiv, fmt_shape, mul, product
 from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any, Sequence
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..diagnostics import Diagnostics, Pos, did_you_mean
 from ..load.document import Path
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
 
 
 def data_path(data: Any, loc: Sequence[Any]) -> Path:
@@ -27,6 +28,8 @@ def data_path(data: Any, loc: Sequence[Any]) -> Path:
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    from pydantic import BaseModel  # lazy: errors are only reported once pydantic's models have run
+
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     found: list[type[BaseModel]] = []

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+if TYPE_CHECKING:
+    from pydantic import BaseModel, TypeAdapter
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,12 @@ class TopLevel:
     doc: str | None = None
     imports: dict[str, str] = field(default_factory=dict)
     plugins: list[str] = field(default_factory=list)
+
+
+def plain_top_level(data: dict[str, Any]) -> TopLevel:
+    """The typed view of a spec `plain.spec_is_plain` accepted: its values as written, or the defaults."""
+    return TopLevel(name=data.get("name"), doc=data.get("doc"), imports=dict(data.get("imports") or {}),
+                    plugins=list(data.get("plugins") or []))
 
 
 def top_level(data: Any, valid: BaseModel | None) -> TopLevel:
@@ -49,6 +56,8 @@ def top_level(data: Any, valid: BaseModel | None) -> TopLevel:
 
 @lru_cache(maxsize=None)
 def _adapter(kind: Any) -> TypeAdapter[Any]:
+    from pydantic import TypeAdapter  # lazy: only a spec that failed validation is typed section by section
+
     return TypeAdapter(kind)
 
 
@@ -56,6 +65,8 @@ def _one(adapter: TypeAdapter[Any], value: Any) -> Any:
     """``value`` validated, or None when it is absent or wrong (already reported)."""
     if value is None:
         return None
+    from pydantic import ValidationError  # lazy: as `_adapter`
+
     try:
         return adapter.validate_python(value)
     except ValidationError:
