@@ -5,8 +5,6 @@ Run:  python bench/bench_startup.py [--reps N] [--json]
 The tree's bytecode is compiled first, as an installed package's is.  Each command runs as a fresh process (this tree first on PYTHONPATH), the
 processes alternating order every repetition; the ratio is command time over
 ``python -c "import yaml, pydantic"`` time (min over min, median over median).
-The last row is what lint cannot skip as long as op attributes are checked by
-pydantic models (its imports alone are over the 1.5x target).
 """
 
 from __future__ import annotations
@@ -39,13 +37,6 @@ CASES = {
                 ["--version"]),
 }
 TARGET = "≤ 1.5x `python -c \"import yaml, pydantic\"`"
-#: what `lint specs/mlp.yaml` cannot skip while op attributes are pydantic models: yaml, the op
-#: catalog (every built-in op module), the entry points it reads, and the three attribute models the
-#: spec uses, built and run
-FLOOR = [sys.executable, "-c", "import yaml; from importlib.metadata import entry_points; "
-         "entry_points(group='modelspec.ops'); from modelspec.ops import get_op; "
-         "[get_op(n).Attrs.model_validate(a) for n, a in (('Linear', {'features': 3}), ('ReLU', {}), "
-         "('Dropout', {'p': 0.1}))]"]
 
 
 def runner(cmd: list[str]):
@@ -61,15 +52,11 @@ def main() -> None:
     fns = {"base": runner(BASE)}
     for key, (_, _, args) in CASES.items():
         fns[key] = runner(MODELSPEC + args)
-    fns["floor"] = runner(FLOOR)
     times = interleaved(fns, reps)
     rows = []
     for key, (label, now, _) in CASES.items():
         lo, med = ratio(times, key, "base")
         rows.append(Row(label, now, TARGET, lo, med))
-    lo, med = ratio(times, "floor", "base")
-    rows.append(Row("lint's floor: yaml, the op catalog and the 3 op attribute models it validates (pydantic), "
-                    "whole process", "", "", lo, med))
     emit(rows)
 
 
