@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import math
 import random
+import subprocess
+import sys
 import typing
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,7 @@ from modelspec.commands.ops import example_attrs
 from modelspec.ops import Attrs, Field, all_ops, field_validator, model_validator
 from modelspec.ops.registry import builtin_ops
 
+ROOT = Path(__file__).resolve().parent.parent
 SCALARS: list[Any] = [0, 1, 2, 3, 5, 7, -1, 2**40, 0.0, 0.5, 1.0, 3.0, -2.5, 1e-5, math.inf, math.nan,
                       True, False, None, "", "x", "B", " B ", "3", "-1", "same", "valid", "none", "tanh"]
 LISTS: list[Any] = [[], [1], [2, 2], [3, 3, 3], [1, 2, 3, 4], [1, "B"], [1.0, 2.0], [True, 1], [0, 1],
@@ -143,13 +147,9 @@ def test_a_plugin_may_declare_with_pydantic_itself() -> None:
         Old(n=3)
 
 
-def test_lint_imports_no_pydantic_for_valid_attributes() -> None:
-    import subprocess
-    import sys
-
+def test_loading_valid_specs_imports_no_pydantic() -> None:
     code = ("import sys\nfrom modelspec.pipeline import load\n"
             "load('specs/resnet18.yaml'); load('specs/dyrcnn_x4.yaml')\n"
             "print('pydantic.main' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=__import__("pathlib").Path(__file__).resolve().parent.parent)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-
 from ..diagnostics import Diagnostics, did_you_mean
 from ..ir.graph import Conn, Graph, Node, Scope
 from ..ops.registry import get_op, op_names

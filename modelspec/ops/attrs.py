@@ -42,7 +42,6 @@ from typing import Annotated, Any, Callable, ClassVar, Literal, Union, get_args,
 REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
 #: what a fast check returns for "not certain": pydantic decides
 _NO: Any = type("NotSure", (), {"__repr__": lambda self: "NOT_SURE"})()
-_CONSTRAINTS = ("gt", "ge", "lt", "le", "min_length", "max_length")
 #: keywords that describe a field without changing what it accepts
 _DESCRIPTIVE = ("title", "examples", "json_schema_extra", "deprecated")
 
@@ -234,7 +233,7 @@ def _tuple(items: tuple[Any, ...]) -> Check | None:
 
         return tuple_of
     fixed = [checker(a) for a in items]
-    if any(c is None for c in fixed) or not items or items == ((),):
+    if not items or any(c is None for c in fixed):
         return None
     checks: list[Check] = fixed  # type: ignore[assignment]
 
