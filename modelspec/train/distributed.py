@@ -65,12 +65,30 @@ def setup(device: str) -> Dist:
     return Dist(rank, world, local, dev)
 
 
-def teardown(d: Dist) -> None:
-    if d.active:
-        import torch.distributed as td
+def teardown(d: Dist, together: bool) -> None:
+    """Leave the process group.
 
-        if td.is_initialized():
-            td.destroy_process_group()
+    ``together``: every process reached the end of the run by the same path (it
+    finished, or all agreed to stop), so they meet at a barrier first and no
+    process shuts its connections down while a peer still writes the final
+    checkpoint over them; under load, a peer that left early aborted at exit
+    (gloo's "terminate called without an active exception").  After an error
+    that only some processes may have met, the barrier could wait for a peer
+    that is gone, so the group is shut down at once.  Either way the native
+    threads are joined here, not during interpreter shutdown.
+    """
+    if not d.active:
+        return
+    import gc
+
+    import torch.distributed as td
+
+    if not td.is_initialized():
+        return
+    gc.collect()  # the DDP wrapper and its reducer (which hold the group) go before the group does
+    if together:
+        td.barrier()
+    td.destroy_process_group()
 
 
 def all_sum(d: Dist, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -139,6 +139,7 @@ def _hint(req: Request, run_dir: str, source: str) -> str:
 def train(req: Request) -> int:
     """Run `modelspec train`; returns the exit code."""
     dist: Dist | None = None
+    together = False  # every process ends by the same path: a barrier before the group goes is safe
     try:
         cfg = resolve(req.graph.train, req.flags)
         trackers = loggers.parse(req.loggers)
@@ -154,13 +155,15 @@ def train(req: Request) -> int:
                                   rank=env_rank(), world=world, allow_changes=req.allow_changes)
         dist = setup(req.device if req.backend == "torch" else "cpu")
         ui = UI(enabled=dist.main, progress=req.progress)
-        return _train(req, cfg, dist, ui, source, setup_view, resumed, trackers)
+        code = _train(req, cfg, dist, ui, source, setup_view, resumed, trackers)
+        together = True  # a finished run, or a stop all processes agreed on (signals, bad losses)
+        return code
     except USER_ERRORS as exc:
         error(str(exc))
         return exit_code(exc)
     finally:
         if dist is not None:
-            teardown(dist)
+            teardown(dist, together)
 
 
 def _train(req: Request, cfg: TrainConfig, dist: Dist, ui: UI, source: str, setup_view: dict[str, Any],
