@@ -99,12 +99,23 @@ def compile_file(path: str | os.PathLike[str], overrides: Mapping[str, Any] | No
                  diags: Diagnostics | None = None, trust: Trust | SpecTrust | None = None) -> Result:
     """Compile the spec at ``path``; ``trust`` (default: none) says which plugins it may import."""
     diags = diags if diags is not None else Diagnostics()
+    g, doc = _compile(path, overrides, diags, trust, keep_doc=True)
+    return Result(g, diags, doc)
+
+
+def _compile(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None, diags: Diagnostics,
+             trust: Trust | SpecTrust | None, keep_doc: bool) -> tuple[Graph | None, Document | None]:
     spec_trust = _spec_trust(trust, path)
     with quiet_gc():
         doc = load_document(path, diags, root=spec_trust.root)
         if doc is None:
-            return Result(None, diags, None)
-        return Result(check_document(doc, diags, overrides, spec_trust), diags, doc)
+            return None, None
+        g = check_document(doc, diags, overrides, spec_trust)
+        if not keep_doc:
+            # dropped while the collector is paused, its objects are never traced: the first
+            # collection after the pause walks only the graph that stays
+            doc = None
+        return g, doc
 
 
 def compile_text(text: str, file: str = "spec.yaml", overrides: Mapping[str, Any] | None = None,
@@ -120,8 +131,9 @@ def compile_text(text: str, file: str = "spec.yaml", overrides: Mapping[str, Any
 def load(path: str | os.PathLike[str], overrides: Mapping[str, Any] | None = None,
          trust: Trust | SpecTrust | None = None) -> Graph:
     """The checked IR of a spec; raises `SpecError` listing every problem."""
-    r = compile_file(path, overrides, trust=trust)
-    errors = [d for d in r.diags.sorted() if d.is_error]
-    if errors or r.graph is None:
-        raise SpecError(errors or r.diags.sorted())
-    return r.graph
+    diags = Diagnostics()
+    g, _ = _compile(path, overrides, diags, trust, keep_doc=False)
+    errors = [d for d in diags.sorted() if d.is_error]
+    if errors or g is None:
+        raise SpecError(errors or diags.sorted())
+    return g

@@ -276,6 +276,18 @@ def test_huge_layers_warn_with_the_memory() -> None:
     assert "values per sample" in next(iter(wide.diags)).message
 
 
+def test_a_layer_warns_when_its_tensors_together_pass_2_31() -> None:
+    """A weight of exactly 2**31 values (65,536 x 32,768) is not huge alone; with its bias of
+    32,768 the layer holds 2**31 + 2**15 values, and that is what MS026 counts."""
+    spec = "modelspec: 1\nname: T\ninputs: {x: [B, 65536]}\nlayers:\n  - {op: Linear, features: 32768}\n"
+    res = compile_text(spec)
+    (d,) = list(res.diags)
+    assert (d.code, d.pos.line) == ("MS026", 5)  # type: ignore[union-attr]
+    assert "2,147,516,416 parameters" in d.message
+    alone = compile_text(spec.replace("features: 32768}", "features: 32768, bias: false}"))
+    assert list(alone.diags) == []  # exactly 2**31: at the limit, not past it
+
+
 def test_model_total_warns_where_it_crosses() -> None:
     """Five tables of 2e9 values each: none is huge alone, the fifth passes 2**33 in all."""
     layers = "".join("  - {op: Embedding, num: 1000000, features: 2000, in: x}\n" for _ in range(5))

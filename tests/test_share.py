@@ -176,6 +176,37 @@ def test_place_params_returns_a_new_graph() -> None:
     assert again.param_names() == g.param_names() and g.nodes["b"].owner == "a"
 
 
+def _placement(g):  # type: ignore[no-untyped-def]
+    return {p: (n.holder, n.owner, dict(n.params), dict(n.shared), n.at) for p, n in g.nodes.items()}
+
+
+@pytest.mark.parametrize("text", [TIED, BLOCKS, PLACED, SCOPED])
+def test_place_params_leaves_its_input_as_it_was(text: str) -> None:
+    """The pass reads a shaped graph and returns the placed one: the graph it read keeps every
+    node unplaced (each at its own path, or where its own `params_at` says), and nodes it did
+    not need to change are shared, not copied."""
+    from modelspec.diagnostics import Diagnostics
+    from modelspec.ir.check import check_graph
+    from modelspec.ir.infer import infer_shapes
+    from modelspec.ir.share import place_params
+
+    placed = graph(text)
+    diags = Diagnostics()
+    shaped = infer_shapes(check_graph(placed, diags), diags)  # ``placed`` came from the whole pipeline
+    shaped = type(shaped)(**{**shaped.__dict__, "nodes": {p: type(n)(**{**n.__dict__, "holder": "", "owner": None,
+                                                                         "shared": {}})
+                                                          for p, n in shaped.nodes.items()}})
+    before = _placement(shaped)
+    again = place_params(shaped, diags)
+    assert not diags.has_errors
+    assert _placement(shaped) == before  # nothing written into the input
+    assert all(n.owner is None and not n.shared for n in shaped.nodes.values())
+    assert _placement(again) == _placement(placed)  # the same placement as the pipeline's
+    moved = {p for p, n in again.nodes.items() if n.owner is not None or n.at != (n.params_at or p)}
+    assert all(again.nodes[p] is shaped.nodes[p] for p in again.nodes if p not in moved)
+    assert all(again.nodes[p] is not shaped.nodes[p] for p in moved)
+
+
 EDGE = HEAD + textwrap.dedent("""\
     time: {steps: 3}
     blocks:

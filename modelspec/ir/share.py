@@ -117,32 +117,55 @@ def _check(site: Node, own: Node, holder: str, diags: Diagnostics) -> bool:
 
 def place_params(g: Graph, diags: Diagnostics) -> Graph:
     """``g`` with `Node.holder` and `Node.owner` set on every node (``g`` itself is not changed);
-    what cannot be shared or placed goes to ``diags``."""
-    g = replace(g, nodes={p: evolve(n, params=dict(n.params), shared={}) for p, n in g.nodes.items()})
+    what cannot be shared or placed goes to ``diags``.
+
+    Only the nodes whose placement differs from what they carry are copied: in most
+    specs every node holds its own parameters at its own path, and the result then
+    shares every node with ``g`` (a fresh node dict, the same nodes)."""
+    nodes = g.nodes
     roots = _roots(g)
     owners = _owners(g, diags)
-    base = {p: _rerooted(n.params_at or p, roots) for p, n in g.nodes.items()}
     groups: dict[str, list[str]] = {}
-    for p, n in g.nodes.items():
-        n.holder, n.owner = "", None
+    base: dict[str, str] = {}
+
+    def based(p: str) -> str:
+        b = base.get(p)
+        if b is None:
+            n = nodes[p]
+            b = base[p] = _rerooted(n.params_at or p, roots) if roots else (n.params_at or p)
+        return b
+
+    for p, n in nodes.items():
         if p in owners:
-            groups.setdefault(base[owners[p]], []).append(p)
+            groups.setdefault(based(owners[p]), []).append(p)
         elif n.params or n.buffers:
-            groups.setdefault(base[p], []).append(p)
+            groups.setdefault(based(p), []).append(p)
         elif n.params_at is not None:
             diags.add("MS074", f"`params_at` places the parameters of `{p}`, but {n.op} has none",
                       n.params_at_pos, suggestion="remove `params_at`")
     for p, o in owners.items():  # an owner without parameters still meets its sharers (MS070)
-        if o not in groups[base[o]]:
-            groups[base[o]].insert(0, o)
+        if o not in groups[based(o)]:
+            groups[based(o)].insert(0, o)
+    # placement: path -> (holder, owner); a sharer's own parameter shapes move to `shared`
+    placed: dict[str, tuple[str, str | None]] = {}
     for holder, members in groups.items():
         own = next((m for m in members if m not in owners), members[0])
-        g.nodes[own].holder = holder
+        placed[own] = (holder, None)
         for m in members:
-            site = g.nodes[m]
-            if m != own and _check(site, g.nodes[own], holder, diags):
-                site.holder, site.owner = holder, own
-                site.shared, site.params = site.params, {}
+            if m != own and _check(nodes[m], nodes[own], holder, diags):
+                placed[m] = (holder, own)
+    out: dict[str, Node] = {}
+    for p, n in nodes.items():
+        holder, owner = placed.get(p, ("", None))
+        if owner is None and holder == (n.params_at or p):
+            holder = ""  # `Node.at` falls back to the same path
+        if owner is not None:
+            out[p] = evolve(n, holder=holder, owner=owner, shared=n.params, params={})
+        elif n.holder != holder or n.owner is not None or n.shared:
+            out[p] = evolve(n, holder=holder, owner=None, shared={})
+        else:
+            out[p] = n
+    g = replace(g, nodes=out)
     _conflicts(g, diags)
     return g
 

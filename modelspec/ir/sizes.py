@@ -28,15 +28,20 @@ def numel(dims: Iterable[Dim]) -> int:
 
 def check_node(node: Node, diags: Diagnostics) -> bool:
     """False (with an MS012) when a size of the node cannot exist; MS026 when it is huge."""
-    label = f"`{node.path}` ({node.op})"
     out = node.shape or ()
+    sample = numel(out[1:])
+    tensors = {name: numel(shape) for name, shape in node.params.items()}  # elements
+    if node.buffers:
+        tensors.update((name, numel(shape)) for name, shape in node.buffers.items())
+    held = sum(tensors.values())
+    if sample <= WARN_ELEMENTS and held <= WARN_ELEMENTS and (not out or numel(out[:1]) <= MAX_INT):
+        return True  # nearly every node: nothing near a limit, and no message to build
+    label = f"`{node.path}` ({node.op})"
     for k, d in enumerate(out):
         if isinstance(d, int) and not isinstance(d, bool) and d > MAX_INT:  # `concrete`, inlined
             diags.add("MS012", f"{label} gives axis {k} a size of {fmt_int(int(d))}, larger than 2**63-1, "  # type: ignore[arg-type]
                       "the largest size torch and jax can hold", node.pos)
             return False
-    sample = numel(out[1:])
-    tensors = {name: numel(shape) for name, shape in {**node.params, **node.buffers}.items()}  # elements
     for name, n in tensors.items():
         if n > MAX_INT:
             diags.add("MS012", f"{label}: its `{name}` would have {fmt_int(n)} elements, more than "
@@ -55,7 +60,6 @@ def check_node(node: Node, diags: Diagnostics) -> bool:
                   f"one tensor may have at most 2**40 elements (4 TiB)", node.pos,
                   suggestion="check the sizes of this layer; a typo such as an extra 000 is likely")
         return False
-    held = sum(tensors.values())
     if max(held, sample) > WARN_ELEMENTS and _warned(node, diags):
         return True  # once per place in the spec, not once per repeated copy
     if held > WARN_ELEMENTS:
@@ -79,7 +83,10 @@ class Totals:
     def add(self, node: Node) -> bool:
         """False (with an MS012) when the model's parameters pass int64 at this node."""
         before = self.params
-        self.params += sum(numel(s) for s in {**node.params, **node.buffers}.values())
+        for s in node.params.values():
+            self.params += numel(s)
+        for s in node.buffers.values():
+            self.params += numel(s)
         if self.params > MAX_INT:
             self.diags.add("MS012", f"with `{node.path}` the model would have {fmt_int(self.params)} parameters, "
                            "more than 2**63-1", node.pos)
