@@ -10,6 +10,7 @@ import pkgutil
 import subprocess
 import sys
 import threading
+import weakref
 from pathlib import Path
 
 import pytest
@@ -127,6 +128,43 @@ def test_gc_pause_respects_a_caller_that_disabled_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_gc_pause_leaves_the_compiled_graph_to_the_oldest_generation() -> None:
+    """What a compile keeps is long-lived: it is not traced by the first collection after the
+    pause (it waits in the oldest generation), and cyclic garbage made during the pause is
+    still collected by the next full collection."""
+    class Cycle:
+        pass
+
+    gc.collect()
+    with pipeline.quiet_gc():
+        kept = [[k] for k in range(2_000)]  # lists are always tracked
+        dead = Cycle()
+        dead.self = dead  # type: ignore[attr-defined]
+        ref = weakref.ref(dead)
+        del dead
+    young = gc.get_objects(generation=0) + gc.get_objects(generation=1)
+    ids = {id(o) for o in young}
+    assert not any(id(o) in ids for o in kept)
+    assert any(o is kept[0] for o in gc.get_objects(generation=2))
+    assert ref() is not None  # a cycle: refcounts alone never free it
+    gc.collect()
+    assert ref() is None
+
+
+def test_gc_pause_keeps_a_callers_frozen_objects_frozen() -> None:
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with pipeline.quiet_gc():
+            made = [[k] for k in range(100)]
+        assert gc.get_freeze_count() == frozen  # not unfrozen by the pause
+        young = gc.get_objects(generation=0) + gc.get_objects(generation=1)
+        assert any(o is made[0] for o in young)  # nothing promoted either
+    finally:
+        gc.unfreeze()
 
 
 def test_gc_pause_is_shared_by_overlapping_threads() -> None:
