@@ -6,6 +6,7 @@ The truth here is arithmetic and plain torch: a tied two-layer MLP computed with
 
 from __future__ import annotations
 
+import dataclasses
 import textwrap
 
 import numpy as np
@@ -193,9 +194,8 @@ def test_place_params_leaves_its_input_as_it_was(text: str) -> None:
     placed = graph(text)
     diags = Diagnostics()
     shaped = infer_shapes(check_graph(placed, diags), diags)  # ``placed`` came from the whole pipeline
-    shaped = type(shaped)(**{**shaped.__dict__, "nodes": {p: type(n)(**{**n.__dict__, "holder": "", "owner": None,
-                                                                         "shared": {}})
-                                                          for p, n in shaped.nodes.items()}})
+    shaped = dataclasses.replace(shaped, nodes={p: dataclasses.replace(n, holder="", owner=None, shared={})
+                                                for p, n in shaped.nodes.items()})
     before = _placement(shaped)
     again = place_params(shaped, diags)
     assert not diags.has_errors
