@@ -4,6 +4,7 @@ what the main process decodes by itself.  Large JPEGs are decoded at a reduced s
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -92,3 +93,35 @@ def test_a_large_jpeg_is_decoded_at_a_reduced_scale(tmp_path: Path) -> None:
         assert im.size == (12, 16)  # 48x64 at 1/4: the largest reduction that keeps at least 12x16
         want = np.asarray(im.convert("RGB").resize((12, 16), Image.Resampling.BILINEAR), np.float32) / 255
     np.testing.assert_allclose(x["x"][0], want.transpose(2, 0, 1), atol=1e-6)
+
+
+def test_a_file_whose_contents_differ_from_its_extension_still_decodes(tmp_path: Path) -> None:
+    """The extension picks the format Pillow tries first; a PNG named .jpg is read all the same,
+    pixel for pixel (a JPEG would not keep them exact)."""
+    root = folder(tmp_path, n=2)
+    png = root / "a" / "0.png"
+    pixels = np.asarray(Image.open(png).convert("RGB"))
+    png.rename(root / "a" / "0.jpg")
+    ds = dataset(tmp_path, root, workers=0)
+    k = next(i for i, f in enumerate(ds.files) if f.endswith("0.jpg"))
+    x, _ = ds.read(np.array([k]))
+    np.testing.assert_array_equal(np.round(x["x"][0] * 255).astype(np.uint8), pixels.transpose(2, 0, 1))
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX scheduling priorities")
+@pytest.mark.parametrize("nice", [0, 7])
+def test_workers_decode_at_the_niceness_asked_for(tmp_path: Path, nice: int) -> None:
+    """`images.nice`: each DataLoader worker runs that many steps nicer than the training process."""
+    (tmp_path / "spec.yaml").write_text(CONV.format(h=8, w=8))
+    io = model_io(load_graph(str(tmp_path / "spec.yaml")), None)
+    ds = data_mod.load(str(folder(tmp_path)), io, loss="cross_entropy", split_name="train", seed=0,
+                       images=ImagesSpec(workers=2, nice=nice))
+    batches = data_mod.batch_indices(np.arange(len(ds)), 4)
+    stream = ds.stream(batches, train=False, epoch=0)
+    next(stream)  # the workers have started and sent a batch
+    pids = [w.pid for w in ds._dl[0]._iterator._workers]
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert len(pids) == 2
+    assert [os.getpriority(os.PRIO_PROCESS, p) for p in pids] == [min(19, mine + nice)] * 2
+    assert len(list(stream)) == len(batches) - 1  # and they decode the rest
+    assert ImagesSpec().nice == 10  # the default: the step first

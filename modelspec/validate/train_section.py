@@ -106,6 +106,9 @@ class ImagesSpec(_Strict):
     size: tuple[int, int] | None = Field(None, description="[H, W] to resize to; default: the spec input's.")
     channels: Literal[1, 3] | None = Field(None, description="1 (grey) or 3 (RGB); default: the spec input's.")
     workers: int = Field(2, ge=0, le=64, description="DataLoader worker processes decoding images (0: inline).")
+    nice: int = Field(10, ge=0, le=19, description="Added to the workers' scheduling niceness (POSIX): where cores "
+                      "are few, the training step runs first and the workers take the time it leaves; 0: the "
+                      "training process's priority.")
 
 
 class TableSpec(_Strict):
