@@ -15,7 +15,7 @@ from .expressions import ExprError, Meter, substitute
 MAX_EXPR_WORK = 20_000_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Src:
     """A place in a loaded file: the document and the path inside it."""
 

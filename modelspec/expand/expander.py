@@ -283,8 +283,8 @@ class Expander:
                  env: Mapping[str, Any], prev: Link | None, namespace: dict[str, BlockDef], field: str,
                  bare: bool) -> Link | None:
         op, hint = self.plugins.lookup(op_name)
-        where = src if bare else src.at(field)
         if op is None and (hint or not self.plugins.defer(op_name)):
+            where = src if bare else src.at(field)
             self.diags.add("MS030", f"unknown op `{op_name}`", where.pos(),
                            suggestion=hint or suggest(op_name, list(op_names()) + list(namespace), self.ev.meter))
         # an unknown op still makes a node (without attrs): references to it resolve, and shape
@@ -295,8 +295,10 @@ class Expander:
         path = prefix + str(name)
         raw_attrs = {k: v for k, v in item.items() if k not in RESERVED or k == "layers"}
         attrs = self.op_attrs(op, raw_attrs, src, env) if op is not None else None  # None: left unchecked
-        inputs = self._inputs(item, src, table, env, prev, path)
         at = src.pos()
+        # most nodes read the one before them: that input is at the node's own position
+        inputs = [(prev, 0, at)] if prev is not None and "in" not in item else \
+            self._inputs(item, src, table, env, prev, path)
         node = Node(path, op_name, attrs, [], at, item.get("doc"))
         for link, delay, pos in inputs:
             conn = Conn("", self.delay_steps(delay, pos), pos)
