@@ -34,16 +34,24 @@ def infer_shapes(g: Graph, diags: Diagnostics) -> Graph:
     while pending:
         progress = False
         rest = []
+        nodes, inputs = g.nodes, g.inputs
         for p in pending:
-            node = g.nodes[p]
-            ins = [shapes.get(c.source) for c in node.inputs]
+            node = nodes[p]
             # an unresolved input (MS040, source ""), one that names no node (a duplicate that was
             # not added, MS035) or a failed one was reported already
-            if node.attrs is None or any(c.source in failed or not _exists(g, c.source) for c in node.inputs):
+            broken = node.attrs is None
+            ins: list[Shape | None] = []
+            for c in node.inputs:
+                src = c.source
+                if src in failed or (src not in nodes and src not in inputs):
+                    broken = True
+                    break
+                ins.append(shapes.get(src))
+            if broken:
                 failed.add(p)
                 progress = True
                 continue
-            if any(s is None for s in ins):
+            if None in ins:
                 rest.append(p)
                 continue
             _infer_node(g, node, ins, shapes, failed, diags)  # type: ignore[arg-type]
