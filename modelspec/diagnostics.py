@@ -9,16 +9,20 @@ that cannot continue.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 from .codes import CODES
 from .exceptions import ModelspecError
 from .severity import Severity
 
 
-@dataclass(frozen=True, order=True, slots=True)
-class Pos:
-    """A 1-based line and column in a spec file (slotted: a document holds one per key and value)."""
+class Pos(NamedTuple):
+    """A 1-based line and column in a spec file.
+
+    A named tuple: a document holds one per key and value, and the reader makes
+    them with `tuple.__new__`, a third of the cost of a frozen dataclass, in
+    less memory and untracked by the garbage collector.  Positions order by
+    file, line, column."""
 
     file: str
     line: int

@@ -43,6 +43,8 @@ _RETRY_SLACK = 4096  # look-ahead the pure-Python scanner may need past libyaml'
 _CONSTRUCTOR = SafeConstructor()
 _SCALAR_CACHE = 4096  # distinct plain scalars whose resolution is remembered per document
 
+_pos = tuple.__new__  # `Pos(...)` without the call of its __new__: one per key and value
+
 
 def check_text_size(text: str, file: str, diags: Diagnostics) -> bool:
     """MS004 when `text` is over 8 MiB of UTF-8 (shared with the TOML loader)."""
@@ -320,7 +322,7 @@ def _parse_error(exc: yaml.YAMLError, text: str, file: str, diags: Diagnostics) 
     """MS002 at the parser's mark, with PyYAML's problem text as the message."""
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
-        pos = Pos(file, mark.line + 1, mark.column + 1)
+        pos = _pos(Pos, (file, mark.line + 1, mark.column + 1))
         notes = []
         if exc.context:
             where = exc.context_mark
@@ -441,7 +443,7 @@ def _walk_plain(ld: Any, file: str) -> Document | None:
                 raise _Unusual
             text = ev.value
             mark = ev.start_mark
-            pos = Pos(file, mark.line + 1, mark.column + 1)
+            pos = _pos(Pos, (file, mark.line + 1, mark.column + 1))
             if not ev.implicit[0] or (text and text[0] not in claimed):  # as `_Composer._scalar`
                 value: Any = text
             else:
@@ -476,7 +478,7 @@ def _walk_plain(ld: Any, file: str) -> Document | None:
                     tag is not None and tag != "!" and tag != (SEQ if seq else MAP)):
                 raise _Unusual
             mark = ev.start_mark
-            pos = Pos(file, mark.line + 1, mark.column + 1)
+            pos = _pos(Pos, (file, mark.line + 1, mark.column + 1))
             new: Any = [] if seq else {}
             if is_seq:
                 sub: Path = path + (at,)
