@@ -13,6 +13,7 @@ from __future__ import annotations
 from ...ir.graph import Graph, Node
 from ...ir.timeplan import Addition, TimePlan
 from ...ops import JaxRules, get_op, jax_rules
+from ...ops.kit import CHANNELS_FIRST
 from .context import JaxContext
 from .naming import JaxEmitError, Namer, printable, q
 from ..source import SymbolicDims
@@ -72,8 +73,11 @@ class Values(SymbolicDims):
 class Body:
     """Writes the per-step statements of ``apply`` for a graph."""
 
-    def __init__(self, g: Graph, plan: TimePlan, values: Values, dynamic: bool = False) -> None:
+    def __init__(self, g: Graph, plan: TimePlan, values: Values, dynamic: bool = False,
+                 layout: str = CHANNELS_FIRST) -> None:
         self.g = g
+        #: the layout every op is told of (`layout.choose_layout`)
+        self.layout = layout
         #: the step ``t`` is a traced value (a stateful apply, `stream`): an edge not yet active
         #: is computed and then discarded with ``jnp.where(t >= d, ...)`` rather than left out
         self.dynamic = dynamic
@@ -112,8 +116,8 @@ class Body:
         return JaxContext(
             path=n.path, ins=list(n.in_shapes), out=n.shape or (), dt=g.time.dt if g.time else None,
             state={k: state_ref(n.at, k) for k in n.buffers},
-            _dim=self.v.dim, _prev=prev, _key=lambda: self._key(n.path), _fresh=self.v.namer.fresh,
-            _hoist=self._hoist)
+            layout=self.layout, _dim=self.v.dim, _prev=prev, _key=lambda: self._key(n.path),
+            _fresh=self.v.namer.fresh, _hoist=self._hoist)
 
     def call(self, n: Node) -> tuple[str, list[str]]:
         fn = rules(n).jax_call

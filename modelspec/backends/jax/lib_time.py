@@ -86,14 +86,15 @@ def _resize_matrix(n_in, n_out, scale, mode, align_corners):
     return m
 
 
-def _interpolate(x, size, scale=None, mode="nearest", align_corners=None):
-    """torch.nn.functional.interpolate over the spatial axes of [B, C, *spatial].
+def _interpolate(x, size, scale=None, mode="nearest", align_corners=None, channels_last=False):
+    """torch.nn.functional.interpolate over the spatial axes of [B, C, *spatial]
+    ([B, *spatial, C] with ``channels_last``).
 
     ``size`` is the output size per axis; ``scale`` the scale factor per axis when
     the spec gave one (torch then maps indices with 1/scale, not in/out).
     """
     for i, n_out in enumerate(size):
-        axis = 2 + i
+        axis = (1 if channels_last else 2) + i
         n_in = x.shape[axis]
         s = None if scale is None else scale[i]
         if mode == "nearest":
