@@ -21,17 +21,18 @@ from .body import rules
 __all__ = ["CHANNELS_FIRST", "CHANNELS_LAST", "choose_layout", "from_loop", "loop_shape", "to_loop"]
 
 
-def _has_channels(n: Node) -> bool:
-    """Whether the node reads or writes a value of rank 3 or more (one with a channel axis)."""
-    return any(len(s) >= 3 for s in [*n.in_shapes, n.shape or ()])
+def _rank(n: Node) -> int:
+    """The largest rank among the values the node reads and writes."""
+    return max(len(s) for s in [*n.in_shapes, n.shape or ()])
 
 
 def choose_layout(g: Graph) -> str:
-    """Channels-last for a time model with a 4-d or 5-d value whose ops all support it."""
-    if g.time is None or not any(len(n.shape or ()) >= 4 for n in g.nodes.values()):
+    """Channels-last for a time model that handles images or volumes (rank 4 or 5, where
+    convolutions are), when every op with a channel axis (rank 3 or more) supports it."""
+    if g.time is None or not any(_rank(n) >= 4 for n in g.nodes.values()):
         return CHANNELS_FIRST
     for n in g.nodes.values():
-        if _has_channels(n) and not rules(n).jax_channels_last(n.attrs, list(n.in_shapes), n.shape or ()):
+        if _rank(n) >= 3 and not rules(n).jax_channels_last(n.attrs, list(n.in_shapes), n.shape or ()):
             return CHANNELS_FIRST
     return CHANNELS_LAST
 
