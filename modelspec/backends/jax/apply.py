@@ -180,7 +180,8 @@ def _step_core(body: Body, v: Values, order: dict[str, int], depth: dict[str, in
     lines += [I2 + line for line in step_lines]
     if depth:
         lines.append(f"{I2}bufs = {{")
-        lines += [f"{I2}    {q(src)}: {_buffer_write(src, d, v.read(src, 0))}," for src, d in depth.items()]
+        lines += [f"{I2}    {q(src)}: {body.rings.get(src) or _buffer_write(src, d, v.read(src, 0))},"
+                  for src, d in depth.items()]
         lines.append(f"{I2}}}")
     return lines
 

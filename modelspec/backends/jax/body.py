@@ -91,6 +91,10 @@ class Body:
         self.uses_key = False
         #: expr -> local, parameter-only expressions computed before the time loop
         self.hoisted: dict[str, str] = {}
+        #: step nodes kept in a delay ring (depth > 1): each is written into its ring as soon as
+        #: it has its value (`_ring_put`); source -> the local of the updated ring
+        self.ring_sources = {s for s, d in plan.depths if d > 1 and s in g.nodes}
+        self.rings: dict[str, str] = {}
 
     def _hoist(self, expr: str, hint: str) -> str:
         if expr not in self.hoisted:
@@ -170,5 +174,13 @@ class Body:
         return [*lines, f"{target} = {target} + {out}  # edge {printable(a.edge)}"]
 
     def step(self) -> list[str]:
-        """Every node outside edge chains, in evaluation order."""
-        return [line for path in self.plan.step_nodes(self.g.order) for line in self.node(path)]
+        """Every node outside edge chains, in evaluation order; a node kept in a delay ring is
+        written into it right away and read back, so that every later use reads the ring."""
+        lines: list[str] = []
+        for path in self.plan.step_nodes(self.g.order):
+            lines += self.node(path)
+            if path in self.ring_sources:
+                var, ring = self.v.nodes[path], self.v.namer.fresh(f"{path}_ring")
+                self.rings[path] = ring
+                lines.append(f"{ring}, {var} = _ring_put(bufs[{q(path)}], t, {var})  # into its delay ring now; later uses read it back")
+        return lines

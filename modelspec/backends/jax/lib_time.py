@@ -30,6 +30,19 @@ def _ring_write(buf, t, value):
     return lax.dynamic_update_index_in_dim(buf, value.astype(buf.dtype), t % buf.shape[0], 0)
 
 
+def _ring_put(buf, t, value):
+    """(the ring with ``value`` written at step t, ``value`` read back from it).
+
+    Later uses take the value read back: given ``value`` itself, XLA recomputes a cheap
+    one (an elementwise chain) inside each use, reading the old ring after the write, and
+    then copies the whole ring every step to keep it.
+    """
+    buf = _ring_write(buf, t, value)
+    if buf.dtype != value.dtype:
+        return buf, value
+    return buf, lax.dynamic_index_in_dim(buf, t % buf.shape[0], 0, keepdims=False)
+
+
 def _euler(x, h, rate):
     """Leaky integrator h + (dt/tau) (x - h); ``rate`` is dt/tau."""
     return h + rate * (x - h)
