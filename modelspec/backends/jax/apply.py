@@ -274,8 +274,9 @@ def _timed(g: Graph, plan: TimePlan, v: Values) -> list[str]:
         head += [f"{I1}# weights re-laid out once, outside the time loop (XLA does not hoist them)"]
         head += [I1 + line for line in body.hoisted_lines()]
     if layout == CHANNELS_LAST:
-        head += [f"{I1}# The time loop runs channels-last: every value [B, C, *spatial] is held as [B, *spatial, C],",
-                 f"{I1}# XLA:CPU's fast convolution layout; inputs and outputs are transposed once, outside the loop."]
+        head += [f"{I1}# The time loop runs channels-last: every value [B, C, *spatial] (the shapes noted below) is",
+                 f"{I1}# held as [B, *spatial, C], XLA:CPU's fast convolution layout, with no transpose inside the",
+                 f"{I1}# loop; inputs and outputs are transposed once, outside it."]
         head += [f"{I1}{v.inputs[n]} = jnp.moveaxis({v.inputs[n]}, 1, -1)" for n, t in g.inputs.items()
                  if t.static and len(t.shape) >= 3]
     return [*head, "", *step, "", *loop, _return(g, results)]
