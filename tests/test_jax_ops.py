@@ -229,3 +229,29 @@ def test_a_time_loop_with_an_op_that_needs_channels_first_stays_channels_first(c
     assert CHANNELS_LAST_NOTE not in emit_jax(g) and "channels_last=True" not in emit_jax(g)
     r = compare(g, via_file=False)
     np.testing.assert_allclose(r.jax, r.torch, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("layers", [
+    "  - {op: MaxPool2d, kernel: 3, stride: 2, padding: 1}",
+    "  - {op: MaxPool2d, kernel: 2, stride: 1, dilation: 2, ceil_mode: true}",
+])
+def test_max_pool_gradient_and_nan_follow_torch(layers: str) -> None:
+    """Ties (a window of zeros, as after a ReLU) send the whole gradient to one element, the
+    first, and a NaN in a window wins: torch's max_pool2d semantics, checked against torch."""
+    import jax
+    import jax.numpy as jnp
+    from modelspec.build import build_graph
+
+    g = graph(spec("  x: [B, 2, 7, 8]", layers))
+    mod = build_graph(g, "jax")
+    rs = np.random.RandomState(0)
+    x = np.where(rs.rand(2, 2, 7, 8) < 0.6, 0.0, rs.randn(2, 2, 7, 8)).astype(np.float32)
+    w = rs.randn(*np.shape(mod.apply({}, {}, jnp.asarray(x))[0])).astype(np.float32)
+    got = jax.grad(lambda v: jnp.sum(mod.apply({}, {}, v)[0] * w))(jnp.asarray(x))
+    xt = torch.from_numpy(x).requires_grad_()
+    model = build_graph(g, "torch")
+    (model(xt) * torch.from_numpy(w)).sum().backward()
+    np.testing.assert_array_equal(np.asarray(got), xt.grad.numpy())
+    x[0, 1, 3, 4] = np.nan
+    np.testing.assert_array_equal(np.asarray(mod.apply({}, {}, jnp.asarray(x))[0]),
+                                  model(torch.from_numpy(x)).detach().numpy())

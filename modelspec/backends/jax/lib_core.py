@@ -115,12 +115,30 @@ def _window(spatial, other, channels_last):
 
 def _max_pool2d(x, kernel, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False, channels_last=False):
     """torch's max_pool2d over [B, C, H, W] ([B, H, W, C] with ``channels_last``):
-    padding counts as -inf, so it never wins."""
-    size = x.shape[1:3] if channels_last else x.shape[2:]
+    padding counts as -inf, so it never wins.
+
+    A running maximum over the kernel's strided slices, which XLA:CPU fuses into one
+    loop (under half the time of ``lax.reduce_window``); a tie keeps the earlier
+    element and a NaN wins, as in torch, so gradients go where torch sends them.
+    """
+    axes = (1, 2) if channels_last else (2, 3)
+    size = [x.shape[a] for a in axes]
     pads, _ = _pool_pads(size, kernel, stride, padding, dilation, ceil_mode)
-    return lax.reduce_window(x, -jnp.inf, lax.max, _window(kernel, 1, channels_last), _window(stride, 1, channels_last),
-                             _window(pads, (0, 0), channels_last),
-                             window_dilation=_window(dilation, 1, channels_last))
+    widths = [(0, 0)] * x.ndim
+    for a, p in zip(axes, pads):
+        widths[a] = p
+    x = jnp.pad(x, widths, constant_values=-jnp.inf)
+    out = [(n + lo + hi - d * (k - 1) - 1) // s + 1
+           for n, (lo, hi), k, s, d in zip(size, pads, kernel, stride, dilation)]
+    y = None
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            start, limit, strides = [0] * x.ndim, list(x.shape), [1] * x.ndim
+            for a, first, n, s in zip(axes, (i * dilation[0], j * dilation[1]), out, stride):
+                start[a], limit[a], strides[a] = first, first + (n - 1) * s + 1, s
+            v = lax.slice(x, start, limit, strides)
+            y = v if y is None else jnp.where((v > y) | jnp.isnan(v), v, y)
+    return y
 
 
 def _avg_pool2d(x, kernel, stride, padding=(0, 0), ceil_mode=False, count_include_pad=True, channels_last=False):
