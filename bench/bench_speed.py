@@ -1,6 +1,6 @@
 """Emitted JAX against emitted Torch, side by side, in one interleaved run.
 
-Run:  .venv/bin/python bench/bench_speed.py [--reps N] [--quick]
+Run:  .venv/bin/python bench/bench_speed.py [--reps N] [--quick] [--one-core]
 
 Both backends hold the same weights (the JAX ``init`` draw, copied into Torch) and
 get the same input; outputs are checked equal (1e-4) before timing.  The two
@@ -11,6 +11,12 @@ is faster).  JAX is jitted inference (``train=False``), Torch eval mode under
 ``no_grad``; JAX dispatches synchronously on the CPU (``jax_cpu_enable_async_dispatch``
 off: every call waits for its result anyway).  Then jit compile time (lower + XLA compile) of DyRCNNx4 for 5, 20
 and 80 steps, which stays flat when the time loop is a fixed number of scans.
+
+"One thread each" holds for Torch and for XLA's Eigen kernels only: XLA:CPU still
+runs independent operations and its convolutions on a thread pool of every core
+the process may use (DyRCNNx4 took about 1.5 cores of 2, CPU time over wall
+time).  ``--one-core`` pins the whole process to one CPU, so that both backends
+really get one core each.
 
 Prints a markdown table and the machine (CPU model, cores, load, versions).
 """
@@ -32,9 +38,14 @@ sys.path.insert(0, str(ROOT))
 from timing import cpu_model, interleaved  # noqa: E402
 
 
-def one_thread() -> None:
+def one_thread(one_core: bool = False) -> None:
     """One thread per framework: on a shared machine, thread-pool barriers waiting on
-    descheduled threads make multi-threaded figures swing tenfold."""
+    descheduled threads make multi-threaded figures swing tenfold.  ``one_core``: the
+    process on one CPU too, before jax starts its thread pool (sized by the CPUs allowed)."""
+    if one_core:
+        if not hasattr(os, "sched_setaffinity"):
+            raise SystemExit("--one-core needs os.sched_setaffinity (Linux)")
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
                                " intra_op_parallelism_threads=1").strip()
     import jax
@@ -104,9 +115,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=9, help="timed repetitions per model (at least 5)")
     ap.add_argument("--quick", action="store_true", help="batch 4 for DyRCNNx4, steps 5 and 20 only")
+    ap.add_argument("--one-core", action="store_true",
+                    help="pin the process to one CPU (XLA:CPU otherwise uses a thread pool of every core)")
     args = ap.parse_args()
     reps = max(args.reps, 5)
-    one_thread()
+    one_thread(args.one_core)
     import jax
     import torch
 
@@ -132,7 +145,8 @@ def main() -> None:
         print(f"| {steps} | {compile_seconds(steps, batch):.2f} |")
     load2 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print()
-    print(f"Machine: {cpu_model()}, {os.cpu_count()} cores; one thread each; load average "
+    where = "pinned to one core" if args.one_core else "one thread each (XLA's pool: every core)"
+    print(f"Machine: {cpu_model()}, {os.cpu_count()} cores; {where}; load average "
           f"{load1:.2f} at start, {load2:.2f} at end.  Python {platform.python_version()}, "
           f"jax {jax.__version__} ({jax.devices()[0].platform}), torch {torch.__version__}.  "
           f"{reps} repetitions (MLP {reps * 50}), interleaved.")

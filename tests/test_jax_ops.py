@@ -167,3 +167,91 @@ def test_two_inputs_two_outputs_static() -> None:
     assert set(r.jax) == {"sum", "prod"}
     for k in r.torch:
         np.testing.assert_allclose(r.jax[k], r.torch[k], atol=1e-6)
+
+
+#: image cases whose ops all run channels-last, so a time loop around them does (`layout.py`)
+CHANNELS_LAST_CASES = sorted(
+    c for c, (inp, _) in CASES.items()
+    if inp in ("img", "img_odd", "3d", "3d_small")
+    and c.startswith(("conv2d", "conv3d", "maxpool", "avgpool", "global_avg", "nearest", "bilinear", "bicubic"))
+)
+CHANNELS_LAST_NOTE = "# The time loop runs channels-last"
+
+
+def timed(inputs: str, layers: str, time: str = "time: {steps: 3, dt: 1.0}\n") -> Any:
+    return graph(spec(inputs, layers, time))
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("case", CHANNELS_LAST_CASES)
+def test_op_in_a_channels_last_time_loop_matches_torch(case: str) -> None:
+    """The same op inside a time loop, where the JAX code holds every image [B, *spatial, C]."""
+    from modelspec.backends.jax import emit_jax
+
+    inputs, layers = CASES[case]
+    g = timed(INPUTS[inputs], layers)
+    assert CHANNELS_LAST_NOTE in emit_jax(g)
+    r = compare(g, via_file=False)
+    np.testing.assert_allclose(r.jax, r.torch, atol=1e-4, rtol=1e-4)
+
+
+def test_channels_last_loop_with_idle_steps_static_input_delays_and_last_outputs() -> None:
+    """Idle steps (zero images), a static image, a delayed self-read, image outputs of every
+    step and of the last, next to a [B, F] head: all transposed back to [B, (T,) C, H, W]."""
+    from modelspec.backends.jax import emit_jax
+
+    text = (
+        "modelspec: 1\nname: T\ntime: {steps: 3, dt: 1.0, idle: 1}\n"
+        "inputs:\n  x: [B, 3, 6, 5]\n  s: {shape: [B, 4, 6, 5], static: true}\n"
+        "outputs:\n  maps: mix\n  last: {from: leak, steps: last}\n  head: fc\n"
+        "layers:\n"
+        "  - {name: conv, op: Conv2d, channels: 4, kernel: 3, padding: 1, in: x}\n"
+        "  - {name: leak, op: EulerStep, tau: 4.0}\n"
+        "  - {name: mix, op: Add, in: [leak, s, {from: mix, delay: 2}]}\n"
+        "  - {name: gap, op: GlobalAvgPool}\n"
+        "  - {name: fc, op: Linear, features: 2}\n"
+    )
+    g = graph(text)
+    assert CHANNELS_LAST_NOTE in emit_jax(g)
+    r = compare(g, inputs=example_inputs(g, batch=2, seed=1))
+    assert r.jax["maps"].shape == (2, 3, 4, 6, 5) and r.jax["last"].shape == (2, 4, 6, 5)
+    for k in r.torch:
+        np.testing.assert_allclose(r.jax[k], r.torch[k], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("case", ["conv_transpose", "flatten_mid", "groupnorm", "concat_mul_add"])
+def test_a_time_loop_with_an_op_that_needs_channels_first_stays_channels_first(case: str) -> None:
+    """One op that reads the channel axis as axis 1 keeps the whole loop in the IR's layout."""
+    from modelspec.backends.jax import emit_jax
+
+    inputs, layers = CASES[case]
+    g = timed(INPUTS[inputs], "  - {op: Conv2d, channels: 4, kernel: 3, padding: 1}\n" + layers)
+    assert CHANNELS_LAST_NOTE not in emit_jax(g) and "channels_last=True" not in emit_jax(g)
+    r = compare(g, via_file=False)
+    np.testing.assert_allclose(r.jax, r.torch, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("layers", [
+    "  - {op: MaxPool2d, kernel: 3, stride: 2, padding: 1}",
+    "  - {op: MaxPool2d, kernel: 2, stride: 1, dilation: 2, ceil_mode: true}",
+])
+def test_max_pool_gradient_and_nan_follow_torch(layers: str) -> None:
+    """Ties (a window of zeros, as after a ReLU) send the whole gradient to one element, the
+    first, and a NaN in a window wins: torch's max_pool2d semantics, checked against torch."""
+    import jax
+    import jax.numpy as jnp
+    from modelspec.build import build_graph
+
+    g = graph(spec("  x: [B, 2, 7, 8]", layers))
+    mod = build_graph(g, "jax")
+    rs = np.random.RandomState(0)
+    x = np.where(rs.rand(2, 2, 7, 8) < 0.6, 0.0, rs.randn(2, 2, 7, 8)).astype(np.float32)
+    w = rs.randn(*np.shape(mod.apply({}, {}, jnp.asarray(x))[0])).astype(np.float32)
+    got = jax.grad(lambda v: jnp.sum(mod.apply({}, {}, v)[0] * w))(jnp.asarray(x))
+    xt = torch.from_numpy(x).requires_grad_()
+    model = build_graph(g, "torch")
+    (model(xt) * torch.from_numpy(w)).sum().backward()
+    np.testing.assert_array_equal(np.asarray(got), xt.grad.numpy())
+    x[0, 1, 3, 4] = np.nan
+    np.testing.assert_array_equal(np.asarray(mod.apply({}, {}, jnp.asarray(x))[0]),
+                                  model(torch.from_numpy(x)).detach().numpy())

@@ -147,6 +147,10 @@ class Elementwise(Op, TorchRules, JaxRules):
         fn = self.row.jax
         return fn(args[0], a) if callable(fn) else _called(fn, args[0], a)
 
+    def jax_channels_last(self, a: Any, ins: Sequence[Shape], out: Shape) -> bool:
+        """Elementwise, so any layout, unless the op normalises along an axis (Softmax)."""
+        return not self.row.has_axis
+
 
 def _register_row(row: Row) -> type[Op]:
     """A registered op class for ``row``, named after the op (so reprs and errors read well)."""

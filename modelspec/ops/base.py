@@ -80,8 +80,9 @@ class JaxCtx(Protocol):
 
     As `TorchCtx`, plus ``train`` (a Python bool at trace time), ``state`` (the
     node's buffers as expressions), ``key()`` (a PRNG key for this node and step,
-    valid under ``train``) and ``hoist()`` (a parameter-only expression computed
-    once, outside the time loop).
+    valid under ``train``), ``hoist()`` (a parameter-only expression computed
+    once, outside the time loop) and ``layout`` (of the values the op reads and
+    writes).  ``ins``/``out`` are always the IR's channels-first shapes.
     """
 
     path: str
@@ -90,6 +91,10 @@ class JaxCtx(Protocol):
     dt: float | None
     train: str
     state: dict[str, str]
+    #: how values of rank 3 or more are laid out: ``"channels_first"`` ([B, C, *spatial], the
+    #: IR's and Torch's layout) or ``"channels_last"`` ([B, *spatial, C]); the emitter picks
+    #: one per model, and only picks channels-last where every op said it can (`JaxRules`)
+    layout: str
 
     def dim(self, d: Dim) -> str: ...
 
@@ -252,6 +257,13 @@ class JaxRules:
     def jax_helpers(self, a: Any) -> dict[str, Any]:
         """Extra ``_helper`` functions, name -> source (or the function itself)."""
         return {}
+
+    def jax_channels_last(self, a: Any, ins: Sequence[Shape], out: Shape) -> bool:
+        """Whether ``jax_call`` also handles ``ctx.layout == "channels_last"`` (values of
+        rank 3 or more laid out ``[B, *spatial, C]``).  The emitter runs a time loop
+        channels-last only if every node with such a value says yes; an op that ignores
+        the layout must answer no (the default), an elementwise op may answer yes."""
+        return False
 
 
 #: backend name -> (its mix-in, the rule every op of it must define)

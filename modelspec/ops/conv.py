@@ -18,7 +18,7 @@ from ..shapes.dims import Dim, Shape, add, concrete, conv_out, floordiv, fmt_sha
 from .base import (
     Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_concrete, need_rank, numel,
 )
-from .kit import call, changed, keywords, torch_default
+from .kit import CHANNELS_LAST, call, changed, keywords, torch_default
 from .registry import register
 
 PosInt = Annotated[int, Field(ge=1)]
@@ -217,6 +217,9 @@ class _ConvNd(_Convolution):
     def weight_channels(self, a: ConvAttrs, c_in: int) -> tuple[int, int]:
         return a.channels, c_in // a.groups
 
+    def jax_channels_last(self, a: ConvAttrs, ins: Sequence[Shape], out: Shape) -> bool:
+        return True
+
     def macs(self, a: ConvAttrs, ins: Sequence[Shape], out: Shape) -> Dim:
         """Output elements x (input channels / groups) x kernel elements."""
         per_out = mul(floordiv(ins[0][1], a.groups), numel(ntuple(a.kernel, self.ndim)))
@@ -271,6 +274,8 @@ class _ConvNd(_Convolution):
         if a.padding_mode != "zeros":
             kw["padding_mode"] = a.padding_mode
         kw["hwio"] = True  # the weight, re-laid out once before any time loop
+        if ctx.layout == CHANNELS_LAST:
+            kw["channels_last"] = True
         w = ctx.hoist(f"_channels_last({p['weight']})", f"{ctx.path}_w")
         return call("_conv", args[0], *([w, p["bias"]] if a.bias else [w]), **kw)
 

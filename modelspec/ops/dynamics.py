@@ -17,7 +17,7 @@ from .attrs import Field, model_validator
 
 from ..shapes.dims import Dim, Shape, concrete, floordiv, fmt_shape, mul, product
 from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules
-from .kit import call
+from .kit import CHANNELS_LAST, call
 from .conv import PosInt, check_positive
 from .registry import register
 
@@ -105,6 +105,10 @@ class EulerStep(Op, TorchRules, JaxRules):
     def jax_init(self, a: EulerStepAttrs, ins: Sequence[Shape], out: Shape) -> dict[str, str]:
         return {"tau": f"jnp.asarray({a.tau!r}, jnp.float32)"} if a.train_tau else {}
 
+    def jax_channels_last(self, a: EulerStepAttrs, ins: Sequence[Shape], out: Shape) -> bool:
+        """Elementwise (tau is a scalar)."""
+        return True
+
     def jax_call(self, a: EulerStepAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         """h + (dt/tau)(x - h); h: the second input, else this node's value at t-1 (0 at t = 0)."""
         x, h = args[0], args[1] if len(args) > 1 else ctx.prev()
@@ -191,7 +195,12 @@ class Interpolate(Op, TorchRules, JaxRules):
             kw["mode"] = a.mode
         if a.align_corners is not None:
             kw["align_corners"] = a.align_corners
+        if ctx.layout == CHANNELS_LAST:
+            kw["channels_last"] = True
         return call("_interpolate", args[0], ctx.shape(ctx.out[2:]), **kw)
+
+    def jax_channels_last(self, a: InterpolateAttrs, ins: Sequence[Shape], out: Shape) -> bool:
+        return True
 
 
 class UpsampleAttrs(_ResizeAttrs):

@@ -85,3 +85,12 @@ def changed(attrs: Any, defaults: Sequence[tuple[str, Any]]) -> dict[str, Any]:
 def keywords(kw: dict[str, Any]) -> str:
     """``, name=literal`` for each item: keyword arguments after a call's other arguments."""
     return "".join(f", {k}={literal(v)}" for k, v in kw.items())
+
+
+#: `JaxCtx.layout` values: the IR's (and Torch's) [B, C, *spatial], and [B, *spatial, C]
+CHANNELS_FIRST, CHANNELS_LAST = "channels_first", "channels_last"
+
+
+def spatial_axes(rank: int, layout: str) -> tuple[int, ...]:
+    """The spatial axes of a rank-``rank`` value ``[B, C, *spatial]`` in ``layout``."""
+    return tuple(range(1, rank - 1)) if layout == CHANNELS_LAST else tuple(range(2, rank))

@@ -14,7 +14,7 @@ from .attrs import Field, model_validator
 
 from ..shapes.dims import Dim, Shape, add, concrete, conv_out, floordiv, fmt_shape, mul, product
 from .base import Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_rank, numel
-from .kit import call, changed, keywords
+from .kit import CHANNELS_LAST, call, changed, keywords, spatial_axes
 from .shape_ops import normalize_axis
 from .conv import LAYOUT, Pad2, PosInt, Size2, check_positive, ntuple
 from .registry import register
@@ -100,6 +100,9 @@ class _Pool2d(Op, TorchRules, JaxRules):
         """One operation per kernel element per output element."""
         return mul(product(out[1:]), numel(ntuple(a.kernel, 2)))
 
+    def jax_channels_last(self, a: _PoolAttrs, ins: Sequence[Shape], out: Shape) -> bool:
+        return True
+
     def torch_call(self, a: _PoolAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         return f"F.{self.torch_function}({args[0]}, {a.kernel!r}{keywords(changed(a, self.options))})"
 
@@ -109,6 +112,8 @@ class _Pool2d(Op, TorchRules, JaxRules):
         stride = ntuple(a.stride, 2) if a.stride is not None else k
         kw = changed(a, self.options[1:])
         kw.update({name: ntuple(kw[name], 2) for name in ("padding", "dilation") if name in kw})
+        if ctx.layout == CHANNELS_LAST:
+            kw["channels_last"] = True
         return call(f"_{self.torch_function}", args[0], ctx.lit(k), ctx.lit(stride), **kw)
 
 
@@ -185,7 +190,10 @@ class GlobalAvgPool(Op, TorchRules, JaxRules):
         return product(ins[0][1:])
 
     def jax_call(self, a: GlobalAvgPoolAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
-        return f"jnp.mean({args[0]}, axis={ctx.lit(tuple(range(2, len(ctx.ins[0]))))})"
+        return f"jnp.mean({args[0]}, axis={ctx.lit(spatial_axes(len(ctx.ins[0]), ctx.layout))})"
+
+    def jax_channels_last(self, a: GlobalAvgPoolAttrs, ins: Sequence[Shape], out: Shape) -> bool:
+        return True
 
 
 def mean_axes(a: MeanAttrs, x: Shape) -> tuple[int, ...]:

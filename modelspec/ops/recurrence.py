@@ -16,7 +16,7 @@ from .attrs import Field
 
 from ..shapes.dims import Dim, Shape, add, mul, product
 from .base import Attrs, JaxCtx, JaxRules, Op, TorchCtx, TorchRules, need_concrete, need_rank
-from .kit import torch_default, zeros
+from .kit import CHANNELS_LAST, torch_default, zeros
 from .registry import register
 
 TYPES = ("full", "self", "depthpointwise", "pointdepthwise", "local", "localdepthwise")
@@ -134,21 +134,26 @@ class Recurrence(Op, TorchRules, JaxRules):
             p.update(torch_default({name: shape}, w[1] * w[2] * w[3]))
         return p
 
+    def jax_channels_last(self, a: RecurrenceAttrs, ins: Sequence[Shape], out: Shape) -> bool:
+        """The local types' channel-tile sheet is written for [B, C, H, W]."""
+        return a.type not in ("local", "localdepthwise")
+
     def jax_call(self, a: RecurrenceAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         """Conv weights are re-laid out once, outside the time loop (``ctx.hoist``)."""
         h, c, pad = args[0], ctx.ins[0][1], a.kernel // 2
+        cl = ", channels_last=True" if ctx.layout == CHANNELS_LAST else ""
 
         def w(name: str) -> str:
             return ctx.hoist(f"_channels_last({p[name + '.weight']})", f"{ctx.path}_{name}_w")
 
         def dw(x: str) -> str:
-            return f"_conv({x}, {w('depthwise')}, {p['depthwise.bias']}, padding={pad}, groups={c}, hwio=True)"
+            return f"_conv({x}, {w('depthwise')}, {p['depthwise.bias']}, padding={pad}, groups={c}, hwio=True{cl})"
 
         def pw(x: str) -> str:
-            return f"_conv({x}, {w('pointwise')}, {p['pointwise.bias']}, hwio=True)"
+            return f"_conv({x}, {w('pointwise')}, {p['pointwise.bias']}, hwio=True{cl})"
 
         if a.type == "full":
-            return f"_conv({h}, {w('conv')}, {p['conv.bias']}, padding={pad}, hwio=True)"
+            return f"_conv({h}, {w('conv')}, {p['conv.bias']}, padding={pad}, hwio=True{cl})"
         if a.type == "self":
             return f"{h} * {p['weight']} + {p['bias']}"
         if a.type == "depthpointwise":

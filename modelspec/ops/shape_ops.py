@@ -271,6 +271,10 @@ class _Broadcasting(Op, TorchRules, JaxRules):
     def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         return f" {self.infix} ".join(args)
 
+    def jax_channels_last(self, a: NoAttrs, ins: Sequence[Shape], out: Shape) -> bool:
+        """Inputs of the output's rank broadcast alike in either layout; lower ranks would not."""
+        return all(len(x) == len(out) for x in ins)
+
 
 @register
 class Add(_Broadcasting):
@@ -336,6 +340,9 @@ class Identity(Op, TorchRules, JaxRules):
     def jax_call(self, a: NoAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         return args[0]
 
+    def jax_channels_last(self, a: NoAttrs, ins: Sequence[Shape], out: Shape) -> bool:
+        return True
+
 
 @register
 class Dropout(Op, TorchRules, JaxRules):
@@ -347,6 +354,10 @@ class Dropout(Op, TorchRules, JaxRules):
 
     def torch_call(self, a: DropoutAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         return f"F.dropout({args[0]}, {a.p!r}, {ctx.training})"
+
+    def jax_channels_last(self, a: DropoutAttrs, ins: Sequence[Shape], out: Shape) -> bool:
+        """Elementwise: a mask of the input's own shape."""
+        return True
 
     def jax_call(self, a: DropoutAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         if a.p == 0:
@@ -418,6 +429,10 @@ class GaussianNoise(Op, TorchRules, JaxRules):
     def torch_call(self, a: GaussianNoiseAttrs, args: list[str], m: str, ctx: TorchCtx) -> str:
         x = args[0]
         return f"{x} + torch.randn_like({x}) * {a.std!r} if {ctx.training} else {x}" if a.std else x
+
+    def jax_channels_last(self, a: GaussianNoiseAttrs, ins: Sequence[Shape], out: Shape) -> bool:
+        """Elementwise: noise of the input's own shape."""
+        return True
 
     def jax_call(self, a: GaussianNoiseAttrs, args: list[str], p: dict[str, str], ctx: JaxCtx) -> str:
         if a.std == 0:

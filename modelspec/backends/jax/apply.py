@@ -21,6 +21,7 @@ from typing import Callable, NamedTuple
 from ...ir.graph import Graph
 from ...ir.timeplan import TimePlan, TimePlanError, lower_time
 from .body import Body, Values
+from .layout import CHANNELS_FIRST, CHANNELS_LAST, choose_layout, from_loop, loop_shape, to_loop
 from .naming import JaxEmitError, Namer, docstring, q, reserved_locals
 
 I1, I2 = "    ", "        "
@@ -130,9 +131,10 @@ class _Traced(NamedTuple):
     order: dict[str, int]
 
 
-def _trace_step(g: Graph, plan: TimePlan, v: Values, dynamic: bool = False) -> _Traced:
+def _trace_step(g: Graph, plan: TimePlan, v: Values, dynamic: bool = False,
+                layout: str = CHANNELS_FIRST) -> _Traced:
     """The step body of `apply` (phases: ``dynamic`` False) or of the stateful apply."""
-    body = Body(g, plan, v, dynamic=dynamic)
+    body = Body(g, plan, v, dynamic=dynamic, layout=layout)
     lines = body.step()
     plan = plan.with_prev(body.prev_nodes)
     return _Traced(body, lines, plan, dict(plan.depths), {e.name: v.read(e.source, 0) for e in plan.emissions},
@@ -145,13 +147,16 @@ def _unpack_carry(g: Graph) -> list[str]:
     return lines + ([f"{I2}state = dict(state)"] if any(n.buffers for n in g.nodes.values()) else [])
 
 
-def _step_inputs(g: Graph, v: Values, timed: list[str], idle: int, choose: Callable[[str, str], str]) -> list[str]:
+def _step_inputs(g: Graph, v: Values, timed: list[str], idle: int, choose: Callable[[str, str], str],
+                 layout: str = CHANNELS_FIRST) -> list[str]:
     """The step's inputs: each time input's slice of ``seqs`` and, with idle steps, each static
     input; ``choose(value, zeros)`` is the expression that picks the value or (idle) zeros."""
     lines = []
     for name in timed:
         x = v.inputs[name]
         zeros = f"jnp.zeros({x}.shape[:1] + {x}.shape[2:], {x}.dtype)"
+        if to_loop(len(g.inputs[name].shape), layout):  # [B, T, C, *spatial] -> a step's [B, *spatial, C]
+            zeros = f"jnp.zeros(({x}.shape[0], *{x}.shape[3:], {x}.shape[2]), {x}.dtype)"
         lines.append(f"{I2}{v.step_inputs[name]} = {choose(f'seqs[{q(name)}]', zeros)}")
     for name, term in g.inputs.items():
         if term.static and idle:
@@ -175,23 +180,31 @@ def _step_core(body: Body, v: Values, order: dict[str, int], depth: dict[str, in
     lines += [I2 + line for line in step_lines]
     if depth:
         lines.append(f"{I2}bufs = {{")
-        lines += [f"{I2}    {q(src)}: {_buffer_write(src, d, v.read(src, 0))}," for src, d in depth.items()]
+        lines += [f"{I2}    {q(src)}: {body.rings.get(src) or _buffer_write(src, d, v.read(src, 0))},"
+                  for src, d in depth.items()]
         lines.append(f"{I2}}}")
     return lines
 
 
-def _zero_buffers(g: Graph, v: Values, depth: dict[str, int]) -> list[str]:
-    """``bufs = {...}``: every delay buffer zeros (a ring of ``depth`` slots, or one value)."""
+def _zero_buffers(g: Graph, v: Values, depth: dict[str, int], layout: str = CHANNELS_FIRST) -> list[str]:
+    """``bufs = {...}``: every delay buffer zeros (a ring of ``depth`` slots, or one value), in the
+    loop's layout."""
     lines = [f"{I1}bufs = {{"]
     for src, d in depth.items():
-        shape = g.nodes[src].shape if src in g.nodes else g.inputs[src].shape
+        shape = loop_shape(_shape_of(g, src), layout)
         full = (d, *(shape or ())) if d > 1 else tuple(shape or ())
         lines.append(f"{I1}    {q(src)}: jnp.zeros({v.shape(full)}, dtype),")
     return [*lines, f"{I1}}}"]
 
 
+def _shape_of(g: Graph, source: str) -> tuple[object, ...]:
+    """The per-step shape of a node or an input."""
+    return tuple((g.nodes[source].shape if source in g.nodes else g.inputs[source].shape) or ())
+
+
 def _timed(g: Graph, plan: TimePlan, v: Values) -> list[str]:
     assert g.time is not None
+    layout = choose_layout(g)
     steps, idle = plan.steps, plan.idle
     timed = [name for name, term in g.inputs.items() if not term.static]
     for name, term in g.inputs.items():
@@ -199,22 +212,23 @@ def _timed(g: Graph, plan: TimePlan, v: Values) -> list[str]:
             v.step_inputs[name] = v.namer.fresh(f"{name}_t")
     for name in timed:
         v.step_inputs[name] = v.namer.fresh(f"{name}_t")
-    body, step_lines, plan, depth, outs, order = _trace_step(g, plan, v)
+    body, step_lines, plan, depth, outs, order = _trace_step(g, plan, v, layout=layout)
 
     step = [f"{I1}def step(start, carry, xs):",
             *docstring(["One step of the phase that begins at step `start`: a Python int, so the",
                         "edges not yet active in that phase are not traced at all."], I2), *_unpack_carry(g)]
-    step += _step_inputs(g, v, timed, idle, lambda x, zeros: f"{x} if start >= {idle} else {zeros}" if idle else x)
+    step += _step_inputs(g, v, timed, idle, lambda x, zeros: f"{x} if start >= {idle} else {zeros}" if idle else x,
+                         layout)
     step += _step_core(body, v, order, depth, step_lines)
     ys = _step_outputs(g, outs)
     if idle:
         ys = f"({ys} if start >= {idle} else {{}})"
     step.append(f"{I2}return (state, bufs), {ys}")
 
-    loop = _zero_buffers(g, v, depth)
+    loop = _zero_buffers(g, v, depth, layout)
     loop.append(f"{I1}carry = (state, bufs)")
     if timed:
-        loop.append(f"{I1}seqs = {{{', '.join(f'{q(n)}: jnp.moveaxis({v.inputs[n]}, 1, 0)' for n in timed)}}}")
+        loop.append(f"{I1}seqs = {{{', '.join(f'{q(n)}: {_scanned(g, n, v.inputs[n], layout)}' for n in timed)}}}")
     parts: list[str] = []
     for ph in plan.phases:
         ys_local = v.namer.fresh(f"ys_{ph.start}")
@@ -233,13 +247,15 @@ def _timed(g: Graph, plan: TimePlan, v: Values) -> list[str]:
     for e in plan.emissions:
         local = v.namer.fresh(e.name)
         results[e.name] = local
+        rank = len(_shape_of(g, e.source))
+        back = from_loop(rank, layout)
         if e.steps == "last":
-            loop.append(f"{I1}{local} = {parts[-1]}[{q(e.name)}][-1]")
-        elif len(parts) == 1:
-            loop.append(f"{I1}{local} = jnp.moveaxis({parts[0]}[{q(e.name)}], 0, 1)")
-        else:
-            joined = ", ".join(f"{p}[{q(e.name)}]" for p in parts)
-            loop.append(f"{I1}{local} = jnp.moveaxis(jnp.concatenate([{joined}]), 0, 1)")
+            last = f"{parts[-1]}[{q(e.name)}][-1]"
+            loop.append(f"{I1}{local} = {f'jnp.moveaxis({last}, -1, 1)' if back else last}")
+            continue
+        stacked = (f"{parts[0]}[{q(e.name)}]" if len(parts) == 1 else
+                   f"jnp.concatenate([{', '.join(f'{p}[{q(e.name)}]' for p in parts)}])")
+        loop.append(f"{I1}{local} = " + (f"jnp.transpose({stacked}, {back})" if back else f"jnp.moveaxis({stacked}, 0, 1)"))
 
     when = f" after {idle} idle steps" if idle else ""
     doc = [*APPLY_DOC, "", f"Time: {steps} steps{when} of dt = {g.time.dt} ms, run by one lax.scan per phase "
@@ -257,7 +273,19 @@ def _timed(g: Graph, plan: TimePlan, v: Values) -> list[str]:
     if body.hoisted:
         head += [f"{I1}# weights re-laid out once, outside the time loop (XLA does not hoist them)"]
         head += [I1 + line for line in body.hoisted_lines()]
+    if layout == CHANNELS_LAST:
+        head += [f"{I1}# The time loop runs channels-last: every value [B, C, *spatial] (the shapes noted below) is",
+                 f"{I1}# held as [B, *spatial, C], XLA:CPU's fast convolution layout, with no transpose inside the",
+                 f"{I1}# loop; inputs and outputs are transposed once, outside it."]
+        head += [f"{I1}{v.inputs[n]} = jnp.moveaxis({v.inputs[n]}, 1, -1)" for n, t in g.inputs.items()
+                 if t.static and len(t.shape) >= 3]
     return [*head, "", *step, "", *loop, _return(g, results)]
+
+
+def _scanned(g: Graph, name: str, x: str, layout: str) -> str:
+    """Time input ``x`` [B, T, ...] as the loop scans it: [T, B, ...] in the loop's layout."""
+    perm = to_loop(len(g.inputs[name].shape), layout)
+    return f"jnp.transpose({x}, {perm})" if perm else f"jnp.moveaxis({x}, 1, 0)"
 
 
 def printable_name(name: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ...ir.graph import Graph, Node
 from ...ir.timeplan import Addition, TimePlan
 from ...ops import JaxRules, get_op, jax_rules
+from ...ops.kit import CHANNELS_FIRST
 from .context import JaxContext
 from .naming import JaxEmitError, Namer, printable, q
 from ..source import SymbolicDims
@@ -72,8 +73,11 @@ class Values(SymbolicDims):
 class Body:
     """Writes the per-step statements of ``apply`` for a graph."""
 
-    def __init__(self, g: Graph, plan: TimePlan, values: Values, dynamic: bool = False) -> None:
+    def __init__(self, g: Graph, plan: TimePlan, values: Values, dynamic: bool = False,
+                 layout: str = CHANNELS_FIRST) -> None:
         self.g = g
+        #: the layout every op is told of (`layout.choose_layout`)
+        self.layout = layout
         #: the step ``t`` is a traced value (a stateful apply, `stream`): an edge not yet active
         #: is computed and then discarded with ``jnp.where(t >= d, ...)`` rather than left out
         self.dynamic = dynamic
@@ -87,6 +91,10 @@ class Body:
         self.uses_key = False
         #: expr -> local, parameter-only expressions computed before the time loop
         self.hoisted: dict[str, str] = {}
+        #: step nodes kept in a delay ring (depth > 1): each is written into its ring as soon as
+        #: it has its value (`_ring_put`); source -> the local of the updated ring
+        self.ring_sources = {s for s, d in plan.depths if d > 1 and s in g.nodes}
+        self.rings: dict[str, str] = {}
 
     def _hoist(self, expr: str, hint: str) -> str:
         if expr not in self.hoisted:
@@ -112,8 +120,8 @@ class Body:
         return JaxContext(
             path=n.path, ins=list(n.in_shapes), out=n.shape or (), dt=g.time.dt if g.time else None,
             state={k: state_ref(n.at, k) for k in n.buffers},
-            _dim=self.v.dim, _prev=prev, _key=lambda: self._key(n.path), _fresh=self.v.namer.fresh,
-            _hoist=self._hoist)
+            layout=self.layout, _dim=self.v.dim, _prev=prev, _key=lambda: self._key(n.path),
+            _fresh=self.v.namer.fresh, _hoist=self._hoist)
 
     def call(self, n: Node) -> tuple[str, list[str]]:
         fn = rules(n).jax_call
@@ -166,5 +174,13 @@ class Body:
         return [*lines, f"{target} = {target} + {out}  # edge {printable(a.edge)}"]
 
     def step(self) -> list[str]:
-        """Every node outside edge chains, in evaluation order."""
-        return [line for path in self.plan.step_nodes(self.g.order) for line in self.node(path)]
+        """Every node outside edge chains, in evaluation order; a node kept in a delay ring is
+        written into it right away and read back, so that every later use reads the ring."""
+        lines: list[str] = []
+        for path in self.plan.step_nodes(self.g.order):
+            lines += self.node(path)
+            if path in self.ring_sources:
+                var, ring = self.v.nodes[path], self.v.namer.fresh(f"{path}_ring")
+                self.rings[path] = ring
+                lines.append(f"{ring}, {var} = _ring_put(bufs[{q(path)}], t, {var})  # into its delay ring now; later uses read it back")
+        return lines

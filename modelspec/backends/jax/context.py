@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar
 
+from ...ops.kit import CHANNELS_FIRST
 from ..source import ContextDims
 from .naming import JaxEmitError
 
@@ -35,7 +36,8 @@ class JaxContext(ContextDims):
     ``prev()`` is the node's own value one step back (zeros at t = 0) for stateful
     ops; ``key()`` a PRNG key unique to this node and step (use it only under
     ``train``); ``state`` the current values of the node's buffers; ``hoist()`` a
-    parameter-only expression computed once, before the time loop.
+    parameter-only expression computed once, before the time loop; ``layout`` how
+    the node's values of rank 3 or more are laid out (``ins``/``out`` stay the IR's).
     """
 
     emit_error: ClassVar[type[Exception]] = JaxEmitError
@@ -43,6 +45,8 @@ class JaxContext(ContextDims):
     train: str = "train"
     #: buffer local name -> expression of its current value
     state: dict[str, str] = field(default_factory=dict)
+    #: the layout of values of rank 3 or more, chosen once per model (`layout.choose_layout`)
+    layout: str = CHANNELS_FIRST
     _key: Callable[[], str] | None = field(default=None, repr=False)
     _hoist: Callable[[str, str], str] | None = field(default=None, repr=False)
 

@@ -41,13 +41,15 @@ def _channels_last(w):
     return jnp.transpose(w, (*range(2, w.ndim), 1, 0))
 
 
-def _conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros", hwio=False):
-    """torch.nn.functional.conv{1,2,3}d on NC* inputs and OI* weights (*IO with ``hwio``).
+def _conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros", hwio=False,
+          channels_last=False):
+    """torch.nn.functional.conv{1,2,3}d on NC* inputs (N*C with ``channels_last``) and
+    OI* weights (*IO with ``hwio``).
 
     ``padding`` is an int or a (low, high) pair per spatial axis.  The convolution
-    itself runs channels-last (explicit transposes around it): XLA:CPU runs an NCHW
-    convolution inside a loop body (our time scan) over ten times slower than
-    outside one (jax-ml/jax#12868), while channels-last is fast in both places and
+    itself runs channels-last (explicit transposes around it on NC* inputs): XLA:CPU
+    runs an NCHW convolution inside a loop body (our time scan) over ten times slower
+    than outside one (jax-ml/jax#12868), while channels-last is fast in both places and
     XLA folds the transposes away in straight-line code.  The emitted code passes
     weights already laid out (``_channels_last``, hoisted out of the time loop).
     """
@@ -58,13 +60,16 @@ def _conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, padding_mode=
     dilation = (dilation,) * n if isinstance(dilation, int) else tuple(dilation)
     if padding_mode != "zeros":
         mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[padding_mode]
-        x = jnp.pad(x, [(0, 0), (0, 0), *padding], mode=mode)
+        pads = [(0, 0), *padding, (0, 0)] if channels_last else [(0, 0), (0, 0), *padding]
+        x = jnp.pad(x, pads, mode=mode)
         padding = [(0, 0)] * n
-    spatial = tuple(range(2, n + 2))
     dims = {1: ("NWC", "WIO", "NWC"), 2: ("NHWC", "HWIO", "NHWC"), 3: ("NDHWC", "DHWIO", "NDHWC")}[n]
-    y = lax.conv_general_dilated(jnp.transpose(x, (0, *spatial, 1)), w if hwio else _channels_last(w),
-                                 stride, padding, rhs_dilation=dilation, dimension_numbers=dims,
-                                 feature_group_count=groups)
+    if not channels_last:
+        x = jnp.transpose(x, (0, *range(2, n + 2), 1))
+    y = lax.conv_general_dilated(x, w if hwio else _channels_last(w), stride, padding,
+                                 rhs_dilation=dilation, dimension_numbers=dims, feature_group_count=groups)
+    if channels_last:
+        return y if b is None else y + b
     y = jnp.transpose(y, (0, n + 1, *range(1, n + 1)))
     return y if b is None else y + b.reshape((1, -1) + (1,) * n)
 
@@ -103,26 +108,53 @@ def _pool_pads(size, kernel, stride, padding, dilation, ceil_mode):
     return pads, extra
 
 
-def _max_pool2d(x, kernel, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False):
-    """torch's max_pool2d: padding counts as -inf, so it never wins."""
-    pads, _ = _pool_pads(x.shape[2:], kernel, stride, padding, dilation, ceil_mode)
-    return lax.reduce_window(x, -jnp.inf, lax.max, (1, 1, *kernel), (1, 1, *stride),
-                             [(0, 0), (0, 0), *pads], window_dilation=(1, 1, *dilation))
+def _window(spatial, other, channels_last):
+    """A per-axis window argument: ``other`` on the batch and channel axes, ``spatial`` between."""
+    return (other, *spatial, other) if channels_last else (other, other, *spatial)
 
 
-def _avg_pool2d(x, kernel, stride, padding=(0, 0), ceil_mode=False, count_include_pad=True):
-    """torch's avg_pool2d: the divisor counts the zero padding (count_include_pad) but
-    never the extra cells ceil_mode adds past it."""
-    pads, extra = _pool_pads(x.shape[2:], kernel, stride, padding, (1, 1), ceil_mode)
-    window, strides = (1, 1, *kernel), (1, 1, *stride)
-    full = [(0, 0), (0, 0), *pads]
+def _max_pool2d(x, kernel, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False, channels_last=False):
+    """torch's max_pool2d over [B, C, H, W] ([B, H, W, C] with ``channels_last``):
+    padding counts as -inf, so it never wins.
+
+    A running maximum over the kernel's strided slices, which XLA:CPU fuses into one
+    loop (under half the time of ``lax.reduce_window``); a tie keeps the earlier
+    element and a NaN wins, as in torch, so gradients go where torch sends them.
+    """
+    axes = (1, 2) if channels_last else (2, 3)
+    size = [x.shape[a] for a in axes]
+    pads, _ = _pool_pads(size, kernel, stride, padding, dilation, ceil_mode)
+    widths = [(0, 0)] * x.ndim
+    for a, p in zip(axes, pads):
+        widths[a] = p
+    x = jnp.pad(x, widths, constant_values=-jnp.inf)
+    out = [(n + lo + hi - d * (k - 1) - 1) // s + 1
+           for n, (lo, hi), k, s, d in zip(size, pads, kernel, stride, dilation)]
+    y = None
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            start, limit, strides = [0] * x.ndim, list(x.shape), [1] * x.ndim
+            for a, first, n, s in zip(axes, (i * dilation[0], j * dilation[1]), out, stride):
+                start[a], limit[a], strides[a] = first, first + (n - 1) * s + 1, s
+            v = lax.slice(x, start, limit, strides)
+            y = v if y is None else jnp.where((v > y) | jnp.isnan(v), v, y)
+    return y
+
+
+def _avg_pool2d(x, kernel, stride, padding=(0, 0), ceil_mode=False, count_include_pad=True, channels_last=False):
+    """torch's avg_pool2d over [B, C, H, W] ([B, H, W, C] with ``channels_last``): the
+    divisor counts the zero padding (count_include_pad) but never the extra cells
+    ceil_mode adds past it."""
+    h, w = x.shape[1:3] if channels_last else x.shape[2:]
+    pads, extra = _pool_pads((h, w), kernel, stride, padding, (1, 1), ceil_mode)
+    window, strides = _window(kernel, 1, channels_last), _window(stride, 1, channels_last)
+    full = _window(pads, (0, 0), channels_last)
     total = lax.reduce_window(x, 0.0, lax.add, window, strides, full)
-    h, w = x.shape[2:]
     if count_include_pad:
-        ones = jnp.ones((1, 1, h + 2 * padding[0], w + 2 * padding[1]), x.dtype)
-        cpads = [(0, 0), (0, 0), (0, extra[0]), (0, extra[1])]
+        ones = jnp.ones(_window((h + 2 * padding[0], w + 2 * padding[1]), 1, channels_last), x.dtype)
+        cpads = _window(((0, extra[0]), (0, extra[1])), (0, 0), channels_last)
     else:
-        ones = jnp.ones((1, 1, h, w), x.dtype)
+        ones = jnp.ones(_window((h, w), 1, channels_last), x.dtype)
         cpads = full
     count = lax.reduce_window(ones, 0.0, lax.add, window, strides, cpads)
     return total / count

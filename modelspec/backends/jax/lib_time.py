@@ -30,6 +30,19 @@ def _ring_write(buf, t, value):
     return lax.dynamic_update_index_in_dim(buf, value.astype(buf.dtype), t % buf.shape[0], 0)
 
 
+def _ring_put(buf, t, value):
+    """(the ring with ``value`` written at step t, ``value`` read back from it).
+
+    Later uses take the value read back: given ``value`` itself, XLA recomputes a cheap
+    one (an elementwise chain) inside each use, reading the old ring after the write, and
+    then copies the whole ring every step to keep it.
+    """
+    buf = _ring_write(buf, t, value)
+    if buf.dtype != value.dtype:
+        return buf, value
+    return buf, lax.dynamic_index_in_dim(buf, t % buf.shape[0], 0, keepdims=False)
+
+
 def _euler(x, h, rate):
     """Leaky integrator h + (dt/tau) (x - h); ``rate`` is dt/tau."""
     return h + rate * (x - h)
@@ -86,14 +99,15 @@ def _resize_matrix(n_in, n_out, scale, mode, align_corners):
     return m
 
 
-def _interpolate(x, size, scale=None, mode="nearest", align_corners=None):
-    """torch.nn.functional.interpolate over the spatial axes of [B, C, *spatial].
+def _interpolate(x, size, scale=None, mode="nearest", align_corners=None, channels_last=False):
+    """torch.nn.functional.interpolate over the spatial axes of [B, C, *spatial]
+    ([B, *spatial, C] with ``channels_last``).
 
     ``size`` is the output size per axis; ``scale`` the scale factor per axis when
     the spec gave one (torch then maps indices with 1/scale, not in/out).
     """
     for i, n_out in enumerate(size):
-        axis = 2 + i
+        axis = (1 if channels_last else 2) + i
         n_in = x.shape[axis]
         s = None if scale is None else scale[i]
         if mode == "nearest":
