@@ -9,7 +9,7 @@ tensors in memory.  Both contenders run the same step: the same spec (a small
 CNN: conv 3->16 and 16->32, 3x3, stride 2, ReLU, a linear head), Adam, batch
 128, images of 32x32, no validation, in the same process with the same torch
 threads.  Each run's figure is its fastest epoch after the first ``--skip``
-(default 2; metrics.jsonl's `wall_time_s`, which covers the epoch from its
+(default 3 of 6; metrics.jsonl's `wall_time_s`, which covers the epoch from its
 first batch request to its last step).  The skipped epochs are the ones
 where start-up work still runs beside the step on both sides alike: the
 learning-curve process imports matplotlib (about 0.8 s of CPU) while the first
@@ -94,8 +94,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--images", type=int, default=4096)
-    ap.add_argument("--epochs", type=int, default=4)
-    ap.add_argument("--skip", type=int, default=2, help="epochs left out of each run's figure (start-up)")
+    ap.add_argument("--epochs", type=int, default=6)
+    ap.add_argument("--skip", type=int, default=3, help="epochs left out of each run's figure (start-up)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()

@@ -9,7 +9,8 @@ starts, imports matplotlib at once and draws on request: the parent writes
 epoch records as one JSON line per request and the child answers one line per
 request (`ok`, or `error: ...`); the latest request wins.  The child runs
 this file as a script (it imports nothing of modelspec), ignores SIGINT (the
-run saves on Ctrl-C and then closes it) and exits when its input closes.
+run saves on Ctrl-C and then closes it) and exits on the parent's last line
+(`quit`) or when its input closes.
 `finish` waits for the last drawing, so the picture of the final epoch is on
 disk when `train` returns.  matplotlib is optional: without it the child
 says `missing` and exits, and the run reports so once.
@@ -26,6 +27,7 @@ import sys
 from typing import Any, Callable
 
 PLOT_TMP = "learning_curve.png.tmp.png"
+QUIT = b"quit\n"  # the parent's last line: the child exits
 
 
 class Plotter:
@@ -67,6 +69,10 @@ class Plotter:
         if self._proc is not None:
             try:
                 assert self._proc.stdin is not None
+                # an explicit last line, not only the end of input: processes forked after the child
+                # started (an image folder's DataLoader workers) hold copies of this pipe's write end,
+                # and the child would see no end of input until they exit
+                self._proc.stdin.write(QUIT)
                 self._proc.stdin.close()
             except OSError:
                 pass
@@ -149,12 +155,13 @@ def serve(folder: str) -> None:
     stdin = sys.stdin.buffer
     while True:
         line = stdin.readline()
-        if not line:
+        if not line or line == QUIT:
             return
-        skipped = 0
+        skipped, last = 0, False
         while select.select([stdin], [], [], 0)[0]:  # newer requests win: answer the older ones unread
             nxt = stdin.readline()
-            if not nxt:
+            if not nxt or nxt == QUIT:
+                last = True  # draw what came before it, then leave
                 break
             line, skipped = nxt, skipped + 1
         for _ in range(skipped):
@@ -164,6 +171,8 @@ def serve(folder: str) -> None:
         except Exception as exc:  # noqa: BLE001 - a bad picture never stops the run
             err = f"cannot draw {os.path.join(folder, 'learning_curve.png')}: {type(exc).__name__}: {exc}"
         print("ok" if err is None else f"error: {err}", flush=True)
+        if last:
+            return
 
 
 if __name__ == "__main__":
