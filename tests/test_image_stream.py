@@ -117,11 +117,25 @@ def test_workers_decode_at_the_niceness_asked_for(tmp_path: Path, nice: int) -> 
     ds = data_mod.load(str(folder(tmp_path)), io, loss="cross_entropy", split_name="train", seed=0,
                        images=ImagesSpec(workers=2, nice=nice))
     batches = data_mod.batch_indices(np.arange(len(ds)), 4)
-    stream = ds.stream(batches, train=False, epoch=0)
-    next(stream)  # the workers have started and sent a batch
+    assert len(list(ds.stream(batches, train=False, epoch=0))) == len(batches)
+    # requests go to the workers in turn: both have started (and run their start-up) and they persist
     pids = [w.pid for w in ds._dl[0]._iterator._workers]
     mine = os.getpriority(os.PRIO_PROCESS, 0)
     assert len(pids) == 2
     assert [os.getpriority(os.PRIO_PROCESS, p) for p in pids] == [min(19, mine + nice)] * 2
-    assert len(list(stream)) == len(batches) - 1  # and they decode the rest
     assert ImagesSpec().nice == 10  # the default: the step first
+
+
+def test_a_stream_of_the_other_kind_replaces_the_loader(tmp_path: Path) -> None:
+    """Finished float32 batches come from the workers' float slots, raw uint8 ones from uint8 slots; asking
+    for the other kind replaces the persistent loader, and both equal what the main process decodes."""
+    ds = dataset(tmp_path, folder(tmp_path, n=4))
+    ds.augment = Augment(AUG, seed=2)
+    batches = data_mod.batch_indices(np.arange(len(ds)), 4)
+    for raw in (False, True, False):
+        got = list(ds.stream(batches, train=True, epoch=1, raw=raw))
+        assert ds._dl[3] is (not raw)
+        for (x, _), idx in zip(got, batches):
+            want = ds.read_raw(idx, train=True, epoch=1)[0] if raw else ds.read(idx, train=True, epoch=1)[0]
+            assert x["x"].dtype == (np.uint8 if raw else np.float32)
+            np.testing.assert_array_equal(x["x"], want["x"])

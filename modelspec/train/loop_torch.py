@@ -81,7 +81,13 @@ class TorchTrainer:
                 i = torch.from_numpy(idx).to(self.device)
                 yield {k: v.index_select(0, i) for k, v in xs.items()}, ys.index_select(0, i)
             return
-        if isinstance(ds, ImageFolder):  # uint8 from the workers, scaled here in one pass on the device
+        if isinstance(ds, ImageFolder) and self.device.type == "cpu":
+            # finished by the workers, in shared memory: the step reads the batch where it lies (the slot
+            # is not reused before the next batch is requested), and the training core does no pass over it
+            for x, y in ds.stream(index_lists, train=train, epoch=epoch, first=first, ahead=ahead):
+                yield {k: torch.from_numpy(v) for k, v in x.items()}, torch.from_numpy(y)
+            return
+        if isinstance(ds, ImageFolder):  # uint8 from the workers (a quarter of the bytes to the device), scaled there
             for x, y in ds.stream(index_lists, train=train, epoch=epoch, first=first, raw=True, ahead=ahead):
                 yield ({k: ds.finish_torch(torch.from_numpy(v).to(self.device, non_blocking=True), torch)
                         for k, v in x.items()}, torch.from_numpy(y).to(self.device, non_blocking=True))

@@ -288,7 +288,9 @@ class ImageFolder:
                raw: bool = False, ahead: tuple[Sequence[np.ndarray], int] | None = None) -> \
             Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
         """Batches ``batches[first:]`` in order, decoded by ``workers`` DataLoader processes ahead of use;
-        uint8 (`read_raw`) with ``raw``, else finished float32.
+        uint8 (`read_raw`) with ``raw``, else finished float32 (scaled and normalised by the workers too, so
+        a CPU training step gets its batch without a pass over it).  From the workers a batch is a view
+        of a shared slot, valid until the next one is requested.
 
         The workers persist over the epochs of a run (one loader per dataset): each request carries its
         sample indices, so a worker needs nothing but the file list it started with.  ``ahead`` (the next
@@ -301,14 +303,15 @@ class ImageFolder:
                 x, y = self.read_raw(idx, train=train, epoch=epoch)
                 yield (x if raw else self.finish(x)), y
             return
-        live, reopened = self._continue(todo, later), False
+        done = not raw  # what the workers send: finished float32, or uint8 for the caller to finish
+        live, reopened = self._continue(todo, later, done), False
         while todo:
             try:
                 item = next(live[0])
             except StopIteration:  # the loader ran dry before this epoch's end (a tiny epoch): start again
                 if reopened:
                     raise RuntimeError("the image loader stopped before the end of the epoch") from None
-                live, reopened = self._open(todo, later), True
+                live, reopened = self._open(todo, later, done), True
                 continue
             live[2] += 1
             todo.pop(0)
@@ -318,28 +321,31 @@ class ImageFolder:
             x, y = item
             if isinstance(x, int):  # the pixels are in shared slot x: a view, valid until the next request
                 x = {self.name: self._dl[2][x, :len(y)]}
-            yield (x if raw else self.finish(x)), y
+            yield x, y
 
-    def _continue(self, todo: list[Request], later: list[Request]) -> list[Any]:
+    def _continue(self, todo: list[Request], later: list[Request], done: bool) -> list[Any]:
         """The open iterator when its next requests are exactly ``todo`` (queued by the previous epoch's
         ``ahead``), with ``later`` queued behind; else a fresh one (the loader drops what it had decoded)."""
         live = self._live
-        if live is not None:
+        if live is not None and self._dl is not None and self._dl[3] == done:
             queued = live[1][live[2]:]
             if len(queued) == len(todo) and all(a[1:] == b[1:] and np.array_equal(a[0], b[0])
                                                  for a, b in zip(queued, todo)):
                 live[1].extend(later)  # the sampler's iterator reads the list as it grows
                 return live
-        return self._open(todo, later)
+        return self._open(todo, later, done)
 
-    def _open(self, todo: list[Request], later: list[Request]) -> list[Any]:
-        loader, sampler, _ = self._loader(max(len(r[0]) for r in todo + later))
+    def _open(self, todo: list[Request], later: list[Request], done: bool) -> list[Any]:
+        loader, sampler, _, _ = self._loader(max(len(r[0]) for r in todo + later), done)
         sampler.items = list(todo) + list(later)
         self._live = [iter(loader), sampler.items, 0]
         return self._live
 
-    def _loader(self, batch: int) -> tuple[Any, "_Requests", Any]:
-        """(loader, sampler, shared slots or None), made on first use and kept for the run."""
+    def _loader(self, batch: int, done: bool) -> tuple[Any, "_Requests", Any, bool]:
+        """(loader, sampler, shared slots or None, ``done``), made on first use and kept for the run; ``done``:
+        the workers send finished float32 (else uint8).  A stream that asks for the other kind replaces it."""
+        if self._dl is not None and self._dl[3] != done:
+            self._dl = self._live = None  # its workers stop with its iterator
         if self._dl is None:
             import torch  # lazy: torch's DataLoader runs the decoding workers
             import torch.utils.data as tud
@@ -349,26 +355,31 @@ class ImageFolder:
             ctx = "forkserver" if "jax" in sys.modules and sys.platform != "win32" else None
             plain = ImageFolder(self.name, self.files, self.y, self.lay, self.class_names, 0, {}, self.classes,
                                 [], self.augment)
-            slots = _slots(torch, SLOTS, batch, self.lay.shape)
-            sampler.slots = SLOTS if slots is not None else 0
-            loader = tud.DataLoader(_Batches(plain, slots, batch), batch_size=None, sampler=sampler,
+            n = slot_count(self.workers)
+            slots = _slots(torch, n, batch, self.lay.shape, torch.float32 if done else torch.uint8)
+            sampler.slots = n if slots is not None else 0
+            loader = tud.DataLoader(_Batches(plain, slots, batch, done), batch_size=None, sampler=sampler,
                                     num_workers=self.workers, collate_fn=_same, prefetch_factor=PREFETCH,
                                     persistent_workers=True, multiprocessing_context=ctx,
                                     worker_init_fn=partial(_lower_priority, self.nice) if self.nice else None)
-            self._dl = (loader, sampler, None if slots is None else slots.numpy())
+            self._dl = (loader, sampler, None if slots is None else slots.numpy(), done)
         return self._dl
 
 
 PREFETCH = 4  # batches each worker works ahead
-#: shared batch buffers: more than the requests in flight (workers x PREFETCH) plus the one being used
-SLOTS = 2 * (PREFETCH * 2 + 1)
 
 
-def _slots(torch: Any, n: int, batch: int, shape: tuple[int, ...]) -> Any:
-    """``n`` uint8 batch buffers in shared memory, which workers fill and the training side reads in place
+def slot_count(workers: int) -> int:
+    """Shared batch buffers: twice the requests in flight (``workers`` x PREFETCH) plus the one in use,
+    so no worker writes into a slot before the training side is done with it."""
+    return 2 * (PREFETCH * workers + 1)
+
+
+def _slots(torch: Any, n: int, batch: int, shape: tuple[int, ...], dtype: Any) -> Any:
+    """``n`` batch buffers in shared memory, which workers fill and the training side reads in place
     (no pickling, no pipe); None where shared memory is short (a small /dev/shm in a container), and
     batches go through the pipe instead."""
-    size = n * batch * int(np.prod(shape))
+    size = n * batch * int(np.prod(shape)) * (4 if dtype == torch.float32 else 1)
     try:
         st = os.statvfs("/dev/shm")
         if st.f_bavail * st.f_frsize < 4 * size:
@@ -376,7 +387,7 @@ def _slots(torch: Any, n: int, batch: int, shape: tuple[int, ...]) -> Any:
     except (OSError, AttributeError):
         pass
     try:
-        return torch.zeros((n, batch, *shape), dtype=torch.uint8).share_memory_()
+        return torch.zeros((n, batch, *shape), dtype=dtype).share_memory_()
     except (RuntimeError, OSError):
         return None
 
@@ -417,10 +428,11 @@ class _Growing:
 
 
 class _Batches:
-    """Map-style dataset of whole batches: a worker decodes, crops and flips the samples a request names."""
+    """Map-style dataset of whole batches: a worker decodes, crops and flips the samples a request names,
+    and with ``done`` scales and normalises them too (`ImageFolder.finish`)."""
 
-    def __init__(self, ds: ImageFolder, slots: Any, batch: int) -> None:
-        self.ds, self.slots, self.batch = ds, slots, batch
+    def __init__(self, ds: ImageFolder, slots: Any, batch: int, done: bool) -> None:
+        self.ds, self.slots, self.batch, self.done = ds, slots, batch, done
         self._view: np.ndarray | None = None
 
     def __getitem__(self, request: Any) -> Any:
@@ -429,6 +441,8 @@ class _Batches:
             x, y = self.ds.read_raw(idx, train=train, epoch=epoch)
         except DataError as exc:
             return str(exc)
+        if self.done:
+            x = self.ds.finish(x)
         if slot is None or len(idx) > self.batch:
             return x, y
         if self._view is None:
