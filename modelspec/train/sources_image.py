@@ -160,8 +160,8 @@ def decode(image: Any, path: str, lay: Layout) -> np.ndarray:
     mode = "L" if lay.channels == 1 else "RGB"
     size = (lay.width, lay.height)
     try:
-        with open(path, "rb") as fh:  # one read; Pillow then parses from memory (fewer calls per image)
-            data = fh.read()
+        with open(path, "rb", buffering=0) as fh:  # one unbuffered read; Pillow then parses from memory
+            data = fh.readall()
         with _open(image, data, path) as im:
             if im.format == "JPEG" and im.size[0] >= 2 * size[0] and im.size[1] >= 2 * size[1]:
                 im.draft(im.mode, size)
