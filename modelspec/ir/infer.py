@@ -113,10 +113,6 @@ def _fresh_copy(g: Graph) -> Graph:
     )
 
 
-def _exists(g: Graph, source: str) -> bool:
-    return source in g.nodes or source in g.inputs
-
-
 def _first_guessable(g: Graph, pending: list[str], shapes: dict[str, Shape]) -> tuple[str, Shape] | None:
     for p in pending:
         node = g.nodes[p]

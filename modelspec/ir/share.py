@@ -125,27 +125,19 @@ def place_params(g: Graph, diags: Diagnostics) -> Graph:
     nodes = g.nodes
     roots = _roots(g)
     owners = _owners(g, diags)
+    base = {p: _rerooted(n.params_at or p, roots) for p, n in nodes.items()}
     groups: dict[str, list[str]] = {}
-    base: dict[str, str] = {}
-
-    def based(p: str) -> str:
-        b = base.get(p)
-        if b is None:
-            n = nodes[p]
-            b = base[p] = _rerooted(n.params_at or p, roots) if roots else (n.params_at or p)
-        return b
-
     for p, n in nodes.items():
         if p in owners:
-            groups.setdefault(based(owners[p]), []).append(p)
+            groups.setdefault(base[owners[p]], []).append(p)
         elif n.params or n.buffers:
-            groups.setdefault(based(p), []).append(p)
+            groups.setdefault(base[p], []).append(p)
         elif n.params_at is not None:
             diags.add("MS074", f"`params_at` places the parameters of `{p}`, but {n.op} has none",
                       n.params_at_pos, suggestion="remove `params_at`")
     for p, o in owners.items():  # an owner without parameters still meets its sharers (MS070)
-        if o not in groups[based(o)]:
-            groups[based(o)].insert(0, o)
+        if o not in groups[base[o]]:
+            groups[base[o]].insert(0, o)
     # placement: path -> (holder, owner); a sharer's own parameter shapes move to `shared`
     placed: dict[str, tuple[str, str | None]] = {}
     for holder, members in groups.items():

@@ -322,7 +322,7 @@ def _parse_error(exc: yaml.YAMLError, text: str, file: str, diags: Diagnostics) 
     """MS002 at the parser's mark, with PyYAML's problem text as the message."""
     if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         mark = exc.problem_mark
-        pos = _pos(Pos, (file, mark.line + 1, mark.column + 1))
+        pos = Pos(file, mark.line + 1, mark.column + 1)
         notes = []
         if exc.context:
             where = exc.context_mark

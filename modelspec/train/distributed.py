@@ -7,6 +7,7 @@ every function here a cheap no-op.  Gloo serves CPUs, NCCL GPUs.
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -79,8 +80,6 @@ def teardown(d: Dist, together: bool) -> None:
     """
     if not d.active:
         return
-    import gc
-
     import torch.distributed as td
 
     if not td.is_initialized():

@@ -379,7 +379,7 @@ def _slots(torch: Any, n: int, batch: int, shape: tuple[int, ...], dtype: Any) -
     """``n`` batch buffers in shared memory, which workers fill and the training side reads in place
     (no pickling, no pipe); None where shared memory is short (a small /dev/shm in a container), and
     batches go through the pipe instead."""
-    size = n * batch * int(np.prod(shape)) * (4 if dtype == torch.float32 else 1)
+    size = n * batch * int(np.prod(shape)) * dtype.itemsize
     try:
         st = os.statvfs("/dev/shm")
         if st.f_bavail * st.f_frsize < 4 * size:
