@@ -52,6 +52,15 @@ def test_bad_values_are_errors() -> None:
     assert any("MS011" in g and "weight" in g for g in _diags("  loss: {activity_penalty: {nodes: [a], wieght: 1}}\n"))
 
 
+def test_images_nice_is_bounded_and_located() -> None:
+    """`images.nice` is a niceness step, 0 to 19: out of range is MS012 at the value."""
+    assert _diags("  images: {workers: 1, nice: 19}\n") == []
+    (got,) = _diags("  images: {workers: 1, nice: 30}\n")
+    assert got.startswith("8:30 MS012 `train.images.nice`") and "less than or equal to 19" in got, got
+    (neg,) = _diags("  images: {nice: -1}\n")
+    assert neg.startswith("8:18 MS012 `train.images.nice`"), neg
+
+
 def test_resolve_flags_win_and_short_forms_expand() -> None:
     cfg = resolve({"epochs": 5, "optimizer": "sgd", "schedule": "cosine", "loss": "mse"},
                   {"epochs": 2, "lr": 0.5, "batch_size": None})
