@@ -26,6 +26,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from . import png_read
 from .augment import Augment
 from .config import ImagesSpec
 from .sources import DataError
@@ -162,7 +163,8 @@ def decode(image: Any, path: str, lay: Layout) -> np.ndarray:
     try:
         with open(path, "rb", buffering=0) as fh:  # one unbuffered read; Pillow then parses from memory
             data = fh.readall()
-        with _open(image, data, path) as im:
+        im = png_read.read(image, data) if data.startswith(png_read.SIGNATURE) else None
+        with im if im is not None else _open(image, data, path) as im:
             if im.format == "JPEG" and im.size[0] >= 2 * size[0] and im.size[1] >= 2 * size[1]:
                 im.draft(im.mode, size)
             if im.mode != mode:
