@@ -255,3 +255,35 @@ def test_max_pool_gradient_and_nan_follow_torch(layers: str) -> None:
     x[0, 1, 3, 4] = np.nan
     np.testing.assert_array_equal(np.asarray(mod.apply({}, {}, jnp.asarray(x))[0]),
                                   model(torch.from_numpy(x)).detach().numpy())
+
+
+@pytest.mark.parametrize("n, i, o", [(2, 8, 3), (8, 40, 32), (32, 784, 256), (16, 128, 64), (3, 5, 7)])
+def test_linear_helper_both_forms_match_numpy_with_gradients(n: int, i: int, o: int) -> None:
+    """`_linear` computes W x^T (transposed back) when the batch is small beside the weight and x W^T
+    otherwise; both must be x W^T + b, forward and backward (float64 numpy as the truth)."""
+    import jax
+    import jax.numpy as jnp
+
+    from modelspec.backends.jax.lib_core import _linear
+
+    rng = np.random.default_rng(n)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in ((n, i), (o, i), (o,)))
+    x64, w64 = x.astype(np.float64), w.astype(np.float64)
+    np.testing.assert_allclose(_linear(jnp.asarray(x), jnp.asarray(w), jnp.asarray(b)), x64 @ w64.T + b,
+                               rtol=1e-4, atol=1e-4)
+    text = jax.jit(lambda x, w: _linear(x, w)).lower(x, w).as_text()
+    assert ("optimization_barrier" in text) == (8 <= n and 4 * n <= min(i, o))
+    # d/dx, d/dw, d/db of sum(y * g) for a fixed g: g W, g^T x, sum(g)
+    g = rng.standard_normal((n, o))
+    dx, dw, db = jax.grad(lambda x, w, b: (_linear(x, w, b) * jnp.asarray(g, jnp.float32)).sum(),
+                          argnums=(0, 1, 2))(x, w, b)
+    np.testing.assert_allclose(dx, g @ w64, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(dw, g.T @ x64, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(db, g.sum(0), rtol=1e-4, atol=1e-4)
+
+
+def test_mlp_at_a_batch_that_takes_the_transposed_linear_matches_torch() -> None:
+    g = graph(spec("  x: [B, 64]", "  - {op: Linear, features: 48}\n  - ReLU\n  - {op: Linear, features: 40}"))
+    x = {"x": np.random.RandomState(1).randn(8, 64).astype(np.float32)}
+    r = compare(g, inputs=x, via_file=False)
+    np.testing.assert_allclose(r.jax, r.torch, atol=1e-4, rtol=1e-4)
