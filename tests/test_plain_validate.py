@@ -157,3 +157,29 @@ def test_the_result_of_a_plain_file_is_what_validation_gives(name: str, data: di
     assert result.model_fields_set == valid.model_fields_set
     if not library and data.get("train") is not None and not problems:
         assert result.train is not None and result.train.model_fields_set
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("modelspec: 1\nname: M\ninputs: {x: [B, 4]}\nlayers:\n  - {op: Linear, features: 2}\n", True),
+    ("modelspec: 1\nname: M\ninputs: {x: [B, 4]}\nlayers:\n  - {op: Linear, featurs: 2}\n", False),
+    ("modelspec: 1\nname: M\nbogus: 1\ninputs: {x: [B, 4]}\nlayers:\n  - {op: Linear, features: 2}\n", False),
+    ("modelspec: 1\nname: M\ninputs: {x: [B, 4]}\nlayers:\n  - {op: Linear, features: 2}\ntrain: {epochs: 2}\n",
+     True),
+])
+def test_the_plain_check_runs_once_per_file(monkeypatch: pytest.MonkeyPatch, text: str, ok: bool) -> None:
+    """Valid or not, with or without `train:`, a spec's structure check asks `spec_is_plain` once (it used to
+    ask again inside `parse_file` whenever the answer was "not sure")."""
+    from modelspec.pipeline import compile_text
+    from modelspec.validate import models, structure
+
+    calls: list[bool] = []
+
+    def counted(data: object, library: bool = False) -> bool:
+        calls.append(library)
+        return spec_is_plain(data, library=library)
+
+    monkeypatch.setattr(structure, "spec_is_plain", counted)
+    monkeypatch.setattr(models, "spec_is_plain", counted)
+    r = compile_text(text)
+    assert r.ok is ok, [str(d) for d in r.diags.sorted()]
+    assert calls == [False]

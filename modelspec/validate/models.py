@@ -221,13 +221,14 @@ def complete() -> None:
 _complete = False
 
 
-def validate_file(model: type[BaseModel], data: Any) -> list[tuple[ValidationError, tuple[str, ...]]]:
+def validate_file(model: type[BaseModel], data: Any, *, plain: bool | None = None
+                  ) -> list[tuple[ValidationError, tuple[str, ...]]]:
     """The problems of ``data`` as a ``model`` (`SpecFile` or `LibraryFile`): pydantic's errors, each
     with the key path its locations are relative to (see `parse_file`)."""
-    return parse_file(model, data)[1]
+    return parse_file(model, data, plain=plain)[1]
 
 
-def parse_file(model: type[BaseModel], data: Any
+def parse_file(model: type[BaseModel], data: Any, *, plain: bool | None = None
                ) -> tuple[BaseModel | None, list[tuple[ValidationError, tuple[str, ...]]]]:
     """``data`` as a ``model``: the typed result (None when it failed) and the problems.
 
@@ -240,11 +241,14 @@ def parse_file(model: type[BaseModel], data: Any
     fields are the values written (or the defaults), exactly what validation gives
     for such a file; the sections whose fields are models (`time`, `inputs`,
     `outputs`, `blocks`, `layers`, `edges`) stay as written, as the expander reads them.
+    ``plain`` is that check's answer when the caller already has it (`validate.structure`).
     """
     found: list[tuple[ValidationError, tuple[str, ...]]] = []
     result: BaseModel | None = None
     body = _SpecBody if model is SpecFile else model
-    if model in (SpecFile, LibraryFile) and spec_is_plain(data, library=model is LibraryFile):
+    if plain is None:
+        plain = model in (SpecFile, LibraryFile) and spec_is_plain(data, library=model is LibraryFile)
+    if plain:
         result = body.model_construct(**data)
     else:
         complete()

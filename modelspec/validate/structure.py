@@ -24,17 +24,14 @@ def _models() -> ModuleType:
     return models
 
 
-def _plain(data: dict[str, Any], library: bool) -> bool:
-    return data.get("train") is None and spec_is_plain(data, library=library)
-
-
 def check_spec(doc: Any, diags: Diagnostics) -> TopLevel | None:
     """A spec's structure: the typed view the expander reads, None when it failed (problems in ``diags``)."""
     data = doc.data
-    if _plain(data, library=False):
+    plain = spec_is_plain(data, library=False)
+    if plain and data.get("train") is None:
         return plain_top_level(data)
     m = _models()
-    valid, problems = m.parse_file(m.SpecFile, data)
+    valid, problems = m.parse_file(m.SpecFile, data, plain=plain)  # the plain check runs once
     for exc, where in problems:
         report(exc, m.SpecFile, data, pos_finder(doc), diags, loc_prefix=where)
     return top_level(data, valid) if valid is not None else None
@@ -43,9 +40,10 @@ def check_spec(doc: Any, diags: Diagnostics) -> TopLevel | None:
 def check_file(doc: Any, diags: Diagnostics) -> None:
     """An imported file's structure: a spec when it has `layers`, else a block library."""
     library = "layers" not in doc.data
-    if _plain(doc.data, library):
+    plain = spec_is_plain(doc.data, library=library)
+    if plain and doc.data.get("train") is None:
         return
     m = _models()
     model = m.LibraryFile if library else m.SpecFile
-    for exc, where in m.validate_file(model, doc.data):
+    for exc, where in m.validate_file(model, doc.data, plain=plain):
         report(exc, model, doc.data, pos_finder(doc), diags, loc_prefix=where)
