@@ -477,3 +477,17 @@ def test_jax_apply_reads_inputs_by_their_names(tmp_path: Path) -> None:
     source = emit_jax(res.graph)
     assert 'inputs["input"]' in source and 'inputs["type"]' in source
     compile(source, "<jax>", "exec")  # valid Python whatever the names
+
+
+def test_a_zero_axis_does_not_hide_a_huge_one_from_the_size_check() -> None:
+    """`check_node`'s quick exit reads the product of the sample's axes; with a zero among them that
+    product is 0 whatever the others are, so the huge axis must still be found (MS012 at axis 2)."""
+    from modelspec.diagnostics import Diagnostics
+    from modelspec.ir.graph import Node
+    from modelspec.ir.sizes import check_node
+
+    diags = Diagnostics()
+    assert not check_node(Node("n", "Reshape", None, [], None, "", shape=("B", 0, 2**70)), diags)
+    (d,) = list(diags)
+    assert d.code == "MS012" and "axis 2" in d.message
+    assert check_node(Node("m", "Reshape", None, [], None, "", shape=("B", 0, 4)), Diagnostics())

@@ -34,8 +34,10 @@ def check_node(node: Node, diags: Diagnostics) -> bool:
     if node.buffers:
         tensors.update((name, numel(shape)) for name, shape in node.buffers.items())
     held = sum(tensors.values())
-    if sample <= WARN_ELEMENTS and held <= WARN_ELEMENTS and (not out or numel(out[:1]) <= MAX_INT):
-        return True  # nearly every node: nothing near a limit, and no message to build
+    # nearly every node: nothing near a limit, and no message to build.  `0 < sample`: a zero axis would
+    # hide a huge one beside it from the product, so such a shape takes the axis-by-axis check
+    if 0 < sample <= WARN_ELEMENTS and held <= WARN_ELEMENTS and (not out or numel(out[:1]) <= MAX_INT):
+        return True
     label = f"`{node.path}` ({node.op})"
     for k, d in enumerate(out):
         if isinstance(d, int) and not isinstance(d, bool) and d > MAX_INT:  # `concrete`, inlined
