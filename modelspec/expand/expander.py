@@ -296,9 +296,7 @@ class Expander:
         raw_attrs = {k: v for k, v in item.items() if k not in RESERVED or k == "layers"}
         attrs = self.op_attrs(op, raw_attrs, src, env) if op is not None else None  # None: left unchecked
         at = src.pos()
-        # most nodes read the one before them: that input is at the node's own position
-        inputs = [(prev, 0, at)] if prev is not None and "in" not in item else \
-            self._inputs(item, src, table, env, prev, path)
+        inputs = self._inputs(item, src, table, env, prev, path, at)
         node = Node(path, op_name, attrs, [], at, item.get("doc"))
         for link, delay, pos in inputs:
             conn = Conn("", self.delay_steps(delay, pos), pos)
@@ -434,13 +432,14 @@ class Expander:
             return None
 
     def _inputs(self, item: dict[str, Any], src: Src, table: Table, env: Mapping[str, Any],
-                prev: Link | None, path: str) -> list[tuple[Link, int | str, Any]]:
+                prev: Link | None, path: str, at: Any) -> list[tuple[Link, int | str, Any]]:
+        """The node's inputs as (link, delay, position); ``at`` is the node's own position (``src.pos()``),
+        where the input of a node that reads the one before it is."""
         if "in" not in item:
             if prev is None:
-                self.diags.add("MS040", f"`{path}` has no input: nothing comes before it and it has no `in`",
-                               src.pos())
+                self.diags.add("MS040", f"`{path}` has no input: nothing comes before it and it has no `in`", at)
                 return []
-            return [(prev, 0, src.pos())]
+            return [(prev, 0, at)]
         raw = item["in"]
         s = src.at("in")
         if isinstance(raw, dict) and "from" not in raw:
