@@ -15,11 +15,11 @@ alone read 1.00 up to noise.
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 
 import timing  # its own table: not one of `make bench`'s rows
+from bench_speed import one_thread
 from timing import ROOT, Row, interleaved, reps_arg
 
 sys.path.insert(0, str(ROOT))
@@ -29,17 +29,13 @@ SHAPES = [(1, 784, 256), (8, 784, 256), (32, 784, 256), (128, 784, 256), (32, 25
 
 
 def main() -> None:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
-                               " intra_op_parallelism_threads=1").strip()
+    one_thread(one_core=True)  # as `bench_speed.py --one-core`: one CPU, one XLA thread, synchronous dispatch
     import jax
     import numpy as np
     from jax import lax
 
     from modelspec.backends.jax.lib_core import _linear
 
-    jax.config.update("jax_cpu_enable_async_dispatch", False)
     reps = reps_arg(9)
 
     def plain(x, w, b):
