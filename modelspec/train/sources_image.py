@@ -163,7 +163,7 @@ def decode(image: Any, path: str, lay: Layout) -> np.ndarray:
     try:
         with open(path, "rb", buffering=0) as fh:  # one unbuffered read; Pillow then parses from memory
             data = fh.readall()
-        im = png_read.read(image, data) if data.startswith(png_read.SIGNATURE) else None
+        im = png_read.read(image, data)  # a plain PNG without Image.open; None for anything else
         with im if im is not None else _open(image, data, path) as im:
             if im.format == "JPEG" and im.size[0] >= 2 * size[0] and im.size[1] >= 2 * size[1]:
                 im.draft(im.mode, size)
