@@ -27,8 +27,9 @@ def _linear(x, w, b=None):
     transposed weight on every call when written ``x @ w.T`` (a fifth of a small MLP).
     When the batch is small beside the weight, XLA:CPU's matmul is slow in that form
     and fast as W x^T, so that is computed and its small [out, B] result transposed;
-    the optimisation barrier keeps XLA from rewriting it back (`bench/bench_linear.py`:
-    0.5x-0.8x of the time for batch 8-32 at 784->256, never worse where chosen).
+    the optimisation barrier keeps XLA from rewriting it back (`bench/bench_linear.py`, one
+    core: forward 0.5x-0.7x of the time for batch 8-32 at 784->256, forward+backward
+    0.8x-1.0x).
     """
     n = x.shape[0] if x.ndim == 2 else None
     if isinstance(n, int) and 8 <= n and 4 * n <= min(w.shape):
