@@ -12,11 +12,12 @@ is faster).  JAX is jitted inference (``train=False``), Torch eval mode under
 off: every call waits for its result anyway).  Then jit compile time (lower + XLA compile) of DyRCNNx4 for 5, 20
 and 80 steps, which stays flat when the time loop is a fixed number of scans.
 
-"One thread each" holds for Torch and for XLA's Eigen kernels only: XLA:CPU still
-runs independent operations and its convolutions on a thread pool of every core
-the process may use (DyRCNNx4 took about 1.5 cores of 2, CPU time over wall
-time).  ``--one-core`` pins the whole process to one CPU, so that both backends
-really get one core each.
+"One thread each" means one thread for XLA too: ``PJRT_NPROC=1`` sizes XLA:CPU's
+pool, which otherwise has a thread per core the process may use and runs
+independent operations and the convolutions (YNNPACK) on all of them, while the
+``XLA_FLAGS`` thread settings reach only its Eigen kernels.  ``--xla-pool`` leaves
+that pool at every core (Torch still one thread); ``--one-core`` pins the whole
+process to one CPU as well.
 
 Prints a markdown table and the machine (CPU model, cores, load, versions).
 """
@@ -38,14 +39,18 @@ sys.path.insert(0, str(ROOT))
 from timing import cpu_model, interleaved  # noqa: E402
 
 
-def one_thread(one_core: bool = False) -> None:
+def one_thread(one_core: bool = False, xla_pool: bool = False) -> None:
     """One thread per framework: on a shared machine, thread-pool barriers waiting on
     descheduled threads make multi-threaded figures swing tenfold.  ``one_core``: the
-    process on one CPU too, before jax starts its thread pool (sized by the CPUs allowed)."""
+    process on one CPU too; ``xla_pool``: XLA's pool left at every core.  Both must
+    come before jax starts its thread pool (sized by ``PJRT_NPROC``, else by the CPUs
+    allowed)."""
     if one_core:
         if not hasattr(os, "sched_setaffinity"):
             raise SystemExit("--one-core needs os.sched_setaffinity (Linux)")
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    if not xla_pool:
+        os.environ["PJRT_NPROC"] = "1"
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
                                " intra_op_parallelism_threads=1").strip()
     import jax
@@ -115,11 +120,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=9, help="timed repetitions per model (at least 5)")
     ap.add_argument("--quick", action="store_true", help="batch 4 for DyRCNNx4, steps 5 and 20 only")
-    ap.add_argument("--one-core", action="store_true",
-                    help="pin the process to one CPU (XLA:CPU otherwise uses a thread pool of every core)")
+    ap.add_argument("--one-core", action="store_true", help="pin the process to one CPU as well")
+    ap.add_argument("--xla-pool", action="store_true",
+                    help="leave XLA:CPU's thread pool at every core (Torch stays at one thread)")
     args = ap.parse_args()
     reps = max(args.reps, 5)
-    one_thread(args.one_core)
+    one_thread(args.one_core, args.xla_pool)
     import jax
     import torch
 
@@ -145,7 +151,8 @@ def main() -> None:
         print(f"| {steps} | {compile_seconds(steps, batch):.2f} |")
     load2 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print()
-    where = "pinned to one core" if args.one_core else "one thread each (XLA's pool: every core)"
+    where = ("pinned to one core" if args.one_core else
+             "Torch one thread, XLA's pool every core" if args.xla_pool else "one thread each (PJRT_NPROC=1)")
     print(f"Machine: {cpu_model()}, {os.cpu_count()} cores; {where}; load average "
           f"{load1:.2f} at start, {load2:.2f} at end.  Python {platform.python_version()}, "
           f"jax {jax.__version__} ({jax.devices()[0].platform}), torch {torch.__version__}.  "

@@ -287,3 +287,55 @@ def test_mlp_at_a_batch_that_takes_the_transposed_linear_matches_torch() -> None
     x = {"x": np.random.RandomState(1).randn(8, 64).astype(np.float32)}
     r = compare(g, inputs=x, via_file=False)
     np.testing.assert_allclose(r.jax, r.torch, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("c, want", [(121, 128), (250, 256), (60, 64), (110, 112), (150, 160), (90, 96),
+                                     (36, 36), (100, 100), (20, 20), (7, 7), (1, 1), (16, 16), (40, 40),
+                                     (64, 64), (200, 200), (120, 120), (1000, 1000), (1001, 1008)])
+def test_lane_channels_pads_only_counts_off_the_lanes_and_only_when_it_is_cheap(c: int, want: int) -> None:
+    """Off a multiple of 8 and at most a tenth more filters: up to the next multiple of 16."""
+    from modelspec.ops.kit import lane_channels
+
+    assert lane_channels(c) == want
+
+
+LANE_SPEC = (
+    "modelspec: 1\nname: T\ntime: {steps: 4, dt: 1.0}\ninputs:\n  x: [B, 3, 6, 5]\n"
+    "layers:\n"
+    "  - {name: conv, op: Conv2d, channels: 121, kernel: 3, padding: 1}\n"
+    "  - {name: relu, op: ReLU}\n"
+    "  - {name: grouped, op: Conv2d, channels: 121, kernel: 1, groups: 11}\n"
+    "edges:\n"
+    "  - {name: rec, from: relu, to: conv, delay: 2, via: {op: Recurrence, type: full}}\n"
+)
+
+
+def test_lane_padded_convolutions_match_torch_forward_and_backward() -> None:
+    """A 121-channel convolution and full recurrence run on 128 filters (7 zero ones) and keep
+    the first 121; the grouped one is left alone.  Values and the input's gradient equal torch's."""
+    import jax
+    import jax.numpy as jnp
+
+    from modelspec import weights as pio
+    from modelspec.backends.jax import emit_jax
+    from modelspec.build import build_graph
+
+    g = graph(LANE_SPEC)
+    src = emit_jax(g)
+    assert '_channels_last(params["conv.weight"], 128)' in src
+    assert '_channels_last(params["edges.rec.via.conv.weight"], 128)' in src
+    assert src.count("out=121") == 2 and '_channels_last(params["grouped.weight"])' in src
+    jmod, model = build_graph(g, "jax"), build_graph(g, "torch")
+    params = jmod.init(jax.random.PRNGKey(3))
+    pio.to_torch(model, {k: np.asarray(v) for k, v in params.items()})
+    rs = np.random.RandomState(2)
+    x = rs.randn(2, 4, 3, 6, 5).astype(np.float32)
+    y = np.asarray(jmod.apply(params, {}, jnp.asarray(x))[0])
+    assert y.shape == (2, 4, 121, 6, 5)
+    w = rs.randn(*y.shape).astype(np.float32)
+    got = jax.grad(lambda v: jnp.sum(jmod.apply(params, {}, v)[0] * w))(jnp.asarray(x))
+    xt = torch.from_numpy(x).requires_grad_()
+    out = model(xt)
+    (out * torch.from_numpy(w)).sum().backward()
+    np.testing.assert_allclose(y, out.detach().numpy(), atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(np.asarray(got), xt.grad.numpy(), atol=1e-4, rtol=1e-4)

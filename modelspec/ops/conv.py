@@ -18,7 +18,7 @@ from ..shapes.dims import Dim, Shape, add, concrete, conv_out, floordiv, fmt_sha
 from .base import (
     Attrs, JaxCtx, JaxRules, Op, ShapeError, TorchCtx, TorchRules, need_concrete, need_rank, numel,
 )
-from .kit import CHANNELS_LAST, call, changed, keywords, torch_default
+from .kit import CHANNELS_LAST, call, changed, keywords, lane_channels, torch_default
 from .registry import register
 
 PosInt = Annotated[int, Field(ge=1)]
@@ -276,7 +276,11 @@ class _ConvNd(_Convolution):
         kw["hwio"] = True  # the weight, re-laid out once before any time loop
         if ctx.layout == CHANNELS_LAST:
             kw["channels_last"] = True
-        w = ctx.hoist(f"_channels_last({p['weight']})", f"{ctx.path}_w")
+        lanes = lane_channels(a.channels) if n == 2 and a.groups == 1 else a.channels
+        if lanes != a.channels:
+            kw["out"] = a.channels
+        w = ctx.hoist(f"_channels_last({p['weight']}{f', {lanes}' if lanes != a.channels else ''})",
+                      f"{ctx.path}_w")
         return call("_conv", args[0], *([w, p["bias"]] if a.bias else [w]), **kw)
 
 

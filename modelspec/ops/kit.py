@@ -60,6 +60,24 @@ def zeros(shape: Sequence[int], dtype: str = "jnp.float32") -> str:
     return f"jnp.zeros({shape_lit(shape)}, {dtype})"
 
 
+#: XLA:CPU's convolutions (YNNPACK) tile output channels by 16 floats; see `lane_channels`.
+LANE = 16
+
+
+def lane_channels(c: int) -> int:
+    """The output channels the JAX rules give a dense 2-d convolution of ``c`` channels.
+
+    XLA:CPU's convolution is slow when the output channels are not a multiple of 8 (one
+    core, batch 16: 121 channels take 1.5x the time of 128 and 250 1.3x that of 256), so
+    such a convolution gets zero filters up to the next multiple of `LANE` and its result
+    is cut back to ``c`` (``_conv(..., out=c)``).  The zero filters add exact zeros to
+    nothing that is kept, so the values are unchanged.  Only when they cost at most a
+    tenth more work: 36 -> 48 or 100 -> 112 measured slower (`bench/bench_conv_pad.py`).
+    """
+    padded = -(-c // LANE) * LANE
+    return padded if c % 8 and padded - c <= c // 10 else c
+
+
 def call(fn: str, *args: str, **kwargs: Any) -> str:
     """``fn(arg, ..., name=literal, ...)``; keyword values are literals unless given as
     `Code` (already source)."""

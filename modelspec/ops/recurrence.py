@@ -16,7 +16,7 @@ from .attrs import Field
 
 from ..shapes.dims import Dim, Shape, add, mul, product
 from .base import Attrs, JaxCtx, JaxRules, Op, TorchCtx, TorchRules, need_concrete, need_rank
-from .kit import CHANNELS_LAST, torch_default, zeros
+from .kit import CHANNELS_LAST, lane_channels, torch_default, zeros
 from .registry import register
 
 TYPES = ("full", "self", "depthpointwise", "pointdepthwise", "local", "localdepthwise")
@@ -143,8 +143,9 @@ class Recurrence(Op, TorchRules, JaxRules):
         h, c, pad = args[0], ctx.ins[0][1], a.kernel // 2
         cl = ", channels_last=True" if ctx.layout == CHANNELS_LAST else ""
 
-        def w(name: str) -> str:
-            return ctx.hoist(f"_channels_last({p[name + '.weight']})", f"{ctx.path}_{name}_w")
+        def w(name: str, lanes: int | None = None) -> str:
+            extra = f", {lanes}" if lanes is not None else ""
+            return ctx.hoist(f"_channels_last({p[name + '.weight']}{extra})", f"{ctx.path}_{name}_w")
 
         def dw(x: str) -> str:
             return f"_conv({x}, {w('depthwise')}, {p['depthwise.bias']}, padding={pad}, groups={c}, hwio=True{cl})"
@@ -153,6 +154,9 @@ class Recurrence(Op, TorchRules, JaxRules):
             return f"_conv({x}, {w('pointwise')}, {p['pointwise.bias']}, hwio=True{cl})"
 
         if a.type == "full":
+            lanes = lane_channels(int(c))
+            if lanes != int(c):
+                return f"_conv({h}, {w('conv', lanes)}, {p['conv.bias']}, padding={pad}, hwio=True{cl}, out={int(c)})"
             return f"_conv({h}, {w('conv')}, {p['conv.bias']}, padding={pad}, hwio=True{cl})"
         if a.type == "self":
             return f"{h} * {p['weight']} + {p['bias']}"

@@ -45,13 +45,18 @@ def _embedding(idx, w):
 
 # ---- convolution -------------------------------------------------------------
 
-def _channels_last(w):
-    """A conv weight OI* -> *IO (OIHW -> HWIO)."""
-    return jnp.transpose(w, (*range(2, w.ndim), 1, 0))
+def _channels_last(w, lanes=None):
+    """A conv weight OI* -> *IO (OIHW -> HWIO); ``lanes``: zero filters appended up to that
+    many outputs (XLA:CPU is slow at output channel counts that are not a multiple of 8;
+    `_conv`'s ``out`` cuts them off again)."""
+    w = jnp.transpose(w, (*range(2, w.ndim), 1, 0))
+    if lanes is None or lanes == w.shape[-1]:
+        return w
+    return jnp.pad(w, [(0, 0)] * (w.ndim - 1) + [(0, lanes - w.shape[-1])])
 
 
 def _conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros", hwio=False,
-          channels_last=False):
+          channels_last=False, out=None):
     """torch.nn.functional.conv{1,2,3}d on NC* inputs (N*C with ``channels_last``) and
     OI* weights (*IO with ``hwio``).
 
@@ -61,6 +66,8 @@ def _conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, padding_mode=
     than outside one (jax-ml/jax#12868), while channels-last is fast in both places and
     XLA folds the transposes away in straight-line code.  The emitted code passes
     weights already laid out (``_channels_last``, hoisted out of the time loop).
+    ``out``: the first that many output channels are kept (the weight has zero filters
+    after them, `_channels_last`'s ``lanes``); the cut fuses into the bias add.
     """
     n = x.ndim - 2
     if isinstance(padding, int):
@@ -77,6 +84,8 @@ def _conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1, padding_mode=
         x = jnp.transpose(x, (0, *range(2, n + 2), 1))
     y = lax.conv_general_dilated(x, w if hwio else _channels_last(w), stride, padding,
                                  rhs_dilation=dilation, dimension_numbers=dims, feature_group_count=groups)
+    if out is not None and out != y.shape[-1]:
+        y = y[..., :out]
     if channels_last:
         return y if b is None else y + b
     y = jnp.transpose(y, (0, n + 1, *range(1, n + 1)))
