@@ -166,7 +166,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1,
                     help="CPU threads for XLA and torch alike (default 1: robust on a shared machine)")
     args = ap.parse_args()
-    if args.threads == 1:  # read when the CPU client starts, i.e. at the first computation below
+    # read when the CPU client starts, i.e. at the first computation below: PJRT_NPROC sizes XLA:CPU's
+    # thread pool (its convolutions run there), the flags its Eigen kernels
+    os.environ["PJRT_NPROC"] = str(args.threads)
+    if args.threads == 1:
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
                                    " intra_op_parallelism_threads=1").strip()
     print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {args.threads} thread(s) "
