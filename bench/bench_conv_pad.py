@@ -38,13 +38,13 @@ def main() -> None:
     import numpy as np
 
     from modelspec.backends.jax.lib_core import _channels_last, _conv
-    from modelspec.ops.kit import LANE, lane_channels
+    from modelspec.ops.kit import lane_channels, next_lane
 
     reps = reps_arg(9)
     rows = []
     rng = np.random.default_rng(0)
     for hw, cin, cout in SHAPES:
-        lanes = -(-cout // LANE) * LANE
+        lanes = next_lane(cout)
         x = jnp.asarray(rng.standard_normal((16, hw, hw, cin), dtype=np.float32))
         w = jnp.asarray(rng.standard_normal((cout, cin, 3, 3), dtype=np.float32) / np.sqrt(9 * cin))
         b = jnp.asarray(rng.standard_normal((cout,), dtype=np.float32))

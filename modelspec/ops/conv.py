@@ -277,10 +277,10 @@ class _ConvNd(_Convolution):
         if ctx.layout == CHANNELS_LAST:
             kw["channels_last"] = True
         lanes = lane_channels(a.channels) if n == 2 and a.groups == 1 else a.channels
-        if lanes != a.channels:
-            kw["out"] = a.channels
-        w = ctx.hoist(f"_channels_last({p['weight']}{f', {lanes}' if lanes != a.channels else ''})",
-                      f"{ctx.path}_w")
+        extra = ""
+        if lanes != a.channels:  # zero filters up to `lanes`, cut off after the convolution
+            kw["out"], extra = a.channels, f", {lanes}"
+        w = ctx.hoist(f"_channels_last({p['weight']}{extra})", f"{ctx.path}_w")
         return call("_conv", args[0], *([w, p["bias"]] if a.bias else [w]), **kw)
 
 

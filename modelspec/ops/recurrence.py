@@ -155,9 +155,10 @@ class Recurrence(Op, TorchRules, JaxRules):
 
         if a.type == "full":
             lanes = lane_channels(int(c))
-            if lanes != int(c):
-                return f"_conv({h}, {w('conv', lanes)}, {p['conv.bias']}, padding={pad}, hwio=True{cl}, out={int(c)})"
-            return f"_conv({h}, {w('conv')}, {p['conv.bias']}, padding={pad}, hwio=True{cl})"
+            padded = lanes != int(c)  # zero filters up to `lanes`, cut off after the convolution
+            cut = f", out={int(c)}" if padded else ""
+            weight = w("conv", lanes if padded else None)
+            return f"_conv({h}, {weight}, {p['conv.bias']}, padding={pad}, hwio=True{cl}{cut})"
         if a.type == "self":
             return f"{h} * {p['weight']} + {p['bias']}"
         if a.type == "depthpointwise":
